@@ -1,0 +1,1 @@
+"""abi stage of dmn_umat (see DESIGN §1)."""

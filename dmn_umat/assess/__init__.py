@@ -1,0 +1,1 @@
+"""assess stage of dmn_umat (see DESIGN §1)."""

@@ -1,0 +1,62 @@
+"""The ``dmn`` console script (DESIGN §8).
+
+Each stage contributes its subcommands through a ``commands`` module exposing
+``register(subparsers)``; handlers receive the parsed namespace and return an exit code.
+Command modules must keep heavy imports (torch, dask, matplotlib) inside the handlers so
+``dmn --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from . import __version__
+from .cliutil import CLIError
+
+COMMAND_MODULES = (
+    "dmn_umat.demo",
+    "dmn_umat.rve.commands",
+    "dmn_umat.offline.commands",
+    "dmn_umat.online.commands",
+    "dmn_umat.abi.commands",
+    "dmn_umat.fe.commands",
+    "dmn_umat.assess.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dmn", description="Deep Material Networks as surrogate constitutive laws."
+    )
+    parser.add_argument("--version", action="version", version=f"dmn_umat {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue  # stage not built yet
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    from .phases import PhaseSpecError
+
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, PhaseSpecError) as exc:
+        print(f"dmn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"dmn {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

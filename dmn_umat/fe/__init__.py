@@ -1,0 +1,1 @@
+"""fe stage of dmn_umat (see DESIGN §1)."""

@@ -1,0 +1,1 @@
+"""offline stage of dmn_umat (see DESIGN §1)."""

@@ -1,0 +1,1 @@
+"""online stage of dmn_umat (see DESIGN §1)."""

@@ -1,0 +1,1 @@
+"""rve stage of dmn_umat (see DESIGN §1)."""
