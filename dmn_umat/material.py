@@ -1,0 +1,80 @@
+"""The batched material interface every solver consumes (FE, point driver, assessment).
+
+A material evaluates many integration points at once, point-major arrays, Mandel
+convention, float64:
+
+    stress, tangent, state_new, status = material.update(strain, state_old)
+
+- ``strain``    (npts, 6)      total strain at the end of the increment
+- ``state_old`` (npts, nstate) start-of-increment state (never modified)
+- ``stress``    (npts, 6), ``tangent`` (npts, 6, 6), ``state_new`` (npts, nstate)
+- ``status``    (npts,) int: 0 converged, 1 cut back requested, 2 failed
+
+``material.suggested_ratio(status)`` gives a step ratio (< 1) to retry with when any point
+did not converge.  ``material.initial_state(npts)`` gives zero-strain states and
+``material.fields(state)`` named per-point scalars for output (e.g. equivalent plastic
+strain per phase).  :class:`PhaseMaterial` is a single phase law (e.g. plain J2); the network
+surrogate lives in :mod:`dmn_umat.online`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from numba import njit, prange
+
+from .online import laws
+from .phases import Phase, parse_phase
+
+
+class Material(Protocol):
+    nstate: int
+
+    def initial_state(self, npts: int) -> np.ndarray: ...
+
+    def update(
+        self, strain: np.ndarray, state_old: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def suggested_ratio(self, status: np.ndarray) -> float: ...
+
+    def fields(self, state: np.ndarray) -> dict[str, np.ndarray]: ...
+
+
+@njit(parallel=True, cache=True)
+def _batched_phase_update(props, strain, state_old, stress, tangent, state_new, status):
+    for p in prange(strain.shape[0]):
+        status[p] = laws.phase_update(props, strain[p], state_old[p], stress[p], tangent[p], state_new[p])
+
+
+class PhaseMaterial:
+    """One phase law at every point (homogeneous material), batched and parallel."""
+
+    def __init__(self, phase: Phase | str):
+        self.phase = parse_phase(phase) if isinstance(phase, str) else phase
+        self.nstate = max(self.phase.nstate, 1)  # keep 2-D arrays non-empty
+
+    def initial_state(self, npts: int) -> np.ndarray:
+        return np.zeros((npts, self.nstate))
+
+    def update(self, strain, state_old):
+        strain = np.ascontiguousarray(strain, dtype=np.float64)
+        n = strain.shape[0]
+        stress = np.empty((n, 6))
+        tangent = np.empty((n, 6, 6))
+        state_new = np.empty_like(state_old)
+        status = np.empty(n, dtype=np.int64)
+        _batched_phase_update(
+            self.phase.props, strain, np.ascontiguousarray(state_old), stress, tangent, state_new, status
+        )
+        status[status != laws.STATUS_OK] = 2
+        return stress, tangent, state_new, status
+
+    def suggested_ratio(self, status: np.ndarray) -> float:
+        return 0.5
+
+    def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
+        if self.phase.law == "j2":
+            return {"peeq": state[:, 6].copy()}
+        return {}
