@@ -1,0 +1,169 @@
+"""FFT homogenization (rotated staggered grid): laminates, homogeneous limits, bounds, convergence."""
+
+import numpy as np
+import pytest
+
+from dmn_umat import tensors
+from dmn_umat.rve import fft
+
+
+def _laminate(shape, axis, n1):
+    m = np.zeros(shape, dtype=np.int32)
+    sl = [slice(None)] * 3
+    sl[axis] = slice(0, n1)
+    m[tuple(sl)] = 1
+    return m
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+@pytest.mark.parametrize("contrast", [1e-3, 1e3])
+def test_laminate_is_exact(axis, contrast):
+    """Layers normal to each axis, f != 1/2, non-cubic grid: C̄ = analytic laminate."""
+    shape = (10, 8, 12)
+    n1 = 3 if shape[axis] != 8 else 3
+    m = _laminate(shape, axis, n1)
+    f_one = n1 / shape[axis]
+    C0 = tensors.isotropic_stiffness(1.0, 0.3)
+    C1 = tensors.isotropic_stiffness(contrast, 0.2)
+    n = np.zeros(3)
+    n[axis] = 1.0
+    ref = tensors.laminate_stiffness(C1, C0, f_one, n)
+    res = fft.homogenize(m, [C0, C1], tol=1e-12)
+    assert tensors.relative_error(res.C, ref) <= 1e-6
+    assert res.asymmetry <= 1e-9
+
+
+def test_laminate_anisotropic_oblique_phase():
+    """Anisotropic (rotated orthotropic) layers: the staggered grid stays exact."""
+    Co = tensors.orthotropic_stiffness(100.0, 5.0, 3.0, 0.25, 0.3, 0.35, 4.0, 2.0, 1.5)
+    Ca = tensors.rotate_stiffness(Co, tensors.rotation_from_euler(0.3, 0.7, -0.4))
+    Cb = tensors.isotropic_stiffness(0.5, 0.45)
+    m = _laminate((6, 7, 9), 2, 4)
+    ref = tensors.laminate_stiffness(Ca, Cb, 4 / 9, np.array([0.0, 0.0, 1.0]))
+    res = fft.homogenize(m, [Cb, Ca], tol=1e-12)
+    assert tensors.relative_error(res.C, ref) <= 1e-6
+
+
+def test_homogeneous_rve_returns_phase_stiffness():
+    Co = tensors.orthotropic_stiffness(10.0, 5.0, 3.0, 0.25, 0.3, 0.35, 4.0, 2.0, 1.5)
+    C = tensors.rotate_stiffness(Co, tensors.rotation_from_euler(1.0, 0.5, 0.2))
+    res = fft.homogenize(np.zeros((8, 6, 5), dtype=np.int64), [C])
+    assert tensors.relative_error(res.C, C) <= 1e-12
+    # two phases with the same stiffness also give it back
+    rng = np.random.default_rng(0)
+    res2 = fft.homogenize(rng.integers(0, 2, (6, 6, 6)), [C, C.copy()])
+    assert tensors.relative_error(res2.C, C) <= 1e-10
+
+
+def test_random_anisotropic_micro_is_spd_and_between_voigt_reuss():
+    rng = np.random.default_rng(3)
+    m = rng.integers(0, 3, (8, 8, 8))
+    Cs = []
+    for seed in range(3):
+        A = np.random.default_rng(seed).normal(size=(6, 6))
+        Cs.append(A @ A.T + 2.0 * np.eye(6) * (1 + 20 * seed))
+    res = fft.homogenize(m, Cs, tol=1e-10)
+    assert res.asymmetry <= 1e-8
+    assert np.linalg.eigvalsh(res.C).min() > 0.0
+    fr = np.array([(m == p).mean() for p in range(3)])
+    voigt = sum(f * C for f, C in zip(fr, Cs))
+    reuss = np.linalg.inv(sum(f * np.linalg.inv(C) for f, C in zip(fr, Cs)))
+    assert np.linalg.eigvalsh(voigt - res.C).min() > -1e-9 * np.abs(voigt).max()
+    assert np.linalg.eigvalsh(res.C - reuss).min() > -1e-9 * np.abs(voigt).max()
+
+
+def test_iterations_independent_of_batch_like_scaling():
+    """Scaling all stiffnesses scales C̄ and leaves PCG iterations unchanged."""
+    rng = np.random.default_rng(1)
+    m = rng.integers(0, 2, (8, 8, 8))
+    C1, C2 = tensors.isotropic_stiffness(1.0, 0.3), tensors.isotropic_stiffness(50.0, 0.25)
+    a = fft.homogenize(m, [C1, C2])
+    b = fft.homogenize(m, [7.0 * C1, 7.0 * C2])
+    assert tensors.relative_error(b.C, 7.0 * a.C) <= 1e-7
+    assert max(abs(i - j) for i, j in zip(a.iterations, b.iterations)) <= 1  # round-off only
+
+
+# --------------------------------------------------------------------------- spheres
+def _centres(f_target, radius, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    probe = (np.arange(48) + 0.5) / 48
+    X = np.stack(np.meshgrid(probe, probe, probe, indexing="ij"), -1)
+    occ = np.zeros(X.shape[:3], bool)
+    while occ.mean() < f_target:
+        c = rng.random(3)
+        out.append(c)
+        d = X - c
+        d -= np.round(d)
+        occ |= (d**2).sum(-1) < radius**2
+    return np.array(out)
+
+
+def _voxelize(centres, radius, n):
+    x = (np.arange(n) + 0.5) / n
+    X = np.stack(np.meshgrid(x, x, x, indexing="ij"), -1)
+    m = np.zeros((n, n, n), dtype=np.int32)
+    for c in centres:
+        d = X - c
+        d -= np.round(d)
+        m[(d**2).sum(-1) < radius**2] = 1
+    return m
+
+
+def _hs_bounds(K1, G1, K2, G2, f1):
+    """Hashin–Shtrikman bounds for a well-ordered two-phase isotropic composite (K1<K2, G1<G2)."""
+    f2 = 1.0 - f1
+    Kl = K1 + f2 / (1 / (K2 - K1) + 3 * f1 / (3 * K1 + 4 * G1))
+    Ku = K2 + f1 / (1 / (K1 - K2) + 3 * f2 / (3 * K2 + 4 * G2))
+    Gl = G1 + f2 / (1 / (G2 - G1) + 6 * f1 * (K1 + 2 * G1) / (5 * G1 * (3 * K1 + 4 * G1)))
+    Gu = G2 + f1 / (1 / (G1 - G2) + 6 * f2 * (K2 + 2 * G2) / (5 * G2 * (3 * K2 + 4 * G2)))
+    return (Kl, Ku), (Gl, Gu)
+
+
+SPH = _centres(0.2, 0.14, seed=4)
+C_MAT = tensors.isotropic_stiffness(1.0, 0.3)
+C_INC = tensors.isotropic_stiffness(100.0, 0.2)
+
+
+def test_spheres_inside_hashin_shtrikman_bounds():
+    m = _voxelize(SPH, 0.14, 16)
+    res = fft.homogenize(m, [C_MAT, C_INC])
+    K, G = tensors.bulk_shear_moduli(res.C)
+    K1, G1 = tensors.bulk_shear_moduli(C_MAT)
+    K2, G2 = tensors.bulk_shear_moduli(C_INC)
+    (Kl, Ku), (Gl, Gu) = _hs_bounds(K1, G1, K2, G2, 1.0 - m.mean())
+    assert Kl < K < Ku
+    assert Gl < G < Gu
+    assert np.linalg.eigvalsh(res.C).min() > 0.0
+    assert res.asymmetry < 1e-7
+
+
+def _resolution_study(ns):
+    Cs = [fft.homogenize(_voxelize(SPH, 0.14, n), [C_MAT, C_INC]).C for n in ns]
+    return [np.linalg.norm(a - b) / np.linalg.norm(b) for a, b in zip(Cs[:-1], Cs[1:])]
+
+
+def test_spheres_converge_with_resolution():
+    d = _resolution_study((8, 16, 32))
+    assert d[1] < d[0]
+
+
+@pytest.mark.slow
+def test_spheres_converge_with_resolution_to_64():
+    d = _resolution_study((16, 32, 64))
+    assert d[1] < d[0]
+
+
+# --------------------------------------------------------------------------- input errors
+def test_bad_inputs_raise_clear_errors():
+    C = tensors.isotropic_stiffness(1.0, 0.3)
+    with pytest.raises(ValueError, match="integer"):
+        fft.homogenize(np.zeros((4, 4, 4)), [C])
+    with pytest.raises(ValueError, match="3-D"):
+        fft.homogenize(np.zeros((4, 4), dtype=int), [C])
+    with pytest.raises(ValueError, match="phase ids"):
+        fft.homogenize(np.ones((4, 4, 4), dtype=int), [C])
+    with pytest.raises(ValueError, match="NaN"):
+        fft.homogenize(np.zeros((4, 4, 4), dtype=int), [C * np.nan])
+    with pytest.raises(ValueError, match="positive definite"):
+        fft.homogenize(np.zeros((4, 4, 4), dtype=int), [-C])
