@@ -261,8 +261,9 @@ class Solver:
             dl = remaining if abs(1.5 * dl) >= abs(remaining) else 1.5 * dl
 
 
-def solve(problem: Problem, load_factors: Sequence[float], *, callback: Callable[[Increment], None] | None = None,
-          progress: bool = False, **solver_options) -> Result:
+def solve(problem: Problem, load_factors: Sequence[float], *,
+          callback: Callable[[Increment], None] | None = None, progress: bool = False,
+          **solver_options) -> Result:
     """Run the load schedule ``load_factors`` (targets, starting from λ = 0).
 
     ``callback(increment)`` is called after each converged target (e.g. to write output).
