@@ -19,6 +19,8 @@ from .cliutil import CLIError
 COMMAND_MODULES = (
     "dmn_umat.demo",
     "dmn_umat.rve.commands",
+    "dmn_umat.rve.cmd_micro",
+    "dmn_umat.rve.cmd_data",
     "dmn_umat.offline.commands",
     "dmn_umat.online.commands",
     "dmn_umat.abi.commands",

@@ -1,0 +1,114 @@
+"""``dmn micro spheres|short-fibres|long-fibres|laminate`` — write a periodic voxel microstructure.
+
+    dmn micro spheres --size 32 --vf 0.2 --seed 1 [--radius R | --count N] --out m.npy [--png m.png] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from ..cliutil import CLIError, emit_json
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "micro",
+        help="generate a periodic voxel microstructure (.npy)",
+        description="Generate a periodic two-phase voxel microstructure: 0 = matrix, 1 = inclusion. "
+        "Lengths (--radius, --gap) are in voxels. Writes FILE.npy and a FILE.json metadata sidecar.",
+    )
+    kinds = p.add_subparsers(dest="micro_kind", metavar="KIND")
+    specs = {
+        "spheres": "random non-overlapping spheres",
+        "short-fibres": "random non-overlapping short fibres (cylinders)",
+        "long-fibres": "unidirectional continuous fibres (periodic circles extruded along --axis)",
+        "laminate": "two-layer laminate with layer normal --axis",
+    }
+    for kind, helptext in specs.items():
+        q = kinds.add_parser(kind, help=helptext, description=helptext)
+        q.add_argument("--size", type=int, default=32, help="voxels per side (default 32)")
+        q.add_argument("--size-x", type=int, default=None, help="override nx")
+        q.add_argument("--size-y", type=int, default=None, help="override ny")
+        q.add_argument("--size-z", type=int, default=None, help="override nz")
+        q.add_argument("--vf", type=float, required=True, help="target inclusion volume fraction in (0, 1)")
+        q.add_argument("--out", required=True, help="output voxel file (.npy)")
+        q.add_argument("--png", default=None, help="also write a PNG of three mid-plane slices")
+        q.add_argument("--json", action="store_true", help="print only a JSON summary on stdout")
+        if kind != "laminate":
+            q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+            q.add_argument("--radius", type=float, default=None, help="inclusion radius in voxels")
+            q.add_argument("--gap", type=float, default=0.0, help="minimum surface distance (voxels)")
+        if kind == "spheres":
+            q.add_argument("--count", type=int, default=None, help="number of spheres (sets the radius)")
+        if kind == "short-fibres":
+            q.add_argument("--aspect", type=float, default=5.0, help="length / diameter (default 5)")
+            q.add_argument(
+                "--orientation",
+                choices=("aligned", "random", "planar"),
+                default="aligned",
+                help="aligned along --axis, isotropic random, or random in the plane normal to --axis",
+            )
+            q.add_argument("--ends", choices=("round", "flat"), default="round", help="fibre end caps")
+        if kind in ("short-fibres", "long-fibres", "laminate"):
+            default_axis = {"short-fibres": "x", "long-fibres": "z", "laminate": "x"}[kind]
+            q.add_argument(
+                "--axis",
+                choices=("x", "y", "z"),
+                default=default_axis,
+                help=f"fibre direction / layer normal (default {default_axis})",
+            )
+        if kind == "laminate":
+            q.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)  # accepted, unused
+        q.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from . import micro as m
+
+    if not args.micro_kind:
+        raise CLIError("choose a microstructure kind: " + ", ".join(m.KINDS))
+    shape = [args.size_x or args.size, args.size_y or args.size, args.size_z or args.size]
+    for name in ("vf", "radius", "gap", "aspect"):
+        v = getattr(args, name, None)
+        if v is not None and not math.isfinite(v):
+            raise CLIError(f"--{name} must be a finite number, got {v}")
+    out = Path(args.out)
+    if out.suffix != ".npy":
+        raise CLIError(f"--out must name a .npy file, got {args.out!r}")
+    try:
+        if args.micro_kind == "spheres":
+            micro = m.spheres(shape, args.vf, args.seed, radius=args.radius, count=args.count, gap=args.gap)
+        elif args.micro_kind == "short-fibres":
+            micro = m.short_fibres(
+                shape,
+                args.vf,
+                args.seed,
+                radius=args.radius,
+                aspect=args.aspect,
+                orientation=args.orientation,
+                axis=args.axis,
+                ends=args.ends,
+                gap=args.gap,
+            )
+        elif args.micro_kind == "long-fibres":
+            micro = m.long_fibres(shape, args.vf, args.seed, radius=args.radius, axis=args.axis, gap=args.gap)
+        else:
+            micro = m.laminate(shape, args.vf, axis=args.axis)
+        meta = m.save_micro(micro, out, png=args.png)
+    except m.MicroError as exc:
+        raise CLIError(str(exc)) from None
+    except OSError as exc:
+        raise CLIError(f"cannot write {args.out!r}: {exc}") from None
+    meta = dict(meta, out=str(out), sidecar=str(m.sidecar_path(out)), png=args.png)
+    if args.json:
+        emit_json(meta)
+    else:
+        nx, ny, nz = micro.shape
+        count = "" if micro.count is None else f", {micro.count} inclusions"
+        print(
+            f"{micro.kind}: {nx}x{ny}x{nz} voxels{count}, volume fraction {micro.volume_fraction:.4f} "
+            f"(target {micro.target_volume_fraction:.4f}) -> {out}"
+        )
+    return 0
