@@ -315,3 +315,219 @@ def homogenize(
 
 
 ProgressFn = Callable[[int, int], None]
+
+
+# --------------------------------------------------------------------------- nonlinear DNS
+@dataclass
+class DNSResult:
+    """Nonlinear FFT reference response along a macroscopic path.
+
+    ``strain`` (n, 6) Mandel macroscopic strain (free components solved), ``stress`` (n, 6)
+    Mandel volume-average stress, ``iterations`` (n, 2) int: Newton and PCG iterations per
+    path step (summed over sub-steps), ``substeps`` (n,) number of sub-increments used,
+    ``fields``: ``peeq`` (n, nphase) per-phase mean equivalent plastic strain (0 for elastic
+    phases), ``max_peeq`` (n,); final per-voxel fields ``final_strain``/``final_stress``
+    (nx, ny, nz, 6) and ``final_state`` (nx, ny, nz, nstate); ``seconds``.
+    """
+
+    strain: np.ndarray
+    stress: np.ndarray
+    iterations: np.ndarray
+    substeps: np.ndarray
+    fields: dict
+    final_strain: np.ndarray
+    final_stress: np.ndarray
+    final_state: np.ndarray
+    seconds: float
+
+
+class _NewtonFailure(Exception):
+    pass
+
+
+class _DNSSolver:
+    """Newton–Krylov for one increment with mixed macroscopic control."""
+
+    def __init__(self, phase_ids, phases, free, tol, max_newton, max_krylov, workers):
+        from ..phases import props_table
+
+        self.phase = np.ascontiguousarray(phase_ids.reshape(-1), dtype=np.int64)
+        self.props = props_table(list(phases))
+        present = np.unique(self.phase)
+        K0, G0, _ = reference_medium([phases[p].stiffness() for p in present])
+        self.solver = StaggeredGridSolver(phase_ids.shape, K0, G0, free, workers)
+        s = self.solver
+        self.nsv = max(1, max(ph.nstate for ph in phases))
+        self.tol, self.max_newton, self.max_krylov = tol, max_newton, max_krylov
+        self.idx = np.arange(s.N, dtype=np.int64)
+        self.eps = np.zeros((s.N, 6))
+        self.sig = np.zeros((s.N, 6))
+        self.tang = np.zeros((s.N, 6, 6))
+        self.state_new = np.zeros((s.N, self.nsv))
+        self.status = np.zeros(s.N, dtype=np.int64)
+
+    def residual(self, x, E, state_old, r):
+        """Material update at unknowns x; r = -B^T sigma.  Returns (res, ref, mean stress)."""
+        s = self.solver
+        E6 = s.macro(x, E)
+        kern.strain(s.u_view(x), E6, self.eps)
+        kern.material_update(self.props, self.phase, self.eps, state_old, self.sig, self.tang,
+                             self.state_new, self.status)
+        if self.status.max() != 0:
+            raise _NewtonFailure("phase law did not converge")
+        kern.divergence(self.sig, s.u_view(r))
+        total = self.sig.sum(axis=0)
+        if s.free.size:
+            r[s.nu:] = total[s.free]
+        r *= -1.0
+        z = np.empty(s.n)
+        s.precond(r, z)
+        res = math.sqrt(max(float(np.dot(r, z)), 0.0))
+        ref = s.stress_norm(self.sig)
+        if not (math.isfinite(res) and math.isfinite(ref)):
+            raise _NewtonFailure("non-finite residual")
+        return res, ref, total / s.N
+
+    def increment(self, x, E, state_old):
+        """Solve equilibrium at macro target E (prescribed comps) in place on x.
+
+        Returns (newton iterations, krylov iterations, mean stress); state_new/eps/sig hold
+        the converged fields.  Raises _NewtonFailure.
+        """
+        s = self.solver
+        r = np.empty(s.n)
+        res, ref, mean = self.residual(x, E, state_old, r)
+        krylov = 0
+        for it in range(self.max_newton + 1):
+            if res <= self.tol * ref or res == 0.0:
+                return it, krylov, mean
+            if it == self.max_newton:
+                break
+            rel = res / ref
+            eta = max(min(0.1, rel), 0.1 * self.tol / rel)
+            dx = np.zeros(s.n)
+            try:
+                its, _ = s.pcg(r, dx, self.tang, self.idx, eta * res, self.max_krylov)
+            except FFTConvergenceError as exc:
+                raise _NewtonFailure(str(exc)) from None
+            krylov += its
+            x0 = x.copy()
+            alpha = 1.0
+            for _ in range(4):  # backtracking on the equilibrium residual
+                x[:] = x0 + alpha * dx
+                try:
+                    res_new, ref_new, mean_new = self.residual(x, E, state_old, r)
+                except _NewtonFailure:
+                    res_new, ref_new = math.inf, 1.0
+                rel_new = res_new / ref_new if ref_new > 0.0 else (0.0 if res_new == 0.0 else math.inf)
+                if rel_new < (1.0 - 1e-4 * alpha) * rel or rel_new <= self.tol:
+                    break
+                alpha *= 0.5
+            else:
+                raise _NewtonFailure("line search failed")
+            res, ref, mean = res_new, ref_new, mean_new
+        raise _NewtonFailure(f"Newton not converged in {self.max_newton} iterations")
+
+
+def dns(
+    micro: np.ndarray,
+    phases: Sequence,
+    path: np.ndarray,
+    stress_free: tuple[int, ...] = (),
+    tol: float = 1e-8,
+    max_newton: int = 25,
+    max_krylov: int = 5000,
+    max_cuts: int = 10,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DNSResult:
+    """Nonlinear FFT DNS of a voxel RVE along a macroscopic strain path (small strain).
+
+    ``micro`` (nx, ny, nz) integer ids into ``phases`` (:class:`dmn_umat.phases.Phase`, any
+    law of :mod:`dmn_umat.online.laws`, evaluated per voxel by ``laws.phase_update``);
+    ``path`` (n, 6) Mandel total-strain targets; components in ``stress_free`` (Mandel
+    indices) have zero average stress and their strain is solved for, together with the
+    fluctuation, in one Newton–Krylov system (their path entries are ignored).  Each step is
+    split in halves (up to ``max_cuts`` times) when Newton or a phase law fails.
+    ``progress(step, n)`` is called after each converged path step.
+    Raises ValueError on bad input, :class:`FFTConvergenceError` if a step cannot be solved.
+    """
+    t0 = time.perf_counter()
+    phases = list(phases)
+    if not phases:
+        raise ValueError("dns needs at least one phase")
+    phase_ids = _check_micro(micro, len(phases))
+    path = np.asarray(path, dtype=np.float64)
+    if path.ndim != 2 or path.shape[1] != 6 or path.shape[0] == 0:
+        raise ValueError(f"path must be an (n, 6) array of Mandel strains, got shape {path.shape}")
+    if not np.all(np.isfinite(path)):
+        raise ValueError("path contains NaN or inf")
+    free = tuple(sorted(int(c) for c in stress_free))
+    if len(set(free)) != len(free) or any(not 0 <= c < 6 for c in free) or len(free) == 6:
+        raise ValueError(f"stress_free must list distinct Mandel indices 0..5 (not all 6), got {stress_free}")
+    if not (tol > 0.0 and math.isfinite(tol)):
+        raise ValueError(f"tol must be a positive number, got {tol}")
+
+    S = _DNSSolver(phase_ids, phases, free, tol, max_newton, max_krylov, workers)
+    s = S.solver
+    nph = len(phases)
+    n = path.shape[0]
+    strain_out = np.zeros((n, 6))
+    stress_out = np.zeros((n, 6))
+    iters = np.zeros((n, 2), dtype=np.int64)
+    subs = np.zeros(n, dtype=np.int64)
+    peeq = np.zeros((n, nph))
+    max_peeq = np.zeros(n)
+    j2 = np.array([int(ph.props[0]) == 2 for ph in phases])
+    counts = np.bincount(S.phase, minlength=nph).astype(float)
+
+    x = np.zeros(s.n)  # committed unknowns (u, E_free)
+    E_c = np.zeros(6)  # committed macro strain
+    state = np.zeros((s.N, S.nsv))
+    mask = np.ones(6, bool)
+    mask[list(free)] = False
+    for step in range(n):
+        target = path[step]
+        a, h = 0.0, 1.0
+        while a < 1.0:
+            b = min(1.0, a + h)
+            E = E_c.copy()
+            E[mask] = E_c[mask] + (b - a) / (1.0 - a) * (target[mask] - E_c[mask])
+            x_try = x.copy()
+            try:
+                nit, kit, mean = S.increment(x_try, E, state)
+            except _NewtonFailure as exc:
+                h *= 0.5
+                if h < 0.5**max_cuts:
+                    raise FFTConvergenceError(
+                        f"dns: step {step + 1} not solved after {max_cuts} step cuts ({exc})"
+                    ) from None
+                continue
+            x = x_try
+            E_c = s.macro(x, E)
+            state, S.state_new = S.state_new, state
+            iters[step] += (nit, kit)
+            subs[step] += 1
+            a = b
+            h = min(2.0 * h, 1.0)
+        strain_out[step] = E_c
+        stress_out[step] = mean
+        if j2.any():
+            p = state[:, 6] if S.nsv >= 7 else np.zeros(s.N)
+            sums = np.bincount(S.phase, weights=np.where(j2[S.phase], p, 0.0), minlength=nph)
+            peeq[step] = np.divide(sums, counts, out=np.zeros(nph), where=counts > 0)
+            max_peeq[step] = float(p[j2[S.phase]].max())
+        if progress is not None:
+            progress(step + 1, n)
+    shp = phase_ids.shape
+    return DNSResult(
+        strain=strain_out,
+        stress=stress_out,
+        iterations=iters,
+        substeps=subs,
+        fields={"peeq": peeq, "max_peeq": max_peeq},
+        final_strain=S.eps.reshape((*shp, 6)).copy(),
+        final_stress=S.sig.reshape((*shp, 6)).copy(),
+        final_state=state.reshape((*shp, S.nsv)).copy(),
+        seconds=time.perf_counter() - t0,
+    )

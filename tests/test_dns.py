@@ -1,0 +1,171 @@
+"""Nonlinear FFT DNS: analytic J2 curve, elasto-plastic laminate vs an independent 1D solution."""
+
+import numpy as np
+import pytest
+
+from dmn_umat import loadpath, phases
+from dmn_umat.online import laws
+from dmn_umat.rve import fft
+
+J2_LIN = "j2:E=200,nu=0.3,sy=0.4,H=10,Hk=5"
+J2_VOCE = "j2:E=200,nu=0.3,sy=0.4,H=2,Q=0.15,b=300,Hk=8"
+ELASTIC = "elastic:E=70,nu=0.33"
+
+
+def _uniaxial_j2_1d(E, nu, sy, H, Hk, strains):
+    """Exact uniaxial-stress response of linear iso+kinematic J2 (1D return mapping)."""
+    ep = p = 0.0
+    sig, lat = [], []
+    for e in strains:
+        s_tr = E * (e - ep)
+        xi = s_tr - Hk * ep
+        f = abs(xi) - (sy + H * p)
+        if f > 0.0:
+            dg = f / (E + Hk + H)
+            ep += dg * np.sign(xi)
+            p += dg
+        s = E * (e - ep)
+        sig.append(s)
+        lat.append(-nu * s / E - 0.5 * ep)
+    return np.array(sig), np.array(lat)
+
+
+def test_homogeneous_j2_uniaxial_stress_matches_analytic_curve():
+    ph = phases.parse_phase(J2_LIN)
+    path = loadpath.cyclic([0.01, -0.006, 0.004], 4)
+    res = fft.dns(np.zeros((4, 3, 5), dtype=np.int32), [ph], path, stress_free=loadpath.ALL_BUT_11, tol=1e-10)
+    sig, lat = _uniaxial_j2_1d(200.0, 0.3, 0.4, 10.0, 5.0, path[:, 0])
+    scale = np.abs(sig).max()
+    assert np.abs(res.stress[:, 0] - sig).max() <= 1e-6 * scale
+    assert np.abs(res.stress[:, 1:]).max() <= 1e-8 * scale  # stress-free components
+    assert np.allclose(res.strain[:, 1], lat, rtol=0, atol=1e-9)
+    assert np.allclose(res.strain[:, 2], lat, rtol=0, atol=1e-9)
+    assert np.allclose(res.strain[:, 0], path[:, 0], rtol=0, atol=1e-15)  # prescribed
+    assert res.fields["peeq"][-1, 0] > 0.01
+    assert np.all(np.diff(res.fields["peeq"][:, 0]) >= -1e-15)  # p never decreases
+
+
+def _laminate_reference(ph1, ph2, f1, path, free):
+    """Independent 1D layered solution (layers normal to x1) with laws.phase_update.
+
+    In-plane strains (22, 33, 23) equal the macro ones in both layers; tractions (11, 13, 12)
+    are continuous; layer strains average to the macro ones; mean stress vanishes on ``free``.
+    Unknowns: layer-1 strains (11, 13, 12) and the free macro strains. Newton, FD Jacobian.
+    """
+    f2 = 1.0 - f1
+    nrm = [0, 4, 5]
+    inp = [1, 2, 3]
+    st1, st2 = np.zeros(7), np.zeros(7)
+    e1n = np.zeros(3)
+    Ef = np.zeros(len(free))
+    out_s, out_e = [], []
+
+    def evaluate(y, target):
+        E = np.array(target, dtype=float)
+        E[list(free)] = y[3:]
+        eps1 = np.zeros(6)
+        eps2 = np.zeros(6)
+        eps1[inp] = E[inp]
+        eps2[inp] = E[inp]
+        eps1[nrm] = y[:3]
+        eps2[nrm] = (E[nrm] - f1 * y[:3]) / f2
+        s1, s2 = np.empty(6), np.empty(6)
+        t1, t2 = np.empty((6, 6)), np.empty((6, 6))
+        n1, n2 = np.empty(7), np.empty(7)
+        assert laws.phase_update(ph1.props, eps1, st1, s1, t1, n1) == 0
+        assert laws.phase_update(ph2.props, eps2, st2, s2, t2, n2) == 0
+        mean = f1 * s1 + f2 * s2
+        R = np.concatenate([s1[nrm] - s2[nrm], mean[list(free)]])
+        return R, E, mean, n1, n2
+
+    for target in path:
+        y = np.concatenate([e1n, Ef])
+        for _ in range(60):
+            R, E, mean, n1, n2 = evaluate(y, target)
+            if np.abs(R).max() <= 1e-13:
+                break
+            J = np.empty((y.size, y.size))
+            h = 1e-8
+            for k in range(y.size):
+                yp, ym = y.copy(), y.copy()
+                yp[k] += h
+                ym[k] -= h
+                J[:, k] = (evaluate(yp, target)[0] - evaluate(ym, target)[0]) / (2 * h)
+            y = y - np.linalg.solve(J, R)
+        else:
+            raise AssertionError("1D laminate reference did not converge")
+        st1, st2 = n1, n2
+        e1n, Ef = y[:3].copy(), y[3:].copy()
+        out_s.append(mean)
+        out_e.append(E)
+    return np.array(out_e), np.array(out_s)
+
+
+@pytest.mark.parametrize(
+    "spec, free, comps",
+    [
+        (J2_LIN, (), (0, 5)),  # strain control: normal + out-of-plane shear, load/unload
+        (J2_VOCE, (0, 2, 3, 4, 5), (1,)),  # uniaxial stress in-plane (x2), Voce + kinematic
+    ],
+)
+def test_elastic_j2_laminate_matches_1d_solution(spec, free, comps):
+    el, pl = phases.parse_phase(ELASTIC), phases.parse_phase(spec)
+    m = np.zeros((8, 3, 4), dtype=np.int32)
+    m[:3] = 1  # J2 layer, f = 3/8
+    base = loadpath.cyclic([0.008, -0.002], 4)[:, 0]
+    path = np.zeros((base.size, 6))
+    for c in comps:
+        path[:, c] = base * (1.0 if c < 3 else 0.8)
+    res = fft.dns(m, [el, pl], path, stress_free=free, tol=1e-10)
+    E_ref, S_ref = _laminate_reference(pl, el, 3 / 8, path, free)
+    scale = np.abs(S_ref).max()
+    assert np.abs(res.stress - S_ref).max() <= 1e-6 * scale
+    assert np.abs(res.strain - E_ref).max() <= 1e-6 * np.abs(E_ref).max()
+    assert res.fields["peeq"][:, 1].max() > 1e-3  # the J2 layer really yields
+    assert np.all(res.fields["peeq"][:, 0] == 0.0)
+    # laminate: every voxel of a layer carries the same strain (exactness of the staggered grid)
+    fs = res.final_strain
+    assert np.abs(fs[:3] - fs[0, 0, 0]).max() <= 1e-8 * np.abs(fs).max()
+
+
+def test_dns_elastic_matches_homogenize():
+    """Linear phases: DNS stress = C̄ strain, with mixed control = uniaxial-stress compliance."""
+    rng = np.random.default_rng(2)
+    m = rng.integers(0, 2, (6, 6, 6))
+    ph = [phases.parse_phase("elastic:E=1,nu=0.3"), phases.parse_phase("elastic:E=30,nu=0.2")]
+    C = fft.homogenize(m, [p.stiffness() for p in ph], tol=1e-11).C
+    path = np.array([[0.01, -0.002, 0.003, 0.001, 0.0, 0.004]])
+    res = fft.dns(m, ph, path, tol=1e-11)
+    assert np.allclose(res.stress[0], C @ path[0], rtol=0, atol=1e-8 * np.abs(C @ path[0]).max())
+    res2 = fft.dns(m, ph, loadpath.uniaxial(0.01, 2), stress_free=loadpath.ALL_BUT_11, tol=1e-11)
+    S = np.linalg.inv(C)
+    assert np.isclose(res2.stress[-1, 0], 0.01 / S[0, 0], rtol=1e-7)
+    assert np.allclose(res2.strain[-1], S[:, 0] * res2.stress[-1, 0], rtol=0, atol=1e-9)
+
+
+def test_dns_substeps_large_increment_and_reports_progress():
+    """One huge step on a heterogeneous J2 RVE: sub-stepping or Newton must still converge."""
+    rng = np.random.default_rng(5)
+    m = rng.integers(0, 2, (6, 6, 6))
+    ph = [phases.parse_phase("j2:E=100,nu=0.3,sy=0.2,H=1"), phases.parse_phase("elastic:E=400,nu=0.25")]
+    seen = []
+    big = fft.dns(m, ph, loadpath.uniaxial(0.03, 1), stress_free=loadpath.ALL_BUT_11, max_newton=3,
+                  progress=lambda i, n: seen.append((i, n)))
+    fine = fft.dns(m, ph, loadpath.uniaxial(0.03, 12), stress_free=loadpath.ALL_BUT_11)
+    assert seen == [(1, 1)]
+    assert big.substeps[0] > 1  # 3 Newton iterations are not enough for the full step: it was cut
+    assert np.isclose(big.stress[-1, 0], fine.stress[-1, 0], rtol=0.02)  # path dependence is mild
+    assert np.abs(big.stress[-1, 1:]).max() <= 1e-6 * abs(big.stress[-1, 0])
+
+
+def test_dns_bad_inputs():
+    ph = [phases.parse_phase(J2_LIN)]
+    m = np.zeros((4, 4, 4), dtype=int)
+    with pytest.raises(ValueError, match="path"):
+        fft.dns(m, ph, np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        fft.dns(m, ph, np.full((2, 6), np.nan))
+    with pytest.raises(ValueError, match="stress_free"):
+        fft.dns(m, ph, np.zeros((2, 6)), stress_free=(0, 1, 2, 3, 4, 5))
+    with pytest.raises(ValueError, match="phase ids"):
+        fft.dns(m + 1, ph, np.zeros((2, 6)))
