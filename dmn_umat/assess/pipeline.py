@@ -1,0 +1,380 @@
+"""The assessment pipeline: what one sweep prepares once and what one run does.
+
+Everything here orchestrates the other stages through their public contracts:
+
+- microstructure: ``dmn micro GENERATOR ... --out`` (or a user ``.npy``),
+- training data: ``dmn data generate MICRO --samples N --out DATA.h5 [...]`` and
+  :func:`dmn_umat.rve.dataset.load_dataset`,
+- DNS references: :func:`dmn_umat.rve.fft.dns` (computed once per path, cached as ``.npz``),
+- training: ``dmn train DATA --formulation ... --out MODEL.dmn --json`` and
+  :func:`dmn_umat.model_file.read`, pruning with ``dmn_umat.offline`` ``prune``,
+- online: :class:`dmn_umat.online.solver.NetworkMaterial` (batched material protocol) driven
+  with mixed control by :func:`dmn_umat.loadpath.solve_mixed`.
+
+Held-out online paths (Mandel, ``ε`` = ``online.strain``, ``n`` = ``online.steps``):
+
+- ``tension``: ε11 ramped 0 → ε in n steps, all other stresses zero (uniaxial stress);
+- ``shear``: Mandel ε12 component (√2 ε12) ramped 0 → ε, all other stresses zero;
+- ``unload``: ε11 0 → ε → 0 (n steps per segment), all other stresses zero.
+
+Online error of a path: relative L2 norm over the whole path,
+``sqrt(Σ_t ‖σ_net(t) − σ_dns(t)‖² / Σ_t ‖σ_dns(t)‖²)`` (Mandel norms, all 6 components).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..cliutil import CLIError
+from .config import digest
+
+_CLI_LOCK = threading.Lock()
+
+
+# --------------------------------------------------------------------------- helpers
+def cli_call(argv: list[str]) -> dict | None:
+    """Run ``dmn ARGV`` in this process; return its ``--json`` output (or None).
+
+    Raises RuntimeError with the command's error line if it exits non-zero.  stdout capture
+    is process-wide, hence the lock (threaded Dask workers serialize CLI calls).
+    """
+    from ..cli import main
+
+    buf, err = io.StringIO(), io.StringIO()
+    with _CLI_LOCK, contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
+        try:
+            rc = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse errors
+            rc = exc.code if isinstance(exc.code, int) else 2
+    if rc != 0:
+        lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
+        msg = lines[-1] if lines else f"exit code {rc}"
+        raise RuntimeError(f"'dmn {' '.join(str(a) for a in argv[:2])} ...' failed: {msg}")
+    text = buf.getvalue().strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text.splitlines()[-1])
+    except json.JSONDecodeError:
+        return None
+
+
+def options(table: dict, skip: tuple[str, ...] = ()) -> list[str]:
+    """{'val_fraction': 0.2} → ['--val-fraction', '0.2'] (bools → bare flag when true)."""
+    out: list[str] = []
+    for k, v in table.items():
+        if k in skip or v is None:
+            continue
+        flag = "--" + k.replace("_", "-")
+        if isinstance(v, bool):
+            if v:
+                out.append(flag)
+        else:
+            out += [flag, str(v)]
+    return out
+
+
+def online_path(name: str, strain: float, steps: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(path (n,6) Mandel, stress-free Mandel indices) of a held-out online test."""
+    from ..loadpath import cyclic, uniaxial
+
+    if name == "tension":
+        return uniaxial(strain, steps, 0), (1, 2, 3, 4, 5)
+    if name == "shear":
+        return uniaxial(strain, steps, 5), (0, 1, 2, 3, 4)
+    if name == "unload":
+        return cyclic([strain, 0.0], steps, 0), (1, 2, 3, 4, 5)
+    raise ValueError(f"unknown online path {name!r}")
+
+
+def _load_phases(specs: list[str]):
+    from ..phases import parse_phase
+
+    return [parse_phase(s) for s in specs]
+
+
+# --------------------------------------------------------------------------- preparation
+def prepare_micro(cfg: dict, cache: Path) -> Path:
+    """The microstructure ``.npy`` (user file, or generated once into ``cache``)."""
+    from ..cliutil import load_micro
+
+    m = cfg["micro"]
+    if m.get("file"):
+        load_micro(m["file"], len(cfg["phases"]["specs"]))
+        return Path(m["file"])
+    path = cache / f"micro-{m['generator']}-{digest(m)}.npy"
+    if not path.is_file():
+        cli_call(["micro", m["generator"], *options(m, skip=("generator", "file")), "--out", path])
+        if not path.is_file():
+            raise CLIError(f"'dmn micro {m['generator']}' did not write {path}")
+    load_micro(path, len(cfg["phases"]["specs"]))
+    return path
+
+
+def prepare_dataset(cfg: dict, micro: Path, cache: Path, scheduler: str | None) -> Path:
+    """Training data, generated once per (microstructure, dataset settings) into ``cache``."""
+    key = digest({"micro": digest(micro.read_bytes().hex()), "dataset": cfg["dataset"]})
+    path = cache / f"data-{key}.h5"
+    if not path.is_file():
+        argv = ["data", "generate", micro, *options(cfg["dataset"]), "--out", path]
+        if scheduler:
+            argv += ["--scheduler", scheduler]
+        cli_call(argv)
+        if not path.is_file():
+            raise CLIError(f"'dmn data generate' did not write {path}")
+    return path
+
+
+def dns_task(micro_path: str, specs: list[str], name: str, strain: float, steps: int, dns_opts: dict,
+             out_path: str) -> str:
+    """Compute one DNS reference and store it atomically as ``.npz`` (strain, stress, path)."""
+    from ..rve import fft
+
+    micro = np.load(micro_path)
+    path, free = online_path(name, strain, steps)
+    t0 = time.perf_counter()
+    res = fft.dns(micro, _load_phases(specs), path, stress_free=free, **dns_opts)
+    seconds = time.perf_counter() - t0
+    out = Path(out_path)
+    tmp = out.with_name(f".{out.name}.tmp.npz")
+    np.savez(tmp, strain=np.asarray(res.strain), stress=np.asarray(res.stress), path=path,
+             free=np.array(free, dtype=np.int64), seconds=seconds)
+    tmp.replace(out)
+    return str(out)
+
+
+def prepare_dns(cfg: dict, micro: Path, cache: Path, client=None) -> dict[str, str]:
+    """DNS reference per online path (cached; computed in parallel on ``client`` if given)."""
+    on = cfg["online"]
+    todo, refs = [], {}
+    mkey = digest(micro.read_bytes().hex())
+    for name in on["paths"]:
+        key = digest({"micro": mkey, "phases": cfg["phases"]["specs"], "dns": cfg["dns"], "name": name,
+                      "strain": on["strain"], "steps": on["steps"]})
+        p = cache / f"dns-{name}-{key}.npz"
+        refs[name] = str(p)
+        if not p.is_file():
+            todo.append((name, p))
+    args = [(str(micro), list(cfg["phases"]["specs"]), name, float(on["strain"]), int(on["steps"]),
+             dict(cfg["dns"]), str(p)) for name, p in todo]
+    if client is None:
+        for a in args:
+            dns_task(*a)
+    else:
+        futs = [client.submit(dns_task, *a, pure=False, key=f"assess-dns-{Path(a[-1]).stem}") for a in args]
+        for f in futs:
+            f.result()
+    return refs
+
+
+def prepare(cfg: dict, out: Path, client=None, scheduler: str | None = None) -> dict:
+    """Everything runs share: returns the picklable ``context`` for :func:`execute_run`."""
+    cache = out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    micro = prepare_micro(cfg, cache)
+    data = prepare_dataset(cfg, micro, cache, scheduler)
+    refs = prepare_dns(cfg, micro, cache, client)
+    (out / "models").mkdir(exist_ok=True)
+    return {
+        "micro": str(micro),
+        "data": str(data),
+        "dns": refs,
+        "phases": list(cfg["phases"]["specs"]),
+        "training": dict(cfg["training"]),
+        "online": dict(cfg["online"]),
+        "models": str(out / "models"),
+    }
+
+
+# --------------------------------------------------------------------------- one run
+def _split(ds, name: str):
+    """(C1, C2, Cbar) of the ``train``/``val`` split of a loaded dataset."""
+    part = getattr(ds, name)
+    if callable(part):
+        part = part()
+    if hasattr(part, "Cbar"):
+        return np.asarray(part.C1), np.asarray(part.C2), np.asarray(part.Cbar)
+    idx = np.asarray(part)  # index array
+    return np.asarray(ds.C1)[idx], np.asarray(ds.C2)[idx], np.asarray(ds.Cbar)[idx]
+
+
+def find_prune():
+    """The offline stage's ``prune(net, ...) -> Network`` (None if not available)."""
+    for mod, attr in (("dmn_umat.offline.prune", "prune"), ("dmn_umat.offline.pruning", "prune"),
+                      ("dmn_umat.offline.train", "prune"), ("dmn_umat.offline", "prune")):
+        try:
+            f = getattr(importlib.import_module(mod), attr, None)
+        except ImportError:
+            continue
+        if callable(f):
+            return f
+    return None
+
+
+def linear_errors(net, C1: np.ndarray, C2: np.ndarray, Cbar: np.ndarray) -> np.ndarray:
+    """Relative Frobenius error of the network's linear homogenization per sample."""
+    from ..tensors import relative_error
+
+    pred = np.array([net.homogenize([a, b]) for a, b in zip(C1, C2)])
+    return relative_error(pred, Cbar)
+
+
+def drive(material, path: np.ndarray, free: tuple[int, ...], max_halvings: int = 6):
+    """Point driver over the batched material protocol with mixed control and sub-stepping.
+
+    Returns (strain (n,6), stress (n,6), committed states (n, nstate), seconds spent,
+    increments evaluated).
+    """
+    from ..loadpath import solve_mixed
+
+    state = material.initial_state(1)
+    eps_c = np.zeros(6)
+    strains, stresses, states = [], [], []
+    n_inc = 0
+    t0 = time.perf_counter()
+    for target in path:
+        start, todo = eps_c.copy(), [1.0]
+        done = 0.0
+        depth = 0
+        while todo:
+            frac = todo.pop(0)
+            tgt = start + (done + frac) * (target - start)
+            box = {}
+
+            def upd(e, _state=state, _box=box):
+                s, C, st, status = material.update(e[None, :], _state)
+                _box["state"] = st
+                return s[0], C[0], int(status[0])
+
+            try:
+                guess = eps_c + (tgt - (start + done * (target - start)))
+                eps, sig, _, _ = solve_mixed(upd, tgt, free, guess)
+            except RuntimeError:
+                depth += 1
+                if depth > max_halvings:
+                    raise RuntimeError("online solve failed even after sub-stepping") from None
+                todo[:0] = [frac / 2, frac / 2]
+                continue
+            n_inc += 1
+            state = box["state"]
+            eps_c = eps
+            done += frac
+        strains.append(eps_c.copy())
+        stresses.append(sig.copy())
+        states.append(state[0].copy())
+    return np.array(strains), np.array(stresses), np.array(states), time.perf_counter() - t0, n_inc
+
+
+def path_error(stress: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.sqrt(np.sum((stress - ref) ** 2) / np.sum(ref**2)))
+
+
+def online_cost(material, strain: np.ndarray, state: np.ndarray, npts: int, repeats: int) -> float:
+    """µs per point per increment: batched update of ``npts`` copies of one increment (start
+    state ``state`` (nstate,), end strain ``strain`` (6,)), best of ``repeats``."""
+    state = np.tile(state, (npts, 1))
+    eps = np.tile(strain, (npts, 1))
+    material.update(eps[:1], state[:1])  # compile / warm up
+    best = np.inf
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        material.update(eps, state)
+        best = min(best, time.perf_counter() - t0)
+    return best / npts * 1e6
+
+
+def _first(d: dict | None, *keys, default=None):
+    if not d:
+        return default
+    for k in keys:
+        if k in d and d[k] is not None:
+            return d[k]
+    return default
+
+
+def execute_run(spec: dict, context: dict) -> dict:
+    """Train, prune, validate and test one network; returns the run's result record."""
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    import numba
+
+    from .. import model_file
+    from ..online.solver import NetworkMaterial
+    from ..rve.dataset import load_dataset
+
+    numba.set_num_threads(1)
+    rid = spec["run_id"]
+    model = Path(context["models"]) / f"{rid}.dmn"
+    tr = dict(context["training"])
+    argv = ["train", context["data"], "--formulation", spec["formulation"], "--depth", spec["depth"],
+            "--init", spec["init"], "--angles", spec["angles"], "--batch-size", spec["batch_size"],
+            "--n-train", spec["n_train"], "--lam", repr(float(spec["lam"])), "--seed", spec["seed"],
+            *options(tr), "--out", model, "--json"]
+    t0 = time.perf_counter()
+    log = cli_call(argv)
+    train_seconds = time.perf_counter() - t0
+    net = model_file.read(model)
+    n_leaves = int(len(net.leaves))
+    prune = find_prune()
+    pruned = prune(net) if prune is not None else net
+    w = pruned.weights[pruned.leaves]
+    active = int(np.count_nonzero(w > 0.0))
+
+    ds = load_dataset(context["data"])
+    C1v, C2v, Cv = _split(ds, "val")
+    val_err = linear_errors(pruned, C1v, C2v, Cv)
+    epochs = int(_first(log, "epochs", "epochs_run", "epoch", default=tr["epochs"]))
+    res = {
+        "run_id": rid,
+        "spec": spec,
+        "train_seconds": train_seconds,
+        "epochs": epochs,
+        "seconds_per_epoch": train_seconds / max(epochs, 1),
+        "train_log": log,
+        "val_err_mean": float(val_err.mean()),
+        "val_err_max": float(val_err.max()),
+        "leaves": n_leaves,
+        "active_leaves": active,
+        "pruned_with": None if prune is None else f"{prune.__module__}.{prune.__name__}",
+        "volume_fraction_net": pruned.volume_fractions().tolist(),
+    }
+    train_err = _first(log, "train_error", "train_err", "train_loss_best")
+    if isinstance(train_err, int | float):
+        res["train_err"] = float(train_err)
+
+    phases = _load_phases(context["phases"])
+    mat = NetworkMaterial(pruned, phases)
+    on = context["online"]
+    errs, cost_inc, online_s, n_inc = {}, None, 0.0, 0
+    for name, ref_path in context["dns"].items():
+        ref = np.load(ref_path)
+        path, free = online_path(name, float(on["strain"]), int(on["steps"]))
+        eps, sig, states, secs, ninc = drive(mat, path, free)
+        online_s += secs
+        n_inc += ninc
+        errs[name] = path_error(sig, ref["stress"])
+        res[f"online_strain_{name}"] = eps.tolist()
+        res[f"online_stress_{name}"] = sig.tolist()
+        if (name == "tension" or cost_inc is None) and len(eps) >= 2:
+            m = len(eps) - 1  # the last increment of the path (plastic for a J2 matrix)
+            cost_inc = (eps[m], states[m - 1])
+    for name, e in errs.items():
+        res[f"online_err_{name}"] = e
+    res["online_err_mean"] = float(np.mean(list(errs.values())))
+    if cost_inc is not None:
+        npts, reps = int(on.get("cost_points", 256)), int(on.get("cost_repeats", 3))
+        res["online_us_per_point"] = online_cost(mat, cost_inc[0], cost_inc[1], npts, reps)
+    res["online_driver_us_per_increment"] = online_s / max(n_inc, 1) * 1e6
+    return res
