@@ -1,0 +1,291 @@
+"""``dmn train``, ``dmn inspect``, ``dmn models``, ``dmn prune`` (torch imported in handlers only)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..cliutil import CLIError, emit_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a DMN or IMN on (C1, C2) -> Cbar data and write a .dmn model",
+        description="Train a material network (torch, float64) and write the rotation-free .dmn model "
+        "(best validation state, zero-weight leaves pruned). Also writes OUT.log.json and OUT.png.",
+    )
+    p.add_argument("data", help="dataset (dmn data generate output, or .npz with C1, C2, Cbar [, val])")
+    p.add_argument("--formulation", choices=("dmn", "imn"), required=True)
+    p.add_argument("--depth", type=int, required=True, help="tree depth K (2^K leaves)")
+    p.add_argument("--out", required=True, help="output model file (.dmn)")
+    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--n-train", type=int, default=None, help="use only the first N training samples")
+    p.add_argument(
+        "--val-fraction", type=float, default=0.2, help="if the dataset has no split (default 0.2)"
+    )
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--optimizer", choices=("adam", "amsgrad"), default="adam")
+    p.add_argument("--schedule", choices=("cosine", "decay-on-increase", "none"), default="cosine")
+    p.add_argument(
+        "--loss", choices=("rel", "rel2"), default="rel", help="mean rel. Frobenius error (or squared)"
+    )
+    p.add_argument("--lam", type=float, default=0.0, help="weight of lam*(sum w / W0 - 1)^2 (default 0)")
+    p.add_argument(
+        "--activation",
+        choices=("relu", "softplus"),
+        default=None,
+        help="leaf weight activation (default relu for dmn, softplus for imn)",
+    )
+    p.add_argument("--init", choices=("uniform", "normal"), default="uniform")
+    p.add_argument("--angles", choices=("random", "structured"), default="random")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--prune-tol",
+        type=float,
+        default=0.0,
+        help="prune leaves with weight <= tol * total (default 0: exact zeros only)",
+    )
+    p.add_argument("--checkpoint", metavar="DIR", default=None, help="write DIR/checkpoint.pt every epoch")
+    p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt if present")
+    p.add_argument("--no-plot", action="store_true", help="skip the training-curve PNG")
+    p.add_argument("--json", action="store_true", help="print only a JSON summary on stdout")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "inspect", help="show a .dmn model: depth, leaves, volume fractions, errors, provenance"
+    )
+    p.add_argument("model", help="model file or shipped model name (see dmn models)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--abaqus", action="store_true", help="print the *USER MATERIAL / *DEPVAR block (needs --phase)"
+    )
+    p.add_argument(
+        "--phase", action="append", default=None, help="phase spec (with --abaqus), once per phase"
+    )
+    p.set_defaults(func=_inspect)
+
+    p = sub.add_parser("models", help="list the pretrained models shipped with the package")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_models)
+
+    p = sub.add_parser(
+        "prune", help="remove vanishing leaves of a .dmn model and collapse single-child nodes"
+    )
+    p.add_argument("model")
+    p.add_argument("--tol", type=float, default=0.0, help="relative weight threshold (default 0)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_prune)
+
+
+def _read(name: str):
+    from .. import model_file
+    from .pretrained import resolve
+
+    path = resolve(name)
+    try:
+        return path, model_file.read(path)
+    except model_file.ModelFileError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _say(args, text: str) -> None:
+    print(text, file=sys.stderr if args.json else sys.stdout)
+
+
+def _train(args) -> int:
+    import torch
+
+    from .. import model_file
+    from .data import DataError, load
+    from .train import TrainConfig, TrainError, export_network, plot_curve, train, write_log
+
+    out = Path(args.out)
+    if out.suffix != ".dmn":
+        raise CLIError(f"--out must end in .dmn, got {str(out)!r}")
+    if args.resume and not args.checkpoint:
+        raise CLIError("--resume needs --checkpoint DIR")
+    if not 0.0 < args.val_fraction < 1.0:
+        raise CLIError("--val-fraction must be in (0, 1)")
+    if args.prune_tol < 0:
+        raise CLIError("--prune-tol must be >= 0")
+    cfg = TrainConfig(
+        formulation=args.formulation,
+        depth=args.depth,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        n_train=args.n_train,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        schedule=args.schedule,
+        loss=args.loss,
+        lam=args.lam,
+        activation=args.activation,
+        init=args.init,
+        angles=args.angles,
+        seed=args.seed,
+    )
+    torch.set_default_dtype(torch.float64)
+    try:
+        cfg.check()
+        data = load(args.data, args.val_fraction, args.seed)
+        result = train(data, cfg, args.checkpoint, args.resume, log=lambda s: print(s, file=sys.stderr))
+        net = export_network(result, data, args.prune_tol)
+    except (DataError, TrainError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model_file.write(out, net)
+    log_path = write_log(result, out.with_suffix(".log.json"), {"model": str(out)})
+    png = None if args.no_plot else plot_curve(result, out.with_suffix(".png"))
+    t = net.metadata["training"]
+    summary = {
+        "model": str(out),
+        "formulation": cfg.formulation,
+        "depth": cfg.depth,
+        "active_leaves": net.metadata["active_leaves"],
+        "n_train": t["n_train"],
+        "n_val": t["n_val"],
+        "epochs": t["epochs_run"],
+        "best_epoch": t["best_epoch"],
+        "train_error": t["train_error"],
+        "val_error": t["val_error"],
+        "val_error_max": t["val_error_max"],
+        "wall_time_s": t["wall_time_s"],
+        "volume_fractions": net.metadata["volume_fractions"],
+        "log": str(log_path),
+        "plot": None if png is None else str(png),
+    }
+    if args.json:
+        emit_json(summary)
+    else:
+        print(
+            f"wrote {out}: {cfg.formulation.upper()} depth {cfg.depth}, "
+            f"{summary['active_leaves']} active leaves"
+        )
+        print(
+            f"  error  train {t['train_error']:.3e}  validation mean {t['val_error']:.3e}  "
+            f"max {t['val_error_max']:.3e}  (best epoch {t['best_epoch']}/{t['epochs_run']}, "
+            f"{t['wall_time_s']:.1f} s)"
+        )
+        print(f"  log {log_path}" + ("" if png is None else f", curve {png}"))
+    return 0
+
+
+def summary_of(path: Path, net) -> dict:
+    """Inspect summary dict of a model (also used by ``dmn inspect --json``)."""
+    meta = net.metadata
+    t = meta.get("training", {})
+    return {
+        "path": str(path),
+        "formulation": meta.get("formulation"),
+        "depth": net.depth(),
+        "nodes": net.n_nodes,
+        "active_leaves": int((net.weights[net.leaves] > 0).sum()),
+        "leaves": int(len(net.leaves)),
+        "n_phases": int(meta.get("n_phases", net.n_phases)),
+        "rotations": net.rotations is not None,
+        "volume_fractions": [float(v) for v in net.volume_fractions()],
+        "train_error": t.get("train_error"),
+        "val_error": t.get("val_error"),
+        "val_error_max": t.get("val_error_max"),
+        "training": t,
+        "microstructure": meta.get("microstructure", {}),
+        "pruned": meta.get("pruned"),
+        "created": meta.get("created", {}),
+    }
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3e}"
+
+
+def _inspect(args) -> int:
+    path, net = _read(args.model)
+    if args.abaqus:
+        # Hook for the ABI stage: dmn_umat.abi.deck.abaqus_block(model_path, net, phase_specs) -> str
+        try:
+            from ..abi import deck
+        except ImportError:
+            raise CLIError("--abaqus is not available in this build (dmn_umat.abi.deck missing)") from None
+        if not args.phase:
+            raise CLIError("--abaqus needs one --phase per model phase")
+        print(deck.abaqus_block(path, net, args.phase))
+        return 0
+    s = summary_of(path, net)
+    if args.json:
+        emit_json(s)
+        return 0
+    t = s["training"]
+    print(f"model        {s['path']}")
+    print(
+        f"formulation  {s['formulation']}   depth {s['depth']}   nodes {s['nodes']}   "
+        f"active leaves {s['active_leaves']}/{s['leaves']}   rotations {'yes' if s['rotations'] else 'no'}"
+    )
+    print("volume fr.   " + "  ".join(f"phase {i}: {v:.4f}" for i, v in enumerate(s["volume_fractions"])))
+    print(
+        f"error        train {_fmt(s['train_error'])}   validation {_fmt(s['val_error'])} "
+        f"(max {_fmt(s['val_error_max'])})"
+    )
+    if t:
+        print(
+            f"training     {t.get('dataset')}  n_train {t.get('n_train')}  n_val {t.get('n_val')}  "
+            f"epochs {t.get('epochs_run')}  loss {t.get('loss')}  lam {t.get('lam')}  seed {t.get('seed')}"
+        )
+    if s["microstructure"]:
+        print(f"micro        {s['microstructure']}")
+    if s["pruned"]:
+        print(f"pruned       {s['pruned']}")
+    c = s["created"]
+    print(f"created      {c.get('date')}  dmn_umat {c.get('version')}  git {c.get('git')}")
+    return 0
+
+
+def _models(args) -> int:
+    from .pretrained import MODELS_DIR, list_models
+
+    models = list_models()
+    if args.json:
+        emit_json({"models_dir": str(MODELS_DIR), "models": models})
+        return 0
+    if not models:
+        print(f"no models shipped in {MODELS_DIR}")
+        return 0
+    for m in models:
+        if "error" in m:
+            print(f"{m['name']:<24} UNREADABLE: {m['error']}")
+            continue
+        print(
+            f"{m['name']:<24} {m['formulation']} K={m['depth']} leaves={m['active_leaves']} "
+            f"val={_fmt(m['val_error'])}  {m['description']}"
+        )
+        print(f"{'':<24} {m['path']}")
+    return 0
+
+
+def _prune(args) -> int:
+    from .. import model_file
+    from .export import prune
+
+    path, net = _read(args.model)
+    if args.tol < 0:
+        raise CLIError("--tol must be >= 0")
+    n_before = len(net.leaves)
+    try:
+        pruned = prune(net, args.tol)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    out = Path(args.out)
+    model_file.write(out, pruned)
+    res = {
+        "model": str(out),
+        "leaves_before": n_before,
+        "leaves_after": int(len(pruned.leaves)),
+        "depth": pruned.depth(),
+    }
+    if args.json:
+        emit_json(res)
+    else:
+        print(f"wrote {out}: {res['leaves_after']} of {n_before} leaves kept, depth {res['depth']}")
+    return 0

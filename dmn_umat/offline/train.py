@@ -1,0 +1,371 @@
+"""Offline training of DMN / IMN on (C1, C2) → C̄ data (torch, float64).
+
+Loss over a mini-batch of B samples with per-sample relative Frobenius error
+``e_b = ‖C̄_pred − C̄_ref‖_F / ‖C̄_ref‖_F`` (Mandel):
+
+- ``rel``:  mean_b e_b        - ``rel2``: mean_b e_b²
+
+plus the activation regularization ``λ · (Σ_i w_i / W0 − 1)²`` with W0 the sum of the initial
+leaf weights (Liu & Wu's ``λ (Σ w − W0)²`` divided by W0², so λ does not depend on the depth).
+C̄ only depends on weight ratios; the term fixes the scale so that ReLU leaves can die and
+be pruned (λ controls the network complexity).
+
+Every epoch: shuffled mini-batches (seeded torch generator), then the validation error on the
+held-out set; the state with the lowest mean validation error is kept.  A checkpoint
+(``DIR/checkpoint.pt``, atomic write) holds model, optimizer, schedule, generator state,
+history and the best state, so ``resume`` continues bit-identically.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..network import Network
+from .data import TrainingData
+from .export import to_network
+from .models import DTYPE, MaterialNetwork, build
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+class TrainError(ValueError):
+    """Bad training configuration or checkpoint (one-line message)."""
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one training run (all JSON-serializable)."""
+
+    formulation: str = "imn"
+    depth: int = 6
+    epochs: int = 200
+    batch_size: int = 32
+    n_train: int | None = None
+    lr: float = 0.01
+    optimizer: str = "adam"  # adam | amsgrad
+    schedule: str = "cosine"  # cosine | decay-on-increase | none
+    loss: str = "rel"  # rel | rel2
+    lam: float = 0.0
+    activation: str | None = None  # relu | softplus (default: relu for dmn, softplus for imn)
+    init: str = "uniform"  # uniform | normal
+    angles: str = "random"  # random | structured
+    seed: int = 0
+
+    def check(self) -> None:
+        choices = {
+            "formulation": ("dmn", "imn"),
+            "optimizer": ("adam", "amsgrad"),
+            "schedule": ("cosine", "decay-on-increase", "none"),
+            "loss": ("rel", "rel2"),
+            "activation": (None, "relu", "softplus"),
+            "init": ("uniform", "normal"),
+            "angles": ("random", "structured"),
+        }
+        for k, allowed in choices.items():
+            if getattr(self, k) not in allowed:
+                raise TrainError(f"{k} must be one of {[a for a in allowed if a]}, got {getattr(self, k)!r}")
+        if not 1 <= self.depth <= 12:
+            raise TrainError(f"depth must be in 1..12, got {self.depth}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise TrainError("epochs and batch size must be ≥ 1")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise TrainError(f"learning rate must be > 0, got {self.lr}")
+        if not (self.lam >= 0 and math.isfinite(self.lam)):
+            raise TrainError(f"lambda must be ≥ 0, got {self.lam}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class TrainResult:
+    model: MaterialNetwork  # holds the best state
+    config: TrainConfig
+    history: list = field(default_factory=list)  # one dict per epoch
+    best_epoch: int = -1
+    best_val: float = math.inf
+    wall_time: float = 0.0
+    finished: bool = True
+
+
+def relative_errors(C_pred: torch.Tensor, C_ref: torch.Tensor) -> torch.Tensor:
+    """(B,6,6) → (B,) relative Frobenius errors."""
+    return torch.linalg.matrix_norm(C_pred - C_ref) / torch.linalg.matrix_norm(C_ref)
+
+
+def loss_value(
+    model: MaterialNetwork, C1, C2, Cref, kind: str, lam: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss scalar, per-sample errors) for one batch."""
+    err = relative_errors(model(C1, C2), Cref)
+    loss = err.mean() if kind == "rel" else (err**2).mean()
+    if lam > 0:
+        loss = loss + lam * (model.weights().sum() / model.w0 - 1.0) ** 2
+    return loss, err
+
+
+def evaluate(
+    model: MaterialNetwork, C1: np.ndarray, C2: np.ndarray, Cbar: np.ndarray, chunk: int = 4096
+) -> np.ndarray:
+    """Per-sample relative errors (n,) of ``model`` on numpy data."""
+    out = []
+    with torch.no_grad():
+        for s in range(0, C1.shape[0], chunk):
+            t = [torch.as_tensor(a[s : s + chunk], dtype=DTYPE) for a in (C1, C2, Cbar)]
+            out.append(relative_errors(model(t[0], t[1]), t[2]).numpy())
+    return np.concatenate(out)
+
+
+def _fingerprint(data: TrainingData) -> str:
+    h = hashlib.sha256()
+    for a in (data.C1, data.C2, data.Cbar, data.C1_val):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _make_optimizer(model: MaterialNetwork, cfg: TrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, amsgrad=cfg.optimizer == "amsgrad")
+
+
+def train(
+    data: TrainingData,
+    cfg: TrainConfig,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    show_progress: bool | None = None,
+    stop_after: int | None = None,
+    log=None,
+) -> TrainResult:
+    """Train a network; returns the result with the best-validation state loaded.
+
+    ``checkpoint_dir``: write ``checkpoint.pt`` there after every epoch; with ``resume`` and an
+    existing checkpoint, continue from it (configuration and data must match, except a larger
+    ``epochs``).  ``stop_after``: stop after that many epochs of *this call* (simulates an
+    interruption; the result then has ``finished=False``).  ``log``: optional callable(str).
+    """
+    cfg.check()
+    data = data.subset(cfg.n_train)
+    fp = _fingerprint(data)
+    torch.manual_seed(cfg.seed)
+    model = build(cfg.formulation, cfg.depth, cfg.activation, cfg.init, cfg.angles, cfg.seed)
+    opt = _make_optimizer(model, cfg)
+    gen = torch.Generator().manual_seed(cfg.seed + 7919)
+    history: list[dict] = []
+    best_state = copy.deepcopy(model.state_dict())
+    best_val, best_epoch = math.inf, -1
+    lr_now, prev_loss = cfg.lr, math.inf
+    start_epoch, wall_before = 0, 0.0
+    ck_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+
+    if resume and ck_path is not None and ck_path.exists():
+        try:
+            ck = torch.load(ck_path, map_location="cpu", weights_only=False)
+        except Exception as exc:  # noqa: BLE001 - corrupted checkpoint = user error
+            raise TrainError(f"cannot read checkpoint {str(ck_path)!r}: {exc}") from None
+        old = dict(ck["config"])
+        new = cfg.to_dict()
+        diff = [k for k in new if k != "epochs" and old.get(k) != new[k]]
+        if diff:
+            raise TrainError(f"checkpoint was written with different settings: {', '.join(diff)}")
+        if ck["fingerprint"] != fp:
+            raise TrainError("checkpoint was written for a different dataset")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        gen.set_state(ck["generator"])
+        history = ck["history"]
+        best_state, best_val, best_epoch = ck["best_state"], ck["best_val"], ck["best_epoch"]
+        lr_now, prev_loss = ck["lr"], ck["prev_loss"]
+        start_epoch, wall_before = ck["epoch"], ck["wall_time"]
+        if log:
+            log(f"resumed from {ck_path} at epoch {start_epoch}")
+    elif resume and log:
+        log(f"no checkpoint in {checkpoint_dir}; starting fresh")
+
+    C1 = torch.as_tensor(data.C1, dtype=DTYPE)
+    C2 = torch.as_tensor(data.C2, dtype=DTYPE)
+    Cb = torch.as_tensor(data.Cbar, dtype=DTYPE)
+    n = C1.shape[0]
+    t0 = time.perf_counter()
+    from ..cliutil import progress
+
+    disable = None if show_progress is None else not show_progress
+    bar = progress(total=cfg.epochs, desc=f"train {cfg.formulation} K={cfg.depth}", disable=disable)
+    bar.update(start_epoch)
+    finished = True
+    for epoch in range(start_epoch, cfg.epochs):
+        if stop_after is not None and epoch - start_epoch >= stop_after:
+            finished = False
+            break
+        if cfg.schedule == "cosine":
+            lr_now = 0.5 * cfg.lr * (1.0 + math.cos(math.pi * epoch / cfg.epochs))
+        for grp in opt.param_groups:
+            grp["lr"] = lr_now
+        perm = torch.randperm(n, generator=gen)
+        tot_loss, tot_err = 0.0, 0.0
+        for s in range(0, n, cfg.batch_size):
+            idx = perm[s : s + cfg.batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss, err = loss_value(model, C1[idx], C2[idx], Cb[idx], cfg.loss, cfg.lam)
+            if not torch.isfinite(loss):
+                raise TrainError(f"loss became non-finite at epoch {epoch}; lower the learning rate")
+            loss.backward()
+            opt.step()
+            tot_loss += float(loss.detach()) * idx.numel()
+            tot_err += float(err.detach().sum())
+        train_loss = tot_loss / n
+        if cfg.schedule == "decay-on-increase":
+            if train_loss > prev_loss:
+                lr_now *= 0.5
+            prev_loss = train_loss
+        verr = evaluate(model, data.C1_val, data.C2_val, data.Cbar_val)
+        rec = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "train_error": tot_err / n,
+            "val_error": float(verr.mean()),
+            "val_error_max": float(verr.max()),
+            "lr": lr_now,
+            "active_leaves": int((model.weights() > 0).sum()),
+            "time": wall_before + time.perf_counter() - t0,
+        }
+        history.append(rec)
+        if rec["val_error"] < best_val:
+            best_val, best_epoch = rec["val_error"], epoch + 1
+            best_state = copy.deepcopy(model.state_dict())
+        bar.update(1)
+        bar.set_postfix(val=f"{rec['val_error']:.4f}", best=f"{best_val:.4f}")
+        if ck_path is not None:
+            _atomic_torch_save(
+                {
+                    "config": cfg.to_dict(),
+                    "fingerprint": fp,
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "generator": gen.get_state(),
+                    "history": history,
+                    "best_state": best_state,
+                    "best_val": best_val,
+                    "best_epoch": best_epoch,
+                    "lr": lr_now,
+                    "prev_loss": prev_loss,
+                    "epoch": epoch + 1,
+                    "wall_time": rec["time"],
+                },
+                ck_path,
+            )
+    bar.close()
+    model.load_state_dict(best_state)
+    wall = history[-1]["time"] if history else 0.0
+    return TrainResult(model, cfg, history, best_epoch, best_val, wall, finished)
+
+
+def export_network(result: TrainResult, data: TrainingData, prune_tol: float | None = 0.0) -> Network:
+    """Rotation-free network of the best state, optionally pruned, with full metadata."""
+    from .export import prune
+
+    cfg = result.config
+    data = data.subset(cfg.n_train)
+    tr = evaluate(result.model, data.C1, data.C2, data.Cbar)
+    va = evaluate(result.model, data.C1_val, data.C2_val, data.Cbar_val)
+    meta = {
+        "formulation": cfg.formulation,
+        "depth": cfg.depth,
+        "n_phases": 2,
+        "microstructure": data.meta.get("microstructure", {}),
+        "training": {
+            **{k: v for k, v in cfg.to_dict().items()},
+            "dataset": data.meta.get("dataset"),
+            "n_train": data.n_train,
+            "n_val": data.n_val,
+            "epochs_run": len(result.history),
+            "best_epoch": result.best_epoch,
+            "train_error": float(tr.mean()),
+            "train_error_max": float(tr.max()),
+            "val_error": float(va.mean()),
+            "val_error_max": float(va.max()),
+            "wall_time_s": round(float(result.wall_time), 3),
+        },
+    }
+    extra = {k: v for k, v in data.meta.items() if k not in ("microstructure", "dataset")}
+    if extra:
+        meta["dataset_info"] = json.loads(json.dumps(extra, default=str))
+    net = to_network(result.model, meta)
+    if prune_tol is not None:
+        net = prune(net, prune_tol)
+    net.metadata["active_leaves"] = int(len(net.leaves))
+    net.metadata["volume_fractions"] = [float(v) for v in net.volume_fractions()]
+    return net
+
+
+def write_log(result: TrainResult, path: str | Path, extra: dict | None = None) -> Path:
+    """JSON log: config, per-epoch history, best epoch/error (atomic write)."""
+    path = Path(path)
+    obj = {
+        "config": result.config.to_dict(),
+        "best_epoch": result.best_epoch,
+        "best_val_error": result.best_val,
+        "wall_time_s": result.wall_time,
+        "history": result.history,
+        **(extra or {}),
+    }
+    fd, tmp = tempfile.mkstemp(
+        prefix=path.name + ".", suffix=".tmp", dir=path.parent if str(path.parent) else "."
+    )
+    with os.fdopen(fd, "w") as fh:
+        json.dump(obj, fh, indent=1)
+    os.replace(tmp, path)
+    return path
+
+
+def plot_curve(result: TrainResult, path: str | Path) -> Path:
+    """Training curve PNG: train/validation error vs epoch (log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    ep = [h["epoch"] for h in result.history]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.semilogy(ep, [h["train_error"] for h in result.history], label="train (running)")
+    ax.semilogy(ep, [h["val_error"] for h in result.history], label="validation (mean)")
+    ax.semilogy(ep, [h["val_error_max"] for h in result.history], ":", label="validation (max)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("relative Frobenius error of C̄")
+    ax.set_title(f"{result.config.formulation.upper()} depth {result.config.depth}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(
+        prefix=path.name + ".", suffix=".png", dir=path.parent if str(path.parent) else "."
+    )
+    os.close(fd)
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,227 @@
+"""Offline stage: torch DMN/IMN against analytic laminates, export, pruning, training, CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dmn_umat import model_file, tensors
+from dmn_umat.cli import main
+from dmn_umat.offline import data as D
+from dmn_umat.offline import export, models
+from dmn_umat.offline import train as T
+
+torch.set_num_threads(1)
+
+
+def _aniso(rng, scale=1.0):
+    A = rng.normal(size=(6, 6))
+    return scale * (A @ A.T + 3 * np.eye(6))
+
+
+def _t(*arrays):
+    return [torch.tensor(np.asarray(a)[None], dtype=torch.float64) for a in arrays]
+
+
+def test_torch_rotations_match_numpy_conventions():
+    ang = np.array([[0.3, 1.1, -0.7], [-2.0, 0.4, 2.5]])
+    R = models.rotations_from_euler(torch.tensor(ang)).numpy()
+    Q = models.rotation_mandel(torch.tensor(R)).numpy()
+    for k in range(2):
+        assert np.allclose(R[k], tensors.rotation_from_euler(*ang[k]), atol=1e-15)
+        assert np.allclose(Q[k], tensors.rotation_mandel(R[k]), atol=1e-14)
+    n = models.normals_from_angles(
+        torch.tensor([0.7], dtype=torch.float64), torch.tensor([2.1], dtype=torch.float64)
+    ).numpy()[0]
+    assert np.allclose(n, tensors.normal_from_angles(0.7, 2.1))
+    assert np.allclose(models.h_matrices(torch.tensor(n)[None])[0].numpy(), tensors.h_matrix(n))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_depth1_imn_is_the_analytic_laminate(seed):
+    rng = np.random.default_rng(seed)
+    C1, C2 = _aniso(rng), _aniso(rng, 30.0)
+    m = models.IMN(1, seed=seed)
+    theta, phi = rng.uniform(0, np.pi), rng.uniform(0, 2 * np.pi)
+    with torch.no_grad():
+        m.theta[0], m.phi[0] = theta, phi
+    f1 = float((m.weights()[0] / m.weights().sum()).detach())
+    ref = tensors.laminate_stiffness(C1, C2, f1, tensors.normal_from_angles(theta, phi))
+    got = m(*_t(C1, C2))[0].detach().numpy()
+    assert tensors.relative_error(got, ref) < 1e-13
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_depth1_dmn_is_the_rotated_laminate(seed):
+    """Root rotation R, unrotated leaves: C = Q lam(C1, C2, e3) Qᵀ = lam(QC1Qᵀ, QC2Qᵀ, R e3)."""
+    rng = np.random.default_rng(seed)
+    C1, C2 = _aniso(rng), _aniso(rng, 0.05)
+    m = models.DMN(1, seed=seed)
+    ang = rng.uniform(-3, 3, 3)
+    with torch.no_grad():
+        m.angles.zero_()
+        m.angles[0] = torch.tensor(ang)
+    R = tensors.rotation_from_euler(*ang)
+    f1 = float((m.weights()[0] / m.weights().sum()).detach())
+    lam_local = tensors.laminate_stiffness(C1, C2, f1, np.array([0.0, 0, 1]))
+    got = m(*_t(C1, C2))[0].detach().numpy()
+    assert tensors.relative_error(got, tensors.rotate_stiffness(lam_local, R)) < 1e-13
+    # isotropic phases: any normal n = R e3 gives the plain laminate with that normal
+    I1, I2 = tensors.isotropic_stiffness(1.0, 0.3), tensors.isotropic_stiffness(50.0, 0.2)
+    got = m(*_t(I1, I2))[0].detach().numpy()
+    ref = tensors.laminate_stiffness(I1, I2, f1, R[:, 2])
+    assert tensors.relative_error(got, ref) < 1e-13
+
+
+@pytest.mark.parametrize("formulation", ["dmn", "imn"])
+def test_gradcheck_tiny_model(formulation):
+    rng = np.random.default_rng(3)
+    m = models.build(formulation, 2, seed=4)
+    C1 = torch.tensor(np.stack([_aniso(rng) for _ in range(2)]))
+    C2 = torch.tensor(np.stack([_aniso(rng, 10.0) for _ in range(2)]))
+    names = [n for n, _ in m.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_(True) for p in m.parameters())
+
+    def f(*ps):
+        return torch.func.functional_call(m, dict(zip(names, ps)), (C1, C2))
+
+    assert torch.autograd.gradcheck(f, params, eps=1e-6, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("formulation", ["dmn", "imn"])
+def test_export_equals_torch_and_survives_model_file(formulation, tmp_path):
+    rng = np.random.default_rng(5)
+    m = models.build(formulation, 3, seed=6)
+    with torch.no_grad():
+        m.z[[1, 4]] = -0.3  # two dead leaves (relu) / tiny weights (softplus)
+    C1 = np.stack([_aniso(rng) for _ in range(4)])
+    C2 = np.stack([_aniso(rng, 20.0) for _ in range(4)])
+    ref = m(torch.tensor(C1), torch.tensor(C2)).detach().numpy()
+    net = export.to_network(m)
+    assert (net.rotations is not None) == (formulation == "dmn")
+    got = np.stack([net.homogenize([a, b]) for a, b in zip(C1, C2)])
+    assert np.max(tensors.relative_error(got, ref)) <= 1e-10
+    model_file.write(tmp_path / "m.dmn", net)
+    back = model_file.read(tmp_path / "m.dmn")
+    assert np.array_equal(back.homogenize([C1[0], C2[0]]), got[0])
+
+
+def test_prune_keeps_cbar_and_collapses():
+    rng = np.random.default_rng(7)
+    m = models.DMN(4, seed=8)
+    with torch.no_grad():
+        m.z[[0, 1, 5, 9, 10, 11]] = -1.0  # leaves 0,1 (a whole subtree) and 10,11 die
+    net = export.to_network(m)
+    pr = export.prune(net, 0.0)
+    pr.validate()
+    assert len(pr.leaves) == 10 and pr.n_nodes == 2 * 10 - 1  # full binary tree again
+    assert np.all(pr.weights[pr.leaves] > 0)
+    for _ in range(5):
+        C1, C2 = _aniso(rng), _aniso(rng, 10 ** rng.uniform(-2, 2))
+        assert tensors.relative_error(pr.homogenize([C1, C2]), net.homogenize([C1, C2])) < 1e-13
+    assert pr.metadata["pruned"]["removed_leaves"] == 6
+    # a positive tolerance removes small (softplus) leaves with a change of the order of their weight
+    imn = export.to_network(models.IMN(3, seed=2))
+    imn.weights[imn.leaves[3]] = 1e-9
+    imn.refresh_weights()
+    pi = export.prune(imn, 1e-6)
+    assert len(pi.leaves) == 7
+    C1, C2 = _aniso(rng), _aniso(rng, 5.0)
+    assert tensors.relative_error(pi.homogenize([C1, C2]), imn.homogenize([C1, C2])) < 1e-7
+    with pytest.raises(ValueError, match="every leaf"):
+        export.prune(imn, 2.0)
+
+
+def test_training_reduces_error_and_resume_is_identical(tmp_path):
+    d = D.laminate_dataset(60, depth=2, seed=1)
+    cfg = T.TrainConfig(formulation="imn", depth=2, epochs=12, batch_size=16, lr=0.1, lam=0.1, seed=3)
+    full = T.train(d, cfg, show_progress=False)
+    assert full.history[-1]["train_loss"] < 0.5 * full.history[0]["train_loss"]
+    assert full.best_val < full.history[0]["val_error"]
+    part = T.train(d, cfg, checkpoint_dir=tmp_path, show_progress=False, stop_after=3)
+    assert not part.finished and len(part.history) == 3
+    resumed = T.train(d, cfg, checkpoint_dir=tmp_path, resume=True, show_progress=False)
+    for a, b in zip(full.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b)
+    assert [h["val_error"] for h in full.history] == [h["val_error"] for h in resumed.history]
+    with pytest.raises(T.TrainError, match="different settings"):
+        T.train(
+            d,
+            T.TrainConfig(**{**cfg.to_dict(), "lr": 0.5}),
+            checkpoint_dir=tmp_path,
+            resume=True,
+            show_progress=False,
+        )
+
+
+def test_dmn_learns_a_laminate_tree():
+    d = D.laminate_dataset(80, depth=2, seed=2)
+    cfg = T.TrainConfig(formulation="dmn", depth=2, epochs=15, batch_size=16, lr=0.05, seed=0, loss="rel2")
+    r = T.train(d, cfg, show_progress=False)
+    assert r.best_val < 0.6 * r.history[0]["val_error"]
+    net = T.export_network(r, d)
+    va = np.array([net.homogenize([a, b]) for a, b in zip(d.C1_val, d.C2_val)])
+    assert np.isclose(
+        tensors.relative_error(va, d.Cbar_val).mean(), net.metadata["training"]["val_error"], rtol=1e-8
+    )
+
+
+def test_cli_train_inspect_prune_models(tmp_path, capsys):
+    d = D.laminate_dataset(50, depth=2, seed=4)
+    npz = tmp_path / "data.npz"
+    np.savez(
+        npz,
+        C1=np.concatenate([d.C1, d.C1_val]),
+        C2=np.concatenate([d.C2, d.C2_val]),
+        Cbar=np.concatenate([d.Cbar, d.Cbar_val]),
+        val=np.r_[np.zeros(d.n_train, bool), np.ones(d.n_val, bool)],
+    )
+    out = tmp_path / "m.dmn"
+    rc = main(
+        [
+            "train",
+            str(npz),
+            "--formulation",
+            "dmn",
+            "--depth",
+            "2",
+            "--out",
+            str(out),
+            "--epochs",
+            "3",
+            "--batch-size",
+            "8",
+            "--json",
+            "--checkpoint",
+            str(tmp_path / "ck"),
+        ]
+    )
+    assert rc == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["n_train"] == 40 and s["n_val"] == 10 and s["epochs"] == 3
+    assert out.exists() and (tmp_path / "m.log.json").exists() and (tmp_path / "m.png").exists()
+    net = model_file.read(out)
+    assert net.metadata["formulation"] == "dmn" and net.rotations is not None
+    assert main(["inspect", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["depth"] <= 2 and abs(sum(info["volume_fractions"]) - 1) < 1e-12
+    assert info["val_error"] == s["val_error"]
+    assert main(["inspect", str(out)]) == 0 and "validation" in capsys.readouterr().out
+    assert main(["prune", str(out), "--out", str(tmp_path / "p.dmn"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["leaves_after"] <= 4
+    assert main(["models", "--json"]) == 0
+    assert "models" in json.loads(capsys.readouterr().out)
+    # user errors are one-line messages with exit code 2
+    assert (
+        main(["train", str(tmp_path / "none.npz"), "--formulation", "imn", "--depth", "2", "--out", str(out)])
+        == 2
+    )
+    assert (
+        main(["train", str(npz), "--formulation", "imn", "--depth", "2", "--out", str(tmp_path / "x.txt")])
+        == 2
+    )
+    (tmp_path / "bad.dmn").write_bytes(b"garbage")
+    assert main(["inspect", str(tmp_path / "bad.dmn")]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "truncated" in err and "Traceback" not in err
