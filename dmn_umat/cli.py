@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "dmn_umat.rve.commands",
     "dmn_umat.rve.cmd_micro",
     "dmn_umat.rve.cmd_data",
+    "dmn_umat.rve.cmd_fft",
     "dmn_umat.offline.commands",
     "dmn_umat.online.commands",
     "dmn_umat.abi.commands",
@@ -48,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    from .loadpath import PathError
     from .phases import PhaseSpecError
 
     try:
         return int(args.func(args) or 0)
-    except (CLIError, PhaseSpecError) as exc:
+    except (CLIError, PhaseSpecError, PathError) as exc:
         print(f"dmn {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

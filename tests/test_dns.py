@@ -169,3 +169,46 @@ def test_dns_bad_inputs():
         fft.dns(m, ph, np.zeros((2, 6)), stress_free=(0, 1, 2, 3, 4, 5))
     with pytest.raises(ValueError, match="phase ids"):
         fft.dns(m + 1, ph, np.zeros((2, 6)))
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_dns_json(tmp_path, capsys):
+    import json
+
+    from dmn_umat.cli import main
+
+    m = tmp_path / "m.npy"
+    np.save(m, np.zeros((3, 3, 3), dtype=np.int16))
+    p = tmp_path / "p.csv"
+    path = loadpath.cyclic([0.006, 0.0], 3)
+    loadpath.write_path(p, path)
+    out = tmp_path / "r.json"
+    rc = main(["dns", str(m), "--phase", J2_LIN, "--path", str(p), "--stress-free", "22,33,23,13,12",
+               "--json", "--out", str(out), "--tol", "1e-10"])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)
+    sig, _ = _uniaxial_j2_1d(200.0, 0.3, 0.4, 10.0, 5.0, path[:, 0])
+    assert np.allclose(np.array(d["stress"])[:, 0], sig, rtol=0, atol=1e-8)
+    assert np.array(d["strain"]).shape == (6, 6)
+    assert json.loads(out.read_text())["stress"] == d["stress"]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--stress-free", "22,44"], "unknown component"),
+        (["--stress-free", "11,22,33,23,13,12"], "strain controlled"),
+        (["--path", "missing.csv"], "not found"),
+        (["--tol", "-1"], "--tol"),
+    ],
+)
+def test_cli_dns_errors_one_line(tmp_path, capsys, monkeypatch, extra, message):
+    from dmn_umat.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    np.save("m.npy", np.zeros((3, 3, 3), dtype=np.int32))
+    loadpath.write_path("p.csv", loadpath.uniaxial(0.001, 2))
+    argv = ["dns", "m.npy", "--phase", J2_LIN, "--path", "p.csv", *extra]
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc != 0 and len(err.splitlines()) == 1 and message in err

@@ -167,3 +167,49 @@ def test_bad_inputs_raise_clear_errors():
         fft.homogenize(np.zeros((4, 4, 4), dtype=int), [C * np.nan])
     with pytest.raises(ValueError, match="positive definite"):
         fft.homogenize(np.zeros((4, 4, 4), dtype=int), [-C])
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_homogenize_json_matches_api(tmp_path, capsys):
+    import json
+
+    from dmn_umat.cli import main
+
+    m = _laminate((6, 4, 4), 0, 2)
+    f = tmp_path / "m.npy"
+    np.save(f, m)
+    out = tmp_path / "C.json"
+    rc = main(["homogenize", str(f), "--phase", "elastic:E=1,nu=0.3", "--phase", "elastic:E=10,nu=0.2",
+               "--tol", "1e-12", "--json", "--out", str(out)])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)  # stdout holds only JSON
+    C_soft, C_stiff = tensors.isotropic_stiffness(1.0, 0.3), tensors.isotropic_stiffness(10.0, 0.2)
+    ref = tensors.laminate_stiffness(C_stiff, C_soft, 1 / 3, np.array([1.0, 0, 0]))
+    assert tensors.relative_error(np.array(d["C"]), ref) <= 1e-8
+    assert len(d["iterations"]) == 6 and d["seconds"] > 0
+    assert json.loads(out.read_text())["C"] == d["C"]
+
+
+@pytest.mark.parametrize(
+    "array, phases, message",
+    [
+        (np.full((4, 4, 4), 1), ["elastic:E=1,nu=0.3"], "phase id 1"),
+        (np.zeros((4, 4, 4)), ["elastic:E=1,nu=0.3"], "integers"),
+        (np.zeros((4, 4, 4), dtype=int), ["elastic:E=1,nu=0.7"], "nu"),
+        (np.zeros((4, 4, 4), dtype=int), ["elastic:E=nan,nu=0.3"], "finite"),
+        (np.zeros((4, 4, 4), dtype=int), ["elastc:E=1,nu=0.3"], "unknown law"),
+        (np.zeros((4, 4, 4), dtype=int), [], "--phase"),
+    ],
+)
+def test_cli_homogenize_input_errors_one_line(tmp_path, capsys, array, phases, message):
+    from dmn_umat.cli import main
+
+    f = tmp_path / "m.npy"
+    np.save(f, array)
+    argv = ["homogenize", str(f)]
+    for p in phases:
+        argv += ["--phase", p]
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc != 0
+    assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
