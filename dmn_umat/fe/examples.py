@@ -1,0 +1,279 @@
+"""The FE² examples (``dmn fe2 plate-hole|notched-bar|cyclic``): geometry, boundary conditions,
+load schedule, the physical checks each one reports, and the output files.
+
+Units: mm, MPa, N (2-D: N per mm of thickness).  Every example returns a JSON-able summary
+with the load–displacement curve and ``checks``: ``{name: {value, reference, ok, note}}``.
+
+Material: ``--model FILE.dmn|NAME`` with one ``--phase`` per network phase gives the DMN/IMN
+surrogate (:class:`dmn_umat.online.solver.NetworkMaterial`); without a model the single
+``--phase`` (default below) is used at every integration point (:class:`PhaseMaterial`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import mesh as M
+from .output import XdmfSeries, atomic_write_text, increment_fields, plot_curve
+from .solver import Dirichlet, Problem, Result, Solver
+
+#: Default phases of the examples when no model is given (an aluminium-like J2 law).
+DEFAULT_PHASE = {
+    "plate-hole": "j2:E=70000,nu=0.3,sy=250,H=70",
+    "notched-bar": "j2:E=70000,nu=0.3,sy=250,H=70",
+    "cyclic": "j2:E=70000,nu=0.3,sy=250,Hk=7000",
+}
+
+SIZES = ("tiny", "coarse", "fine")
+
+
+class ExampleError(ValueError):
+    """Bad example options (message is user-facing)."""
+
+
+def make_material(model: str | None, phase_specs: list[str] | None, example: str):
+    """The material of an example: network surrogate when ``model`` is given, else one phase."""
+    from ..material import PhaseMaterial
+    from ..phases import parse_phase
+
+    specs = list(phase_specs or [])
+    if model is None:
+        if len(specs) > 1:
+            raise ExampleError("several --phase need a --model (a network); else give one --phase")
+        return PhaseMaterial(parse_phase(specs[0] if specs else DEFAULT_PHASE[example]))
+    path = Path(model)
+    if not path.is_file():
+        try:
+            from ..models import model_path  # shipped pretrained models (optional)
+        except ImportError:
+            raise ExampleError(f"model {model!r} not found (no such file, no shipped models)") from None
+        try:
+            path = Path(model_path(model))
+        except Exception as exc:  # noqa: BLE001 - unknown name → user error
+            raise ExampleError(f"model {model!r} not found: {exc}") from None
+    from .. import model_file
+
+    try:
+        net = model_file.read(path)
+    except Exception as exc:  # noqa: BLE001 - unreadable model → user error
+        raise ExampleError(f"cannot read model {str(path)!r}: {exc}") from None
+    try:
+        from ..online.solver import NetworkMaterial
+    except ImportError:
+        raise ExampleError("the network material (dmn_umat.online.solver) is not available yet") from None
+    if not specs:
+        raise ExampleError("--model needs one --phase per network phase")
+    return NetworkMaterial(net, [parse_phase(s) for s in specs])
+
+
+def _check(value: float, reference: float, lo: float, hi: float, note: str) -> dict:
+    ratio = value / reference
+    return {"value": float(value), "reference": float(reference), "ratio": float(ratio),
+            "ok": bool(lo <= ratio <= hi), "note": note}
+
+
+def _run(name: str, problem: Problem, lams: np.ndarray, out: Path | None, progress: bool,
+         material_label: str, **opts) -> tuple[Result, dict]:
+    solver = Solver(problem, **opts)
+    writer = None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        writer = XdmfSeries(out / name, solver.A)
+    it = lams
+    if progress:
+        from ..cliutil import progress as bar
+
+        it = bar(lams, total=len(lams), desc=name)
+    incs = []
+    t0 = time.perf_counter()
+    try:
+        for k, lam in enumerate(it):
+            inc = solver.advance(float(lam))
+            inc.index = k + 1
+            incs.append(inc)
+            if writer is not None:
+                point, cell = increment_fields(solver.A, inc, problem.material)
+                writer.write(inc.index, point, cell)
+    finally:
+        if writer is not None:
+            writer.close()
+    wall = time.perf_counter() - t0
+    res = Result(solver.A, incs, solver.timing, solver.n_updates)
+    summary = {
+        "example": name,
+        "material": material_label,
+        "cell_type": problem.mesh.cell_type,
+        "n_nodes": problem.mesh.n_nodes,
+        "n_cells": problem.mesh.n_cells,
+        "n_points": res.assembler.npts,
+        "n_increments": len(res.increments),
+        "newton_iterations": int(sum(i.iterations for i in res.increments)),
+        "cutbacks": int(sum(i.cutbacks for i in res.increments)),
+        "wall_s": wall,
+        "timing_s": {k: float(v) for k, v in res.timing.items()},
+        "point_updates": int(res.n_updates),
+    }
+    return res, summary
+
+
+def _finish(summary: dict, out: Path | None, disp, force, xlabel, ylabel, refs) -> dict:
+    summary["curve"] = {"displacement": np.asarray(disp).tolist(), "force": np.asarray(force).tolist()}
+    if out is not None:
+        name = summary["example"]
+        plot_curve(out / f"{name}_load_displacement.png", disp, force, xlabel=xlabel, ylabel=ylabel,
+                   title=f"{name} ({summary['material']})", reference=refs)
+        summary["files"] = [str(out / f"{name}.xdmf"), str(out / f"{name}.h5"),
+                            str(out / f"{name}_load_displacement.png"), str(out / f"{name}_summary.json")]
+        atomic_write_text(out / f"{name}_summary.json", json.dumps(summary, indent=1))
+    return summary
+
+
+def _label(material) -> str:
+    ph = getattr(material, "phase", None)
+    return ph.spec if ph is not None else type(material).__name__
+
+
+# --------------------------------------------------------------------------- (a) plate with hole
+def _hole_top_stress(res: Result, material, mesh: M.Mesh, a: float) -> float:
+    """σxx at the hole top (0, a) after the first (elastic) increment, from the displacements of
+    the hole nodes: on the traction-free surface σxx = σθθ = E' εθθ with εθθ = (u_r + ∂u_θ/∂θ)/a
+    (u_θ fitted by an odd cubic about θ = π/2) and E' the plane-strain modulus of the tangent
+    with σyy = 0.  Second-order accurate, unlike extrapolated Gauss-point stresses."""
+    inc = res.increments[0]
+    nodes = mesh.node_sets["hole"]
+    x, y = mesh.points[nodes].T
+    th = np.arctan2(y, x) - np.pi / 2
+    u = inc.u.reshape(-1, 2)[nodes]
+    ur = u[:, 0] * np.cos(th + np.pi / 2) + u[:, 1] * np.sin(th + np.pi / 2)
+    ut = -u[:, 0] * np.sin(th + np.pi / 2) + u[:, 1] * np.cos(th + np.pi / 2)
+    near = np.argsort(np.abs(th))[:4]
+    top = near[0]
+    A = np.stack([th[near], th[near] ** 3], 1)
+    c = np.linalg.lstsq(A, ut[near], rcond=None)[0]
+    eps_tt = (ur[top] + c[0]) / a
+    q = int(np.argmin(np.linalg.norm(res.assembler.gp_coords - [0.0, a], axis=1)))
+    _, D, _, _ = material.update(inc.strain[q : q + 1], material.initial_state(1))
+    D = D[0]
+    return float((D[0, 0] - D[0, 1] * D[1, 0] / D[1, 1]) * eps_tt)
+
+
+def plate_hole(material, size: str = "coarse", out: Path | None = None, progress: bool = False,
+               strain: float = 0.02, n_steps: int | None = None) -> dict:
+    """Quarter plate (10×10 mm, hole radius 1 mm), plane strain, ux = strain·10 mm on x = 10.
+
+    Checks: elastic stress concentration σxx(hole top)/σ_gross vs Heywood's finite-width
+    formula (Kt ≈ 3.03 for d/W = 0.1); limit load vs the plane-strain net-section load
+    (2/√3)σy·(H − a) for a J2 phase; equilibrium (reactions on x = 0 and x = 10 balance).
+    """
+    W, H, a = 10.0, 10.0, 1.0
+    h = {"tiny": (a / 5, 2.5), "coarse": (a / 8, 1.5), "fine": (a / 20, 0.6)}[_size(size)]
+    mesh = M.plate_with_hole(W, H, a, *h)
+    delta = strain * W
+    bcs = [Dirichlet(mesh.node_sets["xmin"], 0), Dirichlet(mesh.node_sets["ymin"], 1),
+           Dirichlet(mesh.node_sets["xmax"], 0, delta)]
+    n = n_steps or {"tiny": 12, "coarse": 20, "fine": 40}[size]
+    lams = np.r_[0.01, np.linspace(0.02, 1.0, n)]  # first increment elastic (Kt)
+    prob = Problem(mesh, material, bcs)
+    res, summary = _run("plate-hole", prob, lams, out, progress, _label(material))
+    P = res.reaction_sum(mesh.node_sets["xmax"], 0)
+    P0 = res.reaction_sum(mesh.node_sets["xmin"], 0)
+    d = res.lam * delta
+    kt = _hole_top_stress(res, material, mesh, a) / (P[0] / H)
+    kt_ref = (2.0 + (1.0 - a / H) ** 3) / (1.0 - a / H)
+    checks = {
+        "stress_concentration": _check(kt, kt_ref, 0.95, 1.05,
+                                       "elastic σxx at hole / gross stress vs Heywood (d/W = 0.1)"),
+        "equilibrium": {"value": float(np.max(np.abs(P + P0)) / np.max(np.abs(P))), "reference": 0.0,
+                        "ok": bool(np.max(np.abs(P + P0)) <= 1e-6 * np.max(np.abs(P))),
+                        "note": "|R(x=10) + R(x=0)| / |R|"},
+    }
+    ph = getattr(material, "phase", None)
+    refs = {}
+    if ph is not None and ph.law == "j2":
+        p_net = 2.0 / np.sqrt(3.0) * ph.params["sy"] * (H - a)
+        checks["limit_load"] = _check(P.max(), p_net, 0.98, H / (H - a) + 0.02,
+                                      "max load vs plane-strain net section (2/√3)σy(H−a); ≤ gross H/(H−a)")
+        refs = {"(2/√3)σy·net": p_net}
+    summary["checks"] = checks
+    return _finish(summary, out, d, P, "end displacement u_x [mm]", "load per unit thickness [N/mm]", refs)
+
+
+# --------------------------------------------------------------------------- (b) notched bar
+def notched_bar(material, size: str = "coarse", out: Path | None = None, progress: bool = False,
+                strain: float = 0.01, n_steps: int | None = None) -> dict:
+    """One eighth of a double-edge notched bar (hexahedra), 40×10×4 mm, notch radius 2 mm,
+    ux = strain·20 mm on the end.  Checks: limit load vs σy·A_net (J2 phase), equilibrium."""
+    L, B, T, r = 20.0, 5.0, 2.0, 2.0
+    h = {"tiny": (r / 3, 4.0, 1), "coarse": (r / 5, 2.5, 2), "fine": (r / 10, 1.2, 4)}[_size(size)]
+    mesh = M.notched_bar(L, B, T, r, h[0], h[1], h[2])
+    delta = strain * L
+    bcs = [Dirichlet(mesh.node_sets["xmin"], 0), Dirichlet(mesh.node_sets["ymin"], 1),
+           Dirichlet(mesh.node_sets["zmin"], 2), Dirichlet(mesh.node_sets["xmax"], 0, delta)]
+    n = n_steps or {"tiny": 10, "coarse": 16, "fine": 30}[size]
+    lams = np.r_[0.02, np.linspace(0.05, 1.0, n)]
+    res, summary = _run("notched-bar", Problem(mesh, material, bcs), lams, out, progress, _label(material))
+    P = res.reaction_sum(mesh.node_sets["xmax"], 0)
+    P0 = res.reaction_sum(mesh.node_sets["xmin"], 0)
+    a_net = (B - r) * T
+    checks = {"equilibrium": {"value": float(np.max(np.abs(P + P0)) / np.max(np.abs(P))), "reference": 0.0,
+                              "ok": bool(np.max(np.abs(P + P0)) <= 1e-6 * np.max(np.abs(P))),
+                              "note": "|R(end) + R(net section)| / |R|"}}
+    refs = {}
+    ph = getattr(material, "phase", None)
+    if ph is not None and ph.law == "j2":
+        p_net = ph.params["sy"] * a_net
+        checks["limit_load"] = _check(P.max(), p_net, 0.98, 1.35,
+                                      "max load vs σy·A_net (notch constraint factor, ~1.2 here)")
+        refs = {"σy·A_net": p_net}
+    summary["checks"] = checks
+    return _finish(summary, out, res.lam * delta, P, "end displacement u_x [mm]", "load (1/8 model) [N]",
+                   refs)
+
+
+# --------------------------------------------------------------------------- (c) cyclic
+def cyclic(material, size: str = "coarse", out: Path | None = None, progress: bool = False,
+           strain: float = 0.01, n_steps: int | None = None) -> dict:
+    """The plate with hole under a displacement cycle 0 → +δ → −δ → +δ (δ = strain·10 mm).
+
+    Checks: the first unloading increment is elastic, so its slope equals the initial elastic
+    slope; reversed yielding (Bauschinger) gives |P(−δ)| of the order of P(+δ); the loop closes
+    (load at the second +δ vs the first)."""
+    W, H, a = 10.0, 10.0, 1.0
+    h = {"tiny": (a / 5, 2.5), "coarse": (a / 8, 1.5), "fine": (a / 20, 0.6)}[_size(size)]
+    mesh = M.plate_with_hole(W, H, a, *h)
+    delta = strain * W
+    n = n_steps or {"tiny": 6, "coarse": 10, "fine": 20}[size]
+    up = np.linspace(0.01, 1.0, n)
+    down = np.r_[0.99, np.linspace(1.0, -1.0, 2 * n + 1)[1:]]
+    reup = np.linspace(-1.0, 1.0, 2 * n + 1)[1:]
+    lams = np.r_[up, down, reup]
+    bcs = [Dirichlet(mesh.node_sets["xmin"], 0), Dirichlet(mesh.node_sets["ymin"], 1),
+           Dirichlet(mesh.node_sets["xmax"], 0, delta)]
+    res, summary = _run("cyclic", Problem(mesh, material, bcs), lams, out, progress, _label(material))
+    P = res.reaction_sum(mesh.node_sets["xmax"], 0)
+    d = res.lam * delta
+    k0 = P[0] / d[0]
+    i = n  # first unloading increment (1.0 → 0.99)
+    k_unload = (P[i] - P[i - 1]) / (d[i] - d[i - 1])
+    i_min = int(np.argmin(d))
+    checks = {
+        "elastic_unloading": _check(k_unload, k0, 1 - 1e-6, 1 + 1e-6,
+                                    "first unloading slope / initial slope"),
+        "reversed_load": _check(-P[i_min], P[n - 1], 0.7, 1.3, "|P(−δ)| / P(+δ) (Bauschinger, hardening)"),
+        "loop_closure": _check(P[-1], P[n - 1], 0.9, 1.1, "P(+δ) second time / first time"),
+    }
+    summary["checks"] = checks
+    return _finish(summary, out, d, P, "end displacement u_x [mm]", "load per unit thickness [N/mm]", {})
+
+
+def _size(size: str) -> str:
+    if size not in SIZES:
+        raise ExampleError(f"--size must be one of {', '.join(SIZES)}")
+    return size
+
+
+EXAMPLES = {"plate-hole": plate_hole, "notched-bar": notched_bar, "cyclic": cyclic}

@@ -1,0 +1,81 @@
+"""FE² examples at reduced size: each checks physical numbers (stress concentration, limit
+loads, equilibrium, elastic unloading), plus the ``dmn fe2`` command and its output files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dmn_umat.cli import main
+from dmn_umat.fe import examples as X
+from dmn_umat.fe import mesh as M
+from dmn_umat.fe.solver import Dirichlet, Problem, solve
+from dmn_umat.material import PhaseMaterial
+
+
+def test_plate_hole_tiny_checks(tmp_path):
+    s = X.plate_hole(X.make_material(None, None, "plate-hole"), "tiny", out=tmp_path)
+    c = s["checks"]
+    assert all(v["ok"] for v in c.values()), c
+    # elastic Kt within 3 % of Heywood even on the tiny mesh (displacement-based hole stress)
+    assert c["stress_concentration"]["ratio"] == pytest.approx(1.0, abs=0.03)
+    # plane-strain limit load between the net-section and the gross-section loads
+    assert 1.0 <= c["limit_load"]["ratio"] <= 10 / 9
+    assert c["equilibrium"]["value"] < 1e-8
+    for f in s["files"]:
+        assert (tmp_path / f.split("/")[-1]).stat().st_size > 0
+
+
+def test_plate_hole_kt_converges_to_kirsch_heywood():
+    """Elastic plate with a small hole (a/W = 0.05): σxx at the hole → Kt ≈ 3.0 (Heywood 3.01)."""
+    W, a = 20.0, 1.0
+    mesh = M.plate_with_hole(W, W, a, a / 12, 2.0)
+    mat = PhaseMaterial("elastic:E=70000,nu=0.3")
+    bcs = [Dirichlet(mesh.node_sets["xmin"], 0), Dirichlet(mesh.node_sets["ymin"], 1),
+           Dirichlet(mesh.node_sets["xmax"], 0, 1e-3 * W)]
+    res = solve(Problem(mesh, mat, bcs), [1.0])
+    P = res.reaction_sum(mesh.node_sets["xmax"], 0)[0]
+    kt = X._hole_top_stress(res, mat, mesh, a) / (P / W)
+    kt_ref = (2.0 + (1.0 - a / W) ** 3) / (1.0 - a / W)
+    assert kt == pytest.approx(kt_ref, rel=0.015)
+
+
+def test_notched_bar_tiny_checks():
+    s = X.notched_bar(X.make_material(None, None, "notched-bar"), "tiny")
+    assert s["cell_type"] == "hexahedron"
+    assert all(v["ok"] for v in s["checks"].values()), s["checks"]
+    assert 1.0 <= s["checks"]["limit_load"]["ratio"] <= 1.35
+
+
+def test_cyclic_tiny_checks():
+    s = X.cyclic(X.make_material(None, None, "cyclic"), "tiny")
+    c = s["checks"]
+    assert all(v["ok"] for v in c.values()), c
+    assert abs(c["elastic_unloading"]["ratio"] - 1.0) < 1e-6
+    f = np.array(s["curve"]["force"])
+    assert f.min() < 0 < f.max()
+
+
+def test_cli_fe2_json_and_outputs(tmp_path, capsys):
+    rc = main(["fe2", "cyclic", "--size", "tiny", "--steps", "3", "--out", str(tmp_path / "o"), "--json"])
+    out = capsys.readouterr().out
+    s = json.loads(out)
+    assert rc == 0 and s["example"] == "cyclic"
+    import meshio
+
+    with meshio.xdmf.TimeSeriesReader(str(tmp_path / "o" / "cyclic.xdmf")) as r:
+        pts, _ = r.read_points_cells()
+        t, pd, cd = r.read_data(r.num_steps - 1)
+    assert r.num_steps == s["n_increments"]
+    assert pd["displacement"].shape == (pts.shape[0], 3)
+    assert "peeq" in cd and cd["peeq"][0].max() > 0
+
+
+def test_cli_fe2_user_errors(capsys):
+    assert main(["fe2", "plate-hole", "--phase", "j2:E=1"]) == 2
+    assert "j2 needs" in capsys.readouterr().err
+    assert main(["fe2", "plate-hole", "--model", "no-such-model.dmn", "--phase", "elastic:E=1,nu=0.2"]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["fe2", "plate-hole", "--phase", "elastic:E=1,nu=0.2", "--phase", "elastic:E=2,nu=0.2"]) == 2
