@@ -108,7 +108,7 @@ def load(path: str | Path, val_fraction: float = 0.2, seed: int = 0) -> Training
                 arrays = {k: z[k] for k in z.files}
         except Exception as exc:  # noqa: BLE001 - unreadable file = user error
             raise DataError(f"cannot read dataset {str(path)!r}: {exc}") from None
-        if all(k in arrays for k in ("C1", "C2", "Cbar")):
+        if "format" not in arrays and all(k in arrays for k in ("C1", "C2", "Cbar")):
             mask = arrays.get("val")
             return split(
                 arrays["C1"], arrays["C2"], arrays["Cbar"], val_fraction, seed, {"dataset": str(path)}, mask
@@ -140,6 +140,8 @@ def _from_rve(d, path: Path, val_fraction: float, seed: int) -> TrainingData:
         m = _get(d, key)
         if isinstance(m, dict):
             meta.update({k: _jsonable(v) for k, v in m.items()})
+    if "micro" in meta and "microstructure" not in meta:
+        meta["microstructure"] = meta.pop("micro")
     mask = None
     for key in ("val", "is_val", "val_mask"):
         if _get(d, key) is not None:
