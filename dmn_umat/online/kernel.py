@@ -87,6 +87,46 @@ _I_KIND, _I_C1, _I_C2, _I_LEAF, _I_INT, _I_PHASE = range(6)
 # mf float arrays after F0: w (N), f1 (N), f2 (N), H (18N), normals (3N), Q (36N, if rotations)
 
 
+# --------------------------------------------------------------------------- numba cache guard
+def drop_stale_numba_cache(dispatcher, module_file: str, dep_files: list[str]) -> bool:
+    """Delete the numba cache entries of ``module_file``'s functions when a dependency changed.
+
+    numba keys a cached function on its own source file only, so code inlined from another
+    module (here: the phase laws) survives edits there.  A stamp file holding the SHA-256 of the
+    dependency sources sits next to the cache; on mismatch the module's ``*.nbi``/``*.nbc`` are
+    removed before anything compiles.  Call at import time, after the ``@njit`` definitions
+    (``dispatcher`` is any cached dispatcher of the module, used to find the cache directory).
+    Returns True if entries were dropped.
+    """
+    import glob
+    import hashlib
+    import os
+
+    try:
+        cache_dir = dispatcher._cache._cache_path
+        h = hashlib.sha256()
+        for f in dep_files:
+            with open(f, "rb") as fh:
+                h.update(fh.read())
+        stem = os.path.splitext(os.path.basename(module_file))[0]
+        stamp = os.path.join(cache_dir, f"{stem}.deps.{h.hexdigest()[:16]}")
+        if os.path.exists(stamp):
+            return False
+        for f in glob.glob(os.path.join(cache_dir, f"{stem}.*.nb[ic]")) + glob.glob(
+            os.path.join(cache_dir, f"{stem}.deps.*")
+        ):
+            try:
+                os.remove(f)
+            except OSError:
+                pass
+        os.makedirs(cache_dir, exist_ok=True)
+        with open(stamp, "w") as fh:
+            fh.write("\n".join(dep_files) + "\n")
+        return True
+    except (OSError, AttributeError):  # read-only install, no cache: nothing to guard
+        return False
+
+
 # --------------------------------------------------------------------------- packing (Python)
 def pack_network(net) -> tuple[np.ndarray, np.ndarray]:
     """Flatten a :class:`dmn_umat.network.Network` into ``(mi int64, mf float64)`` blobs.
@@ -470,6 +510,8 @@ def _newton_direction(mi, mf, work, N):
     for k in range(N):
         kind = mi[ok_ + k]
         if kind <= KIND_LEAF:
+            for j in range(3):
+                work[oda + 3 * k + j] = 0.0
             continue
         c1 = mi[oc1 + k]
         c2 = mi[oc2 + k]
@@ -666,3 +708,6 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
     info[2] = nsub
     info[3] = res
     return STATUS_CONVERGED
+
+
+drop_stale_numba_cache(network_update, __file__, [laws.__file__])

@@ -1,0 +1,148 @@
+"""Batched network surrogate: :class:`NetworkMaterial` implements the material protocol of
+:mod:`dmn_umat.material` on top of :func:`dmn_umat.online.kernel.network_update`.
+
+State arrays are point-major, ``(npts, nsv)``, and every row is laid out exactly like one
+Abaqus STATEV array (layout in :mod:`dmn_umat.online.kernel`).  Points run in parallel with
+numba ``prange``; each thread chunk owns one ``work`` buffer, so memory does not grow with the
+number of points, and results do not depend on the thread count (each point is independent).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..network import Network
+from ..phases import Phase, parse_phase, props_table
+from . import kernel
+
+
+@njit(parallel=True, cache=True)
+def _batched_update(
+    mi, mf, table, strain, state_old, stress, tangent, state_new, status, info, nwork, nchunk
+):
+    npts = strain.shape[0]
+    for c in prange(nchunk):
+        work = np.empty(nwork)
+        lo = (c * npts) // nchunk
+        hi = ((c + 1) * npts) // nchunk
+        for p in range(lo, hi):
+            status[p] = kernel.network_update(
+                mi, mf, table, strain[p], state_old[p], stress[p], tangent[p], state_new[p], work, info[p]
+            )
+
+
+kernel.drop_stale_numba_cache(_batched_update, __file__, [kernel.__file__, kernel.laws.__file__])
+
+
+class NetworkMaterial:
+    """A material network with phase laws, evaluated at many points at once.
+
+    ``net``: the tree; ``phases``: one :class:`Phase` (or spec string) per network phase id;
+    ``threads``: numba threads for :meth:`update` (None = numba's default).
+    ``last_info`` (npts, 4) holds the kernel's info row of each point after :meth:`update`.
+    """
+
+    def __init__(self, net: Network, phases: list[Phase | str], threads: int | None = None):
+        self.net = net
+        self.phases = [parse_phase(p) if isinstance(p, str) else p for p in phases]
+        if len(self.phases) < net.n_phases:
+            raise ValueError(
+                f"the network uses {net.n_phases} phases but {len(self.phases)} phase laws were given"
+            )
+        self.table = props_table(self.phases)
+        self.mi, self.mf = kernel.pack_network(net)
+        self.nstate = int(kernel.state_size(self.mi, self.table))
+        self.nwork = int(kernel.work_size(self.mi))
+        if self.nstate < 0 or self.nwork < 0:
+            raise ValueError("network and phase laws do not match (unknown law or phase id)")
+        self.layout = kernel.state_layout(self.mi, self.table)
+        self.threads = threads
+        self.last_info = np.zeros((0, 4))
+
+    # ------------------------------------------------------------------ protocol
+    def initial_state(self, npts: int) -> np.ndarray:
+        """(npts, nsv) zero state: unstrained, no plastic strain, zero jumps."""
+        return np.zeros((npts, self.nstate))
+
+    def update(self, strain: np.ndarray, state_old: np.ndarray):
+        """Batched update: strain (n,6) total Mandel, state_old (n,nsv) → stress (n,6),
+        tangent (n,6,6), state_new (n,nsv), status (n,) (0 ok, 1 cut back, 2 failed)."""
+        strain = np.ascontiguousarray(np.atleast_2d(strain), dtype=np.float64)
+        state_old = np.ascontiguousarray(np.atleast_2d(state_old), dtype=np.float64)
+        n = strain.shape[0]
+        if strain.shape != (n, 6) or state_old.shape != (n, self.nstate):
+            raise ValueError(
+                f"update: expected strain (n,6) and state (n,{self.nstate}), "
+                f"got {strain.shape} and {state_old.shape}"
+            )
+        stress = np.empty((n, 6))
+        tangent = np.empty((n, 6, 6))
+        state_new = np.empty_like(state_old)
+        status = np.empty(n, dtype=np.int64)
+        info = np.zeros((n, 4))
+        prev = numba.get_num_threads()
+        nthreads = (
+            prev if self.threads is None else max(1, min(int(self.threads), numba.config.NUMBA_NUM_THREADS))
+        )
+        numba.set_num_threads(nthreads)
+        try:
+            nchunk = max(1, min(n, 4 * nthreads))
+            _batched_update(
+                self.mi,
+                self.mf,
+                self.table,
+                strain,
+                state_old,
+                stress,
+                tangent,
+                state_new,
+                status,
+                info,
+                self.nwork,
+                nchunk,
+            )
+        finally:
+            numba.set_num_threads(prev)
+        self.last_info = info
+        return stress, tangent, state_new, status
+
+    def suggested_ratio(self, status: np.ndarray) -> float:
+        """Step ratio to retry with after :meth:`update` reported non-converged points."""
+        status = np.asarray(status)
+        bad = status != 0
+        if not bad.any() or self.last_info.shape[0] != status.shape[0]:
+            return kernel.CUTBACK_RATIO
+        return float(min(kernel.CUTBACK_RATIO, self.last_info[bad, 0].min()))
+
+    def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
+        """Named per-point scalars: ``peeq`` (weight-averaged equivalent plastic strain over all
+        leaves), ``peeq_phase{p}`` (over the leaves of phase p, for each J2 phase) and
+        ``jump_norm`` (max |a_k|)."""
+        state = np.atleast_2d(state)
+        lay = self.layout
+        leaves = self.net.leaves
+        w = np.where(
+            self.mi[kernel.NHEAD : kernel.NHEAD + self.net.n_nodes][leaves] >= 0,
+            self.net.weights[leaves],
+            0.0,
+        )
+        W = w.sum()
+        out: dict[str, np.ndarray] = {}
+        total = np.zeros(state.shape[0])
+        for p, ph in enumerate(self.phases):
+            if ph.law != "j2":
+                continue
+            sel = np.flatnonzero(lay["leaf_phase"] == p)
+            if sel.size == 0:
+                continue
+            cols = lay["leaf_offset"][sel] + 6
+            contrib = state[:, cols] @ w[sel]
+            wp = w[sel].sum()
+            out[f"peeq_phase{p}"] = contrib / wp if wp > 0 else np.zeros(state.shape[0])
+            total += contrib
+        out["peeq"] = total / W
+        a = state[:, lay["jumps"] : lay["strain"]].reshape(state.shape[0], -1, 3)
+        out["jump_norm"] = np.linalg.norm(a, axis=2).max(axis=1) if a.shape[1] else np.zeros(state.shape[0])
+        return out
