@@ -79,3 +79,24 @@ def test_cli_fe2_user_errors(capsys):
     assert main(["fe2", "plate-hole", "--model", "no-such-model.dmn", "--phase", "elastic:E=1,nu=0.2"]) == 2
     assert "not found" in capsys.readouterr().err
     assert main(["fe2", "plate-hole", "--phase", "elastic:E=1,nu=0.2", "--phase", "elastic:E=2,nu=0.2"]) == 2
+
+
+def test_network_material_in_fe_homogeneous_limit(tmp_path):
+    """A random depth-3 network whose phases are the same J2 law behaves like that law: the FE
+    plate (NetworkMaterial via a model file, as ``dmn fe2 --model``) equals the PhaseMaterial run."""
+    from dmn_umat import model_file
+    from dmn_umat.network import complete_tree
+
+    rng = np.random.default_rng(4)
+    net = complete_tree(3, rng.uniform(0.2, 1.0, 8), rng.normal(size=(7, 3)))
+    path = model_file.write(tmp_path / "rand.dmn", net)
+    spec = "j2:E=70000,nu=0.3,sy=250,H=700"
+    mat_net = X.make_material(str(path), [spec, spec], "plate-hole")
+    assert type(mat_net).__name__ == "NetworkMaterial"
+    kw = {"size": "tiny", "n_steps": 4, "strain": 0.005}
+    a = X.plate_hole(mat_net, **kw)
+    b = X.plate_hole(PhaseMaterial(spec), **kw)
+    fa, fb = np.array(a["curve"]["force"]), np.array(b["curve"]["force"])
+    assert np.abs(fa - fb).max() <= 1e-7 * np.abs(fb).max()
+    d = np.array(b["curve"]["displacement"])
+    assert fb[-1] < 0.9 * fb[0] * d[-1] / d[0]  # plastic (below the elastic line)

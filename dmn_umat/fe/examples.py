@@ -45,16 +45,11 @@ def make_material(model: str | None, phase_specs: list[str] | None, example: str
         if len(specs) > 1:
             raise ExampleError("several --phase need a --model (a network); else give one --phase")
         return PhaseMaterial(parse_phase(specs[0] if specs else DEFAULT_PHASE[example]))
-    path = Path(model)
+    from ..offline.pretrained import resolve
+
+    path = resolve(model)  # an existing file, else a shipped model name
     if not path.is_file():
-        try:
-            from ..models import model_path  # shipped pretrained models (optional)
-        except ImportError:
-            raise ExampleError(f"model {model!r} not found (no such file, no shipped models)") from None
-        try:
-            path = Path(model_path(model))
-        except Exception as exc:  # noqa: BLE001 - unknown name → user error
-            raise ExampleError(f"model {model!r} not found: {exc}") from None
+        raise ExampleError(f"model {model!r} not found (no such file, no shipped model of that name)")
     from .. import model_file
 
     try:

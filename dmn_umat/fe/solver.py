@@ -191,30 +191,33 @@ class Solver:
         self.timing["solve"] += time.perf_counter() - t0
         return x
 
+    def _residual(self, u: np.ndarray, fext: np.ndarray):
+        strain, stress, tangent, state_new, status = self._evaluate(u)
+        if np.any(status != 0):
+            return None, status
+        t0 = time.perf_counter()
+        fint = self.A.internal_force(stress)
+        self.timing["assembly"] += time.perf_counter() - t0
+        r = fint - fext
+        rn = float(np.linalg.norm(r[self.free]))
+        scale = max(np.linalg.norm(fint), np.linalg.norm(fext))
+        return (r, rn, scale, strain, stress, tangent, state_new), status
+
     def _newton(self, lam: float, u0: np.ndarray):
+        """Newton with a backtracking line search on ‖r_free‖ (up to 4 halvings per iteration)."""
         u = u0.copy()
         u[self.cons] = lam * self.ubar[self.cons]
         fext = lam * self.fref
-        r0 = None
+        ev, status = self._residual(u, fext)
+        if ev is None:
+            raise _Diverged(float(self.problem.material.suggested_ratio(status)),
+                            f"{int(np.count_nonzero(status))} material points did not converge")
         for it in range(self.max_iter + 1):
-            strain, stress, tangent, state_new, status = self._evaluate(u)
-            if np.any(status != 0):
-                raise _Diverged(float(self.problem.material.suggested_ratio(status)),
-                                f"{int(np.count_nonzero(status))} material points did not converge")
-            t0 = time.perf_counter()
-            fint = self.A.internal_force(stress)
-            self.timing["assembly"] += time.perf_counter() - t0
-            r = fint - fext
-            rn = np.linalg.norm(r[self.free])
-            scale = max(np.linalg.norm(fint), np.linalg.norm(fext))
+            r, rn, scale, strain, stress, tangent, state_new = ev
             if not np.isfinite(rn):
                 raise _Diverged(0.5, "non-finite residual")
             if rn <= self.rtol * scale:
                 return u, r, strain, stress, state_new, it
-            if r0 is None:
-                r0 = rn
-            elif rn > 1e8 * r0:
-                raise _Diverged(0.5, "Newton diverges")
             if it == self.max_iter:
                 break
             t0 = time.perf_counter()
@@ -223,7 +226,21 @@ class Solver:
             du = self._linear_solve(K, -r[self.free])
             if not np.all(np.isfinite(du)):
                 raise _Diverged(0.5, "singular tangent")
-            u[self.free] += du
+            alpha, best = 1.0, None
+            for _ in range(5):
+                ut = u.copy()
+                ut[self.free] += alpha * du
+                evt, status = self._residual(ut, fext)
+                if evt is not None:
+                    if best is None or evt[1] < best[1][1]:
+                        best = (ut, evt)
+                    if evt[1] < (1.0 - 1e-4 * alpha) * rn:
+                        break
+                alpha *= 0.5
+            if best is None:
+                raise _Diverged(float(self.problem.material.suggested_ratio(status)),
+                                f"{int(np.count_nonzero(status))} material points did not converge")
+            u, ev = best
         raise _Diverged(0.5, f"no convergence in {self.max_iter} Newton iterations")
 
     def advance(self, lam_target: float) -> Increment:
