@@ -225,3 +225,23 @@ def test_cli_train_inspect_prune_models(tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "bad.dmn")]) == 2
     err = capsys.readouterr().err
     assert "not found" in err and "truncated" in err and "Traceback" not in err
+
+
+def test_inspect_abaqus_block(tmp_path, capsys):
+    pytest.importorskip("dmn_umat.abi.deck")
+    net = export.to_network(models.IMN(2, seed=0))
+    model_file.write(tmp_path / "m.dmn", net)
+    rc = main(
+        [
+            "inspect",
+            str(tmp_path / "m.dmn"),
+            "--abaqus",
+            "--phase",
+            "elastic:E=1,nu=0.3",
+            "--phase",
+            "j2:E=200,nu=0.3,sy=1",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0 and "*USER MATERIAL" in out and "*DEPVAR" in out
+    assert main(["inspect", str(tmp_path / "m.dmn"), "--abaqus", "--phase", "elastic:E=1,nu=0.3"]) == 2

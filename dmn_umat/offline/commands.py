@@ -64,6 +64,10 @@ def register(sub) -> None:
     p.add_argument(
         "--phase", action="append", default=None, help="phase spec (with --abaqus), once per phase"
     )
+    p.add_argument(
+        "--flavor", choices=("abaqus", "calculix"), default="abaqus", help="deck flavor for --abaqus"
+    )
+    p.add_argument("--material-name", default=None, help="material name for --abaqus (default: the ABI's)")
     p.set_defaults(func=_inspect)
 
     p = sub.add_parser("models", help="list the pretrained models shipped with the package")
@@ -197,6 +201,29 @@ def summary_of(path: Path, net) -> dict:
     }
 
 
+def _abaqus(args, path: Path, net) -> int:
+    """``--abaqus``: the *MATERIAL/*USER MATERIAL/*DEPVAR block from :mod:`dmn_umat.abi.deck`."""
+    from ..cliutil import load_phases
+
+    try:
+        from ..abi import deck
+    except ImportError:
+        raise CLIError("--abaqus is not available in this build (dmn_umat.abi.deck missing)") from None
+    phases = load_phases(args.phase)
+    kw = {"flavor": args.flavor}
+    if args.material_name:
+        kw["name"] = args.material_name
+    try:
+        block = deck.material_block(net, phases, **kw)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    if args.json:
+        emit_json({"model": str(path), "flavor": args.flavor, "block": block})
+    else:
+        sys.stdout.write(f"** dmn_umat model: {path}\n" + block)
+    return 0
+
+
 def _fmt(x) -> str:
     return "n/a" if x is None else f"{x:.3e}"
 
@@ -204,15 +231,7 @@ def _fmt(x) -> str:
 def _inspect(args) -> int:
     path, net = _read(args.model)
     if args.abaqus:
-        # Hook for the ABI stage: dmn_umat.abi.deck.abaqus_block(model_path, net, phase_specs) -> str
-        try:
-            from ..abi import deck
-        except ImportError:
-            raise CLIError("--abaqus is not available in this build (dmn_umat.abi.deck missing)") from None
-        if not args.phase:
-            raise CLIError("--abaqus needs one --phase per model phase")
-        print(deck.abaqus_block(path, net, args.phase))
-        return 0
+        return _abaqus(args, path, net)
     s = summary_of(path, net)
     if args.json:
         emit_json(s)
