@@ -8,8 +8,8 @@ Sections of a config (all optional except where noted; defaults in :data:`DEFAUL
   becomes a ``--key value`` option of ``dmn micro GENERATOR``).
 - ``[phases]``: ``specs = [matrix, inclusion]`` phase specs for the online tests (phase id p of
   the voxels selects ``specs[p]``), e.g. a J2 matrix and elastic inclusions.
-- ``[dataset]``: ``samples``, ``val_fraction``, ``kind``, ``seed``, ``tol`` — passed to
-  ``dmn data generate``; generated once and cached in ``DIR/cache``.
+- ``[dataset]``: ``samples``, ``val_fraction``, ``seed``, ``tol`` and sampler fields (``kind``,
+  ...) — passed to ``rve.dataset.generate_dataset``; generated once, cached in ``DIR/cache``.
 - ``[training]``: settings shared by every run (``epochs`` budget, ``lr``, ``loss``, ...) —
   passed to ``dmn train`` as ``--key value``.
 - ``[baseline]``: the reference setting: ``formulation``, ``depth``, ``init``, ``angles``,
@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
         "specs": ["j2:E=70e3,nu=0.33,sy=120,H=700,Q=60,b=300", "elastic:E=400e3,nu=0.2"],
     },
     "dataset": {"samples": 300, "val_fraction": 0.2, "kind": "iso", "seed": 0},
-    "training": {"epochs": 200},
+    "training": {"epochs": 200, "no_plot": True},
     "baseline": {
         "formulation": "imn",
         "depth": 4,

@@ -3,7 +3,7 @@
 Everything here orchestrates the other stages through their public contracts:
 
 - microstructure: ``dmn micro GENERATOR ... --out`` (or a user ``.npy``),
-- training data: ``dmn data generate MICRO --samples N --out DATA.h5 [...]`` and
+- training data: :func:`dmn_umat.rve.dataset.generate_dataset` and
   :func:`dmn_umat.rve.dataset.load_dataset`,
 - DNS references: :func:`dmn_umat.rve.fft.dns` (computed once per path, cached as ``.npz``),
 - training: ``dmn train DATA --formulation ... --out MODEL.dmn --json`` and
@@ -120,17 +120,46 @@ def prepare_micro(cfg: dict, cache: Path) -> Path:
 
 
 def prepare_dataset(cfg: dict, micro: Path, cache: Path, scheduler: str | None) -> Path:
-    """Training data, generated once per (microstructure, dataset settings) into ``cache``."""
-    key = digest({"micro": digest(micro.read_bytes().hex()), "dataset": cfg["dataset"]})
+    """Training data, generated once per (microstructure, dataset settings) into ``cache`` with
+    :func:`dmn_umat.rve.dataset.generate_dataset` (on the sweep's Dask cluster when there is
+    one; its own partial-file resume covers a kill during generation).
+
+    ``[dataset]`` keys: ``samples``, ``val_fraction``, ``seed``, ``tol``, ``max_iter``; every
+    other key is a :class:`dmn_umat.rve.sampling.SamplerSettings` field (``kind``, ranges).
+    """
+    from ..rve.dataset import generate_dataset
+    from ..rve.sampling import SamplerSettings
+
+    d = dict(cfg["dataset"])
+    key = digest({"micro": digest(micro.read_bytes().hex()), "dataset": d})
     path = cache / f"data-{key}.h5"
     if not path.is_file():
-        argv = ["data", "generate", micro, *options(cfg["dataset"]), "--out", path]
-        if scheduler:
-            argv += ["--scheduler", scheduler]
-        cli_call(argv)
+        gen_keys = ("samples", "val_fraction", "seed", "tol", "max_iter")
+        kw = {k: d[k] for k in gen_keys if k in d and k != "samples"}
+        sampler = SamplerSettings(**{k: v for k, v in d.items() if k not in gen_keys})
+        generate_dataset(str(micro), path, int(d["samples"]), sampler=sampler,
+                         executor="dask" if scheduler else "local", scheduler=scheduler,
+                         show_progress=False, log=lambda msg: None, **kw)
         if not path.is_file():
-            raise CLIError(f"'dmn data generate' did not write {path}")
+            raise CLIError(f"dataset generation did not write {path}")
     return path
+
+
+def training_npz(data: Path) -> Path:
+    """The dataset as the plain ``.npz`` (C1, C2, Cbar, boolean ``val`` mask) that ``dmn train``
+    reads, with the split of the HDF5 file (written once, atomically).  Needed because
+    ``offline.data._from_rve`` mistakes the ``Dataset.val`` view for a mask."""
+    from ..rve.dataset import load_dataset
+
+    out = data.with_suffix(".train.npz")
+    if not out.is_file():
+        ds = load_dataset(data)
+        val = np.zeros(len(ds.C1), dtype=bool)
+        val[np.asarray(ds.val_idx, dtype=np.int64)] = True
+        tmp = out.with_name(f".{out.name}.tmp.npz")
+        np.savez(tmp, C1=ds.C1, C2=ds.C2, Cbar=ds.Cbar, val=val)
+        tmp.replace(out)
+    return out
 
 
 def dns_task(micro_path: str, specs: list[str], name: str, strain: float, steps: int, dns_opts: dict,
@@ -181,11 +210,13 @@ def prepare(cfg: dict, out: Path, client=None, scheduler: str | None = None) -> 
     cache.mkdir(parents=True, exist_ok=True)
     micro = prepare_micro(cfg, cache)
     data = prepare_dataset(cfg, micro, cache, scheduler)
+    train_data = training_npz(data)
     refs = prepare_dns(cfg, micro, cache, client)
     (out / "models").mkdir(exist_ok=True)
     return {
         "micro": str(micro),
         "data": str(data),
+        "train_data": str(train_data),
         "dns": refs,
         "phases": list(cfg["phases"]["specs"]),
         "training": dict(cfg["training"]),
@@ -208,7 +239,7 @@ def _split(ds, name: str):
 
 def find_prune():
     """The offline stage's ``prune(net, ...) -> Network`` (None if not available)."""
-    for mod, attr in (("dmn_umat.offline.prune", "prune"), ("dmn_umat.offline.pruning", "prune"),
+    for mod, attr in (("dmn_umat.offline.export", "prune"), ("dmn_umat.offline.prune", "prune"),
                       ("dmn_umat.offline.train", "prune"), ("dmn_umat.offline", "prune")):
         try:
             f = getattr(importlib.import_module(mod), attr, None)
@@ -318,13 +349,16 @@ def execute_run(spec: dict, context: dict) -> dict:
     rid = spec["run_id"]
     model = Path(context["models"]) / f"{rid}.dmn"
     tr = dict(context["training"])
-    argv = ["train", context["data"], "--formulation", spec["formulation"], "--depth", spec["depth"],
+    argv = ["train", context.get("train_data", context["data"]),
+            "--formulation", spec["formulation"], "--depth", spec["depth"],
             "--init", spec["init"], "--angles", spec["angles"], "--batch-size", spec["batch_size"],
             "--n-train", spec["n_train"], "--lam", repr(float(spec["lam"])), "--seed", spec["seed"],
             *options(tr), "--out", model, "--json"]
     t0 = time.perf_counter()
     log = cli_call(argv)
-    train_seconds = time.perf_counter() - t0
+    call_seconds = time.perf_counter() - t0
+    # the training loop's own wall time (no data loading / export), else the whole call
+    train_seconds = float(_first(log, "wall_time_s", "seconds", default=call_seconds))
     net = model_file.read(model)
     n_leaves = int(len(net.leaves))
     prune = find_prune()
@@ -340,6 +374,8 @@ def execute_run(spec: dict, context: dict) -> dict:
         "run_id": rid,
         "spec": spec,
         "train_seconds": train_seconds,
+        "train_call_seconds": call_seconds,
+        "train_val_err_reported": _first(log, "val_error"),
         "epochs": epochs,
         "seconds_per_epoch": train_seconds / max(epochs, 1),
         "train_log": log,
