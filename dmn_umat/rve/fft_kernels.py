@@ -31,76 +31,141 @@ ISQ2 = 1.0 / SQ2
 
 
 @njit(cache=True, inline="always")
-def _voxel_strain(u, i, j, k, ip, jp, kp, E, e):
-    """Mandel strain E + sym grad u at the centre of voxel (i, j, k) into ``e`` (6,)."""
-    g00 = g01 = g02 = g10 = g11 = g12 = g20 = g21 = g22 = 0.0
-    for c in range(3):
-        u000 = u[c, i, j, k]
-        u100 = u[c, ip, j, k]
-        u010 = u[c, i, jp, k]
-        u001 = u[c, i, j, kp]
-        u110 = u[c, ip, jp, k]
-        u101 = u[c, ip, j, kp]
-        u011 = u[c, i, jp, kp]
-        u111 = u[c, ip, jp, kp]
-        d0 = 0.25 * ((u100 - u000) + (u110 - u010) + (u101 - u001) + (u111 - u011))
-        d1 = 0.25 * ((u010 - u000) + (u110 - u100) + (u011 - u001) + (u111 - u101))
-        d2 = 0.25 * ((u001 - u000) + (u101 - u100) + (u011 - u010) + (u111 - u110))
-        if c == 0:
-            g00, g01, g02 = d0, d1, d2
-        elif c == 1:
-            g10, g11, g12 = d0, d1, d2
-        else:
-            g20, g21, g22 = d0, d1, d2
-    e[0] = E[0] + g00
-    e[1] = E[1] + g11
-    e[2] = E[2] + g22
-    e[3] = E[3] + ISQ2 * (g12 + g21)
-    e[4] = E[4] + ISQ2 * (g02 + g20)
-    e[5] = E[5] + ISQ2 * (g01 + g10)
+def _level(u, c, i, ip, j, jp, k):
+    """Face sums of component c over the 4 nodes (i|ip, j|jp) at node level k: (S, X, Y)."""
+    u00 = u[c, i, j, k]
+    u10 = u[c, ip, j, k]
+    u01 = u[c, i, jp, k]
+    u11 = u[c, ip, jp, k]
+    return u00 + u10 + u01 + u11, (u10 - u00) + (u11 - u01), (u01 - u00) + (u11 - u10)
 
 
 @njit(parallel=True, cache=True)
-def strain(u, E, eps):
-    """eps[v] = E + sym grad u (Mandel) for every voxel; eps (N, 6)."""
+def strain_stress(u, E, table, idx, out, partial, mode):
+    """Voxel strains E + sym grad u (mode 0: out = strain) or stresses (mode 1: out =
+    table[idx[v]] @ strain, partial[i] = sum of the stresses of slab i); out (N, 6).
+
+    Sliding window along z: the node-level face sums of level k+1 are reused for voxel k+1.
+    """
     _, nx, ny, nz = u.shape
     for i in prange(nx):
         ip = i + 1 if i + 1 < nx else 0
+        a0 = a1 = a2 = a3 = a4 = a5 = 0.0
         for j in range(ny):
             jp = j + 1 if j + 1 < ny else 0
+            sL0, xL0, yL0 = _level(u, 0, i, ip, j, jp, 0)
+            sL1, xL1, yL1 = _level(u, 1, i, ip, j, jp, 0)
+            sL2, xL2, yL2 = _level(u, 2, i, ip, j, jp, 0)
             for k in range(nz):
                 kp = k + 1 if k + 1 < nz else 0
+                sU0, xU0, yU0 = _level(u, 0, i, ip, j, jp, kp)
+                sU1, xU1, yU1 = _level(u, 1, i, ip, j, jp, kp)
+                sU2, xU2, yU2 = _level(u, 2, i, ip, j, jp, kp)
+                # grad[c][d] = du_c/dx_d
+                g00 = 0.25 * (xL0 + xU0)
+                g01 = 0.25 * (yL0 + yU0)
+                g02 = 0.25 * (sU0 - sL0)
+                g10 = 0.25 * (xL1 + xU1)
+                g11 = 0.25 * (yL1 + yU1)
+                g12 = 0.25 * (sU1 - sL1)
+                g20 = 0.25 * (xL2 + xU2)
+                g21 = 0.25 * (yL2 + yU2)
+                g22 = 0.25 * (sU2 - sL2)
+                e0 = E[0] + g00
+                e1 = E[1] + g11
+                e2 = E[2] + g22
+                e3 = E[3] + ISQ2 * (g12 + g21)
+                e4 = E[4] + ISQ2 * (g02 + g20)
+                e5 = E[5] + ISQ2 * (g01 + g10)
                 v = (i * ny + j) * nz + k
-                _voxel_strain(u, i, j, k, ip, jp, kp, E, eps[v])
+                if mode == 0:
+                    out[v, 0] = e0
+                    out[v, 1] = e1
+                    out[v, 2] = e2
+                    out[v, 3] = e3
+                    out[v, 4] = e4
+                    out[v, 5] = e5
+                else:
+                    p = idx[v]
+                    t0 = (table[p, 0, 0] * e0 + table[p, 0, 1] * e1 + table[p, 0, 2] * e2
+                          + table[p, 0, 3] * e3 + table[p, 0, 4] * e4 + table[p, 0, 5] * e5)
+                    t1 = (table[p, 1, 0] * e0 + table[p, 1, 1] * e1 + table[p, 1, 2] * e2
+                          + table[p, 1, 3] * e3 + table[p, 1, 4] * e4 + table[p, 1, 5] * e5)
+                    t2 = (table[p, 2, 0] * e0 + table[p, 2, 1] * e1 + table[p, 2, 2] * e2
+                          + table[p, 2, 3] * e3 + table[p, 2, 4] * e4 + table[p, 2, 5] * e5)
+                    t3 = (table[p, 3, 0] * e0 + table[p, 3, 1] * e1 + table[p, 3, 2] * e2
+                          + table[p, 3, 3] * e3 + table[p, 3, 4] * e4 + table[p, 3, 5] * e5)
+                    t4 = (table[p, 4, 0] * e0 + table[p, 4, 1] * e1 + table[p, 4, 2] * e2
+                          + table[p, 4, 3] * e3 + table[p, 4, 4] * e4 + table[p, 4, 5] * e5)
+                    t5 = (table[p, 5, 0] * e0 + table[p, 5, 1] * e1 + table[p, 5, 2] * e2
+                          + table[p, 5, 3] * e3 + table[p, 5, 4] * e4 + table[p, 5, 5] * e5)
+                    out[v, 0] = t0
+                    out[v, 1] = t1
+                    out[v, 2] = t2
+                    out[v, 3] = t3
+                    out[v, 4] = t4
+                    out[v, 5] = t5
+                    a0 += t0
+                    a1 += t1
+                    a2 += t2
+                    a3 += t3
+                    a4 += t4
+                    a5 += t5
+                sL0, xL0, yL0 = sU0, xU0, yU0
+                sL1, xL1, yL1 = sU1, xU1, yU1
+                sL2, xL2, yL2 = sU2, xU2, yU2
+        if mode != 0:
+            partial[i, 0] = a0
+            partial[i, 1] = a1
+            partial[i, 2] = a2
+            partial[i, 3] = a3
+            partial[i, 4] = a4
+            partial[i, 5] = a5
 
 
-@njit(parallel=True, cache=True)
+def strain(u, E, eps):
+    """eps[v] = E + sym grad u (Mandel) for every voxel; eps (N, 6)."""
+    strain_stress(u, E, _DUMMY_TABLE, _DUMMY_IDX, eps, _DUMMY_PARTIAL, 0)
+
+
 def stress_linear(u, E, table, idx, sig, partial):
     """sig[v] = table[idx[v]] @ (E + sym grad u)[v]; partial[i] = sum of sig over slab i.
 
     ``table`` (m, 6, 6) stiffnesses (per phase, or per voxel with idx = arange(N)).
     """
-    _, nx, ny, nz = u.shape
-    for i in prange(nx):
-        ip = i + 1 if i + 1 < nx else 0
-        e = np.empty(6)
-        acc = np.zeros(6)
-        for j in range(ny):
-            jp = j + 1 if j + 1 < ny else 0
-            for k in range(nz):
-                kp = k + 1 if k + 1 < nz else 0
-                v = (i * ny + j) * nz + k
-                _voxel_strain(u, i, j, k, ip, jp, kp, E, e)
-                C = table[idx[v]]
-                s = sig[v]
-                for a in range(6):
-                    t = 0.0
-                    for b in range(6):
-                        t += C[a, b] * e[b]
-                    s[a] = t
-                    acc[a] += t
-        for a in range(6):
-            partial[i, a] = acc[a]
+    strain_stress(u, E, table, idx, sig, partial, 1)
+
+
+_DUMMY_TABLE = np.zeros((1, 6, 6))
+_DUMMY_IDX = np.zeros(1, dtype=np.int64)
+_DUMMY_PARTIAL = np.zeros((1, 6))
+
+
+@njit(cache=True, inline="always")
+def _div_level(sig, i, im, j, jm, k, ny, nz):
+    """Voxel-level sums for the nodal forces of node column (i, j) from voxel level k.
+
+    The 4 voxels (i - a, j - b, k) carry signs s0 = 2a - 1, s1 = 2b - 1.  Returns
+    (Px, Py, Pz, Qx, Qy, Qz): in-plane parts and the sums multiplied by s2 later.
+    """
+    v00 = (i * ny + j) * nz + k  # a = 0, b = 0
+    v10 = (im * ny + j) * nz + k  # a = 1
+    v01 = (i * ny + jm) * nz + k  # b = 1
+    v11 = (im * ny + jm) * nz + k
+    # s0: -1 for a = 0, +1 for a = 1 ; s1: -1 for b = 0, +1 for b = 1
+    d0_0 = (sig[v10, 0] + sig[v11, 0]) - (sig[v00, 0] + sig[v01, 0])
+    d0_5 = (sig[v10, 5] + sig[v11, 5]) - (sig[v00, 5] + sig[v01, 5])
+    d0_4 = (sig[v10, 4] + sig[v11, 4]) - (sig[v00, 4] + sig[v01, 4])
+    d1_5 = (sig[v01, 5] + sig[v11, 5]) - (sig[v00, 5] + sig[v10, 5])
+    d1_1 = (sig[v01, 1] + sig[v11, 1]) - (sig[v00, 1] + sig[v10, 1])
+    d1_3 = (sig[v01, 3] + sig[v11, 3]) - (sig[v00, 3] + sig[v10, 3])
+    s4 = sig[v00, 4] + sig[v10, 4] + sig[v01, 4] + sig[v11, 4]
+    s3 = sig[v00, 3] + sig[v10, 3] + sig[v01, 3] + sig[v11, 3]
+    s2 = sig[v00, 2] + sig[v10, 2] + sig[v01, 2] + sig[v11, 2]
+    Px = d0_0 + ISQ2 * d1_5
+    Py = ISQ2 * d0_5 + d1_1
+    Pz = ISQ2 * (d0_4 + d1_3)
+    return Px, Py, Pz, ISQ2 * s4, ISQ2 * s3, s2
 
 
 @njit(parallel=True, cache=True)
@@ -108,36 +173,16 @@ def divergence(sig, f):
     """Nodal forces f = D^T sig (exact transpose of :func:`strain` for the Mandel dot)."""
     _, nx, ny, nz = f.shape
     for I in prange(nx):
+        im = I - 1 if I > 0 else nx - 1
         for J in range(ny):
+            jm = J - 1 if J > 0 else ny - 1
+            pxL, pyL, pzL, qxL, qyL, qzL = _div_level(sig, I, im, J, jm, nz - 1, ny, nz)
             for K in range(nz):
-                fx = 0.0
-                fy = 0.0
-                fz = 0.0
-                for a in range(2):
-                    i = I - a
-                    if i < 0:
-                        i += nx
-                    s0 = 2.0 * a - 1.0
-                    for b in range(2):
-                        j = J - b
-                        if j < 0:
-                            j += ny
-                        s1 = 2.0 * b - 1.0
-                        for c in range(2):
-                            k = K - c
-                            if k < 0:
-                                k += nz
-                            s2 = 2.0 * c - 1.0
-                            s = sig[(i * ny + j) * nz + k]
-                            t3 = ISQ2 * s[3]
-                            t4 = ISQ2 * s[4]
-                            t5 = ISQ2 * s[5]
-                            fx += s0 * s[0] + s1 * t5 + s2 * t4
-                            fy += s0 * t5 + s1 * s[1] + s2 * t3
-                            fz += s0 * t4 + s1 * t3 + s2 * s[2]
-                f[0, I, J, K] = 0.25 * fx
-                f[1, I, J, K] = 0.25 * fy
-                f[2, I, J, K] = 0.25 * fz
+                px, py, pz, qx, qy, qz = _div_level(sig, I, im, J, jm, K, ny, nz)
+                f[0, I, J, K] = 0.25 * (px + pxL + qxL - qx)
+                f[1, I, J, K] = 0.25 * (py + pyL + qyL - qy)
+                f[2, I, J, K] = 0.25 * (pz + pzL + qzL - qz)
+                pxL, pyL, pzL, qxL, qyL, qzL = px, py, pz, qx, qy, qz
 
 
 @njit(parallel=True, cache=True)
@@ -152,21 +197,24 @@ def green_apply(uh, sx, cx, sy, cy, sz, cz, lam0, mu0):
     ratio = (lam0 + mu0) / (lam0 + 2.0 * mu0)
     for i in prange(nx):
         for j in range(ny):
+            A0 = 2.0 * sx[i] * cy[j]
+            A1 = 2.0 * cx[i] * sy[j]
+            A2 = 2.0 * cx[i] * cy[j]
             for k in range(nzh):
-                g0 = 2.0 * sx[i] * cy[j] * cz[k]
-                g1 = 2.0 * cx[i] * sy[j] * cz[k]
-                g2 = 2.0 * cx[i] * cy[j] * sz[k]
+                g0 = A0 * cz[k]
+                g1 = A1 * cz[k]
+                g2 = A2 * sz[k]
                 gg = g0 * g0 + g1 * g1 + g2 * g2
                 if gg < 1e-12:
                     uh[0, i, j, k] = 0.0
                     uh[1, i, j, k] = 0.0
                     uh[2, i, j, k] = 0.0
                     continue
+                sc = 1.0 / (mu0 * gg)
                 a0 = uh[0, i, j, k]
                 a1 = uh[1, i, j, k]
                 a2 = uh[2, i, j, k]
-                proj = ratio * (g0 * a0 + g1 * a1 + g2 * a2) / gg
-                sc = 1.0 / (mu0 * gg)
+                proj = (ratio / gg) * (g0 * a0 + g1 * a1 + g2 * a2)
                 uh[0, i, j, k] = sc * (a0 - proj * g0)
                 uh[1, i, j, k] = sc * (a1 - proj * g1)
                 uh[2, i, j, k] = sc * (a2 - proj * g2)
@@ -209,3 +257,23 @@ def material_update(props, phase, eps, state_old, sig, tangent, state_new, statu
     """Per-voxel ``laws.phase_update`` (the shared law code); status (N,) int64."""
     for v in prange(eps.shape[0]):
         status[v] = laws.phase_update(props[phase[v]], eps[v], state_old[v], sig[v], tangent[v], state_new[v])
+
+
+@njit(parallel=True, cache=True)
+def dot(a, b):
+    """Parallel dot product of two 1-D arrays (no BLAS threading)."""
+    t = 0.0
+    for n in prange(a.size):
+        t += a[n] * b[n]
+    return t
+
+
+@njit(parallel=True, cache=True)
+def copy_dot(src, dst, r):
+    """dst[:src.size] = src; returns dot(r[:src.size], src)."""
+    t = 0.0
+    for n in prange(src.size):
+        v = src[n]
+        dst[n] = v
+        t += r[n] * v
+    return t
