@@ -81,6 +81,8 @@ MAX_TOTAL_ITER = 600
 WEIGHT_EPS = 1e-14
 SCRATCH = 256
 CUTBACK_RATIO = 0.25
+MU_MIN = 1e-4  # Levenberg–Marquardt damping range (relative to tr(A)/3 of each 3x3 block)
+MU_MAX = 1e4
 
 # mi int arrays (length N each), in this order after the header
 _I_KIND, _I_C1, _I_C2, _I_LEAF, _I_INT, _I_PHASE = range(6)
@@ -280,8 +282,6 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
     os_ = 36 * N
     oT = 42 * N
     oe = 48 * N
-    oal = 60 * N
-    ogam = 63 * N
     oa = 81 * N
     osc = 90 * N
 
@@ -377,15 +377,62 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
         so += ns
     sref = math.sqrt(sref)
 
-    # 3. bottom-up: actual residual + condensation (children have larger ids)
+    # 3. bottom-up sums T_k = Σ w_i σ_i and the actual residual r_k = Hᵀ(T_c1/w_c1 − T_c2/w_c2)
+    phi = 0.0
+    rmax = 0.0
+    for k in range(N - 1, -1, -1):
+        kind = mi[ok_ + k]
+        if kind <= KIND_LEAF:
+            continue
+        c1 = mi[oc1 + k]
+        c2 = mi[oc2 + k]
+        if kind != KIND_LAMINATE:
+            c = c1 if kind == KIND_PASS1 else c2
+            for i in range(6):
+                work[oT + 6 * k + i] = work[oT + 6 * c + i]
+            continue
+        hb = fH + 18 * k
+        w1 = mf[fw + c1]
+        w2 = mf[fw + c2]
+        for i in range(6):
+            work[oT + 6 * k + i] = work[oT + 6 * c1 + i] + work[oT + 6 * c2 + i]
+        for j in range(3):
+            r = 0.0
+            for i in range(6):
+                r += mf[hb + 3 * i + j] * (work[oT + 6 * c1 + i] / w1 - work[oT + 6 * c2 + i] / w2)
+            phi += r * r
+            if abs(r) > rmax:
+                rmax = abs(r)
+    if not math.isfinite(phi):
+        return laws.STATUS_NONCONVERGED, 0.0, 0.0, 0.0
+    return 0, phi, rmax, sref
+
+
+@njit(cache=True)
+def _condense(mi, mf, work, N, mu):
+    """Bottom-up elimination of the linearized jump equations at the last evaluated point.
+
+    Each subtree c is reduced to σ̄_c ≈ s_c + C_c δε_c; node k stores α_k, Γ_k with
+    δa_k = α_k + Γ_k δε_k.  ``mu`` ≥ 0 adds Levenberg–Marquardt damping μ·tr(A)/3·I to each 3×3
+    block (μ = 0: exact Newton, and the root C is the consistent tangent).  Returns 0 or
+    STATUS_NONCONVERGED for a singular block."""
+    ok_ = NHEAD + _I_KIND * N
+    oc1 = NHEAD + _I_C1 * N
+    oc2 = NHEAD + _I_C2 * N
+    ff1 = F0 + N
+    ff2 = F0 + 2 * N
+    fH = F0 + 3 * N
+    oC = 0
+    os_ = 36 * N
+    oal = 60 * N
+    ogam = 63 * N
+    osc = 90 * N
     P1 = work[osc + 84 : osc + 102]  # Hᵀ C1 (3x6)
     P2 = work[osc + 102 : osc + 120]  # Hᵀ C2 (3x6)
     A = work[osc + 120 : osc + 129]
     Ai = work[osc + 129 : osc + 138]
     E = work[osc + 138 : osc + 156]  # (C1 − C2) H (6x3)
     g = work[osc + 156 : osc + 159]
-    phi = 0.0
-    rmax = 0.0
     for k in range(N - 1, -1, -1):
         kind = mi[ok_ + k]
         if kind <= KIND_LEAF:
@@ -398,30 +445,19 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
                 work[oC + 36 * k + i] = work[oC + 36 * c + i]
             for i in range(6):
                 work[os_ + 6 * k + i] = work[os_ + 6 * c + i]
-                work[oT + 6 * k + i] = work[oT + 6 * c + i]
             continue
         f1 = mf[ff1 + k]
         f2 = mf[ff2 + k]
         hb = fH + 18 * k
-        w1 = mf[fw + c1]
-        w2 = mf[fw + c2]
         C1 = oC + 36 * c1
         C2 = oC + 36 * c2
         s1 = os_ + 6 * c1
         s2 = os_ + 6 * c2
-        for i in range(6):
-            work[oT + 6 * k + i] = work[oT + 6 * c1 + i] + work[oT + 6 * c2 + i]
         for j in range(3):
-            r = 0.0
             gj = 0.0
             for i in range(6):
-                h = mf[hb + 3 * i + j]
-                r += h * (work[oT + 6 * c1 + i] / w1 - work[oT + 6 * c2 + i] / w2)
-                gj += h * (work[s1 + i] - work[s2 + i])
+                gj += mf[hb + 3 * i + j] * (work[s1 + i] - work[s2 + i])
             g[j] = gj
-            phi += r * r
-            if abs(r) > rmax:
-                rmax = abs(r)
         for j in range(3):
             for m in range(6):
                 v1 = 0.0
@@ -441,6 +477,11 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
                 A[3 * j + l] = v
                 if abs(v) > amax:
                     amax = abs(v)
+        if mu > 0.0:
+            d = mu * (A[0] + A[4] + A[8]) / 3.0
+            A[0] += d
+            A[4] += d
+            A[8] += d
         for i in range(6):
             for l in range(3):
                 v = 0.0
@@ -453,7 +494,7 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
         c02 = A[3] * A[7] - A[4] * A[6]
         det = A[0] * c00 + A[1] * c01 + A[2] * c02
         if not (abs(det) > 1e-13 * amax * amax * amax) or not math.isfinite(det):
-            return laws.STATUS_NONCONVERGED, 0.0, 0.0, 0.0
+            return laws.STATUS_NONCONVERGED
         idet = 1.0 / det
         Ai[0] = c00 * idet
         Ai[3] = c01 * idet
@@ -486,9 +527,10 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
                 for l in range(3):
                     v += ff * E[3 * i + l] * work[ogam + 18 * k + 6 * l + m]
                 work[oC + 36 * k + 6 * i + m] = v
-    if not math.isfinite(phi):
-        return laws.STATUS_NONCONVERGED, 0.0, 0.0, 0.0
-    return 0, phi, rmax, sref
+    for i in range(36):
+        if not math.isfinite(work[oC + i]):
+            return laws.STATUS_NONCONVERGED
+    return 0
 
 
 @njit(cache=True)
@@ -574,10 +616,17 @@ def _solve_increment(mi, mf, props_table, eps, s_start, s_trial, work, N, M, has
     if st != 0:
         return 1, 0, 0.0
     it = 0
+    mu = 0.0
     small_step = False
     while not (rmax <= RTOL * sref or small_step):
         if it >= MAX_NEWTON:
             return 1, it, rmax / max(sref, 1e-300)
+        st = _condense(mi, mf, work, N, mu)
+        if st != 0:  # singular block: regularize
+            mu = max(10.0 * mu, MU_MIN)
+            st = _condense(mi, mf, work, N, mu)
+            if st != 0:
+                return 1, it, rmax / max(sref, 1e-300)
         dmax = _newton_direction(mi, mf, work, N)
         for i in range(3 * N):
             work[oa0 + i] = work[oa + i]
@@ -596,6 +645,11 @@ def _solve_increment(mi, mf, props_table, eps, s_start, s_trial, work, N, M, has
         if st != 0:
             return 1, it + 1, rmax / max(sref, 1e-300)
         it += 1
+        # Levenberg–Marquardt: damp after a backtracked step, relax after a full one
+        if accepted and lam == 1.0:
+            mu = 0.0 if mu <= MU_MIN else 0.1 * mu
+        else:
+            mu = min(max(10.0 * mu, MU_MIN), MU_MAX)
         amax = 0.0
         for i in range(3 * N):
             if abs(work[oa + i]) > amax:
@@ -603,6 +657,10 @@ def _solve_increment(mi, mf, props_table, eps, s_start, s_trial, work, N, M, has
         # a step at round-off level of the unknowns: nothing more to gain
         small_step = accepted and lam * dmax <= 1e-14 * (amax + emax)
         phi, rmax, sref = phi_t, rmax_t, sref_t
+    # consistent tangent: exact linearization at the converged point
+    if _condense(mi, mf, work, N, 0.0) != 0:
+        if _condense(mi, mf, work, N, 1e-10) != 0:
+            return 1, it, rmax / max(sref, 1e-300)
     W = mf[0]
     for i in range(6):
         stress[i] = work[oT + i] / W
