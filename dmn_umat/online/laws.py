@@ -103,6 +103,12 @@ def elastic_stiffness(props, C):
 
 @njit(cache=True)
 def _j2_update(props, eps, state_old, stress, tangent, state_new):
+    return _j2_update_ws(props, eps, state_old, stress, tangent, state_new, np.empty(6))
+
+
+@njit(cache=True)
+def _j2_update_ws(props, eps, state_old, stress, tangent, state_new, xi):
+    """J2 update writing its (6,) trial-direction scratch into ``xi`` (no allocation)."""
     E = props[1]
     nu = props[2]
     sy = props[3]
@@ -116,7 +122,6 @@ def _j2_update(props, eps, state_old, stress, tangent, state_new):
 
     # trial state: s_tr = 2G dev(eps - eps_p), xi = s_tr - X, X = 2/3 Hk eps_p
     tr = eps[0] + eps[1] + eps[2]
-    xi = np.empty(6)
     xnorm2 = 0.0
     for i in range(6):
         e = eps[i] - state_old[i]
@@ -214,3 +219,15 @@ def phase_update(props, eps, state_old, stress, tangent, state_new):
             stress[i] = s
         return STATUS_OK
     return STATUS_BADINPUT
+
+
+@njit(cache=True)
+def phase_update_ws(props, eps, state_old, stress, tangent, state_new, ws):
+    """:func:`phase_update` with a caller-provided scratch ``ws`` (≥ 6 floats): allocation-free,
+    for hot loops (the online network kernel).  Same results as :func:`phase_update`."""
+    for i in range(6):
+        if not math.isfinite(eps[i]):
+            return STATUS_BADINPUT
+    if int(props[0]) == LAW_J2:
+        return _j2_update_ws(props, eps, state_old, stress, tangent, state_new, ws)
+    return phase_update(props, eps, state_old, stress, tangent, state_new)
