@@ -1,7 +1,8 @@
 """Assessment-study configuration: load (TOML/JSON), override (``--set key=value``), validate,
 and expand the sweep into a list of run specifications.
 
-Sections of a config (all optional except where noted; defaults in :data:`DEFAULTS`):
+Top-level keys: ``name`` (default output folder name), ``note`` (markdown appended to the
+report).  Sections of a config (all optional except where noted; defaults in :data:`DEFAULTS`):
 
 - ``[micro]``: ``file = "rve.npy"`` or a generator for ``dmn micro`` (``generator =
   "spheres"``, ``size``, ``vf``, ``radius``, ``seed``, ...: every key except ``generator``/``file``
@@ -41,6 +42,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 DEFAULTS: dict[str, Any] = {
     "name": "assessment",
+    "note": "",  # free markdown appended to the report (e.g. how this sweep was sized)
     "micro": {"generator": "spheres", "size": 16, "vf": 0.2, "radius": 3, "seed": 0},
     "phases": {
         "specs": ["j2:E=70e3,nu=0.33,sy=120,H=700,Q=60,b=300", "elastic:E=400e3,nu=0.2"],

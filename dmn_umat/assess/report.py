@@ -389,6 +389,8 @@ def markdown(rows: list[dict], cfg: dict, summ: dict, figures: list[str], n_plan
         out += ["## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in figures] + [""]
     if failed:
         out += ["## Failed runs", ""] + [f"- `{k}`: {v}" for k, v in failed.items()] + [""]
+    if cfg.get("note"):
+        out += ["## Notes", "", str(cfg["note"]).strip(), ""]
     if extra:
         out += [extra, ""]
     return "\n".join(out)
