@@ -243,3 +243,16 @@ def test_divergence_is_transpose_of_strain_and_green_inverts_reference():
     s.precond(q, z)
     s.apply(z, table, idx, x)  # x <- A M^-1 A x  must equal A x
     assert np.allclose(x, q, atol=1e-10 * np.abs(q).max())
+    # isotropic fast path == general 6x6 path; anisotropic tables are not taken for isotropic
+    tab = np.array([tensors.isotropic_stiffness(1.0, 0.3), tensors.isotropic_stiffness(7.0, -0.2)])
+    iso = kern.isotropic_table(tab)
+    assert iso is not None
+    ortho = tensors.orthotropic_stiffness(1, 2, 3, 0.1, 0.2, 0.3, 1, 1, 1)
+    assert kern.isotropic_table(ortho[None]) is None
+    ph = rng.integers(0, 2, N)
+    s1, s2, part = np.empty((N, 6)), np.empty((N, 6)), np.empty((shape[0], 6))
+    E = rng.normal(size=6)
+    kern.stress_linear(u, E, tab, ph, s1, part)
+    kern.stress_linear(u, E, tab, ph, s2, part, iso)
+    assert np.allclose(s1, s2, rtol=1e-13, atol=1e-13 * np.abs(s1).max())
+    assert np.allclose(part.sum(0), s2.sum(0))

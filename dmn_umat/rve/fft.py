@@ -139,6 +139,8 @@ class StaggeredGridSolver:
         self._sig = np.empty((self.N, 6))
         self._partial = np.empty((nx, 6))
         self.fft_seconds = 0.0
+        self.last_fft_seconds = 0.0
+        self.last_fft_cpu = 0.0
         self.fft_calls = 0
 
     # -- pieces
@@ -156,13 +158,15 @@ class StaggeredGridSolver:
         """z = M^-1 r (reference operator pseudo-inverse); returns r . z."""
         import scipy.fft as sfft
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         uh = sfft.rfftn(self.u_view(r), axes=(1, 2, 3), workers=self.workers)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         kern.green_apply(uh, *self._sc, self.lam0, self.G0)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         zu = sfft.irfftn(uh, s=self.shape, axes=(1, 2, 3), workers=self.workers, overwrite_x=True)
-        self.fft_seconds += (t1 - t0) + (time.perf_counter() - t2)
+        self.last_fft_seconds = (t1 - t0) + (time.perf_counter() - t2)
+        self.last_fft_cpu = (c1 - c0) + (time.process_time() - c2)
+        self.fft_seconds += self.last_fft_seconds
         self.fft_calls += 1
         rz = kern.copy_dot(zu.reshape(-1), z, r)
         if self.free.size:
@@ -170,15 +174,22 @@ class StaggeredGridSolver:
             rz += float(np.dot(r[self.nu :], z[self.nu :]))
         return rz
 
-    def apply(self, p: np.ndarray, table: np.ndarray, idx: np.ndarray, q: np.ndarray, E=None) -> np.ndarray:
-        """q = B^T C (E + B p); returns the stress sum over voxels (6,). Stress field in self._sig."""
+    def apply(
+        self, p: np.ndarray, table: np.ndarray, idx: np.ndarray, q: np.ndarray, E=None, iso=None
+    ) -> tuple[np.ndarray, float]:
+        """q = B^T C (E + B p).  Returns (stress sum over voxels (6,), p . q).
+
+        The stress field is left in ``self._sig``; ``iso`` is the optional isotropic fast-path
+        table of :func:`fft_kernels.isotropic_table`.
+        """
         E6 = self.macro(p, E)
-        kern.stress_linear(self.u_view(p), E6, table, idx, self._sig, self._partial)
-        kern.divergence(self._sig, self.u_view(q))
+        kern.stress_linear(self.u_view(p), E6, table, idx, self._sig, self._partial, iso)
+        pq = kern.divergence_dot(self._sig, self.u_view(q), self.u_view(p))
         total = self._partial.sum(axis=0)
         if self.free.size:
             q[self.nu :] = total[self.free]
-        return total
+            pq += float(np.dot(p[self.nu :], q[self.nu :]))
+        return total, pq
 
     def stress_norm(self, sig: np.ndarray) -> float:
         return math.sqrt(max(kern.energy_norm2(sig, self.S0), 0.0))
@@ -191,15 +202,19 @@ class StaggeredGridSolver:
         idx: np.ndarray,
         abs_tol: float,
         max_iter: int,
+        timings: list | None = None,
+        iso: np.ndarray | None = None,
     ) -> tuple[int, float]:
         """Solve B^T C B x = b in place (x holds the initial guess; C = table[idx]).
 
         Stops when sqrt(r^T M^-1 r) <= abs_tol.  Returns (iterations, final sqrt(r^T M^-1 r)).
+        ``timings``: if a list, (wall seconds of the iteration, wall seconds of its FFTs, process
+        CPU seconds of the iteration, CPU seconds of its FFTs) is appended per iteration.
         """
         r = np.empty(self.n)
         q = np.empty(self.n)
         if np.any(x):
-            self.apply(x, table, idx, q)
+            self.apply(x, table, idx, q, iso=iso)
             np.subtract(b, q, out=r)
         else:
             r[:] = b
@@ -210,18 +225,22 @@ class StaggeredGridSolver:
             return 0, res
         p = z.copy()
         for it in range(1, max_iter + 1):
-            self.apply(p, table, idx, q)
-            pq = float(kern.dot(p, q))
+            t_start, c_start = time.perf_counter(), time.process_time()
+            _, pq = self.apply(p, table, idx, q, iso=iso)
             if not pq > 0.0:
                 raise FFTConvergenceError("PCG breakdown: operator not positive definite (check stiffnesses)")
             alpha = rz / pq
-            kern.axpy2(x, p, r, q, alpha)
+            kern.axpy(r, q, -alpha)
             rz_new = self.precond(r, z)
             res = math.sqrt(max(rz_new, 0.0))
             if res <= abs_tol:
+                kern.axpy(x, p, alpha)
                 return it, res
-            kern.xpby(p, z, rz_new / rz)
+            kern.cg_direction(x, p, z, alpha, rz_new / rz)
             rz = rz_new
+            if timings is not None:
+                timings.append((time.perf_counter() - t_start, self.last_fft_seconds,
+                                time.process_time() - c_start, self.last_fft_cpu))
         return max_iter, res
 
 
@@ -282,22 +301,23 @@ def homogenize(
     idx = phase.reshape(-1)
     C_raw = np.empty((6, 6))
     iterations, residuals = [], []
+    iso = kern.isotropic_table(table)
     zero = np.zeros(solver.n)
     b = np.empty(solver.n)
     for j in range(6):
         E = np.zeros(6)
         E[j] = 1.0
-        solver.apply(zero, table, idx, b, E)  # b = B^T C E
+        solver.apply(zero, table, idx, b, E, iso)  # b = B^T C E
         ref = solver.stress_norm(solver._sig)
         b *= -1.0
         x = np.zeros(solver.n)
-        its, res = solver.pcg(b, x, table, idx, tol * ref, max_iter)
+        its, res = solver.pcg(b, x, table, idx, tol * ref, max_iter, iso=iso)
         if res > tol * ref:
             raise FFTConvergenceError(
                 f"homogenize: load case {j + 1} not converged after {its} PCG iterations "
                 f"(relative residual {res / ref:.3g} > tol {tol:g}); raise max_iter"
             )
-        total = solver.apply(x, table, idx, b, E)
+        total, _ = solver.apply(x, table, idx, b, E, iso)
         C_raw[:, j] = total / solver.N
         iterations.append(its)
         residuals.append(res / ref)

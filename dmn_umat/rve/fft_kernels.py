@@ -43,7 +43,8 @@ def _level(u, c, i, ip, j, jp, k):
 @njit(parallel=True, cache=True)
 def strain_stress(u, E, table, idx, out, partial, mode):
     """Voxel strains E + sym grad u (mode 0: out = strain) or stresses (mode 1: out =
-    table[idx[v]] @ strain, partial[i] = sum of the stresses of slab i); out (N, 6).
+    table[idx[v]] @ strain; mode 2: isotropic, table[idx[v], 0, 0] = lambda, [.., 0, 1] = 2 mu,
+    out = lambda tr(e) 1 + 2 mu e), partial[i] = sum of the stresses of slab i; out (N, 6).
 
     Sliding window along z: the node-level face sums of level k+1 are reused for voxel k+1.
     """
@@ -78,7 +79,29 @@ def strain_stress(u, E, table, idx, out, partial, mode):
                 e4 = E[4] + ISQ2 * (g02 + g20)
                 e5 = E[5] + ISQ2 * (g01 + g10)
                 v = (i * ny + j) * nz + k
-                if mode == 0:
+                if mode == 2:
+                    p = idx[v]
+                    lt = table[p, 0, 0] * (e0 + e1 + e2)
+                    m2 = table[p, 0, 1]
+                    t0 = m2 * e0 + lt
+                    t1 = m2 * e1 + lt
+                    t2 = m2 * e2 + lt
+                    t3 = m2 * e3
+                    t4 = m2 * e4
+                    t5 = m2 * e5
+                    out[v, 0] = t0
+                    out[v, 1] = t1
+                    out[v, 2] = t2
+                    out[v, 3] = t3
+                    out[v, 4] = t4
+                    out[v, 5] = t5
+                    a0 += t0
+                    a1 += t1
+                    a2 += t2
+                    a3 += t3
+                    a4 += t4
+                    a5 += t5
+                elif mode == 0:
                     out[v, 0] = e0
                     out[v, 1] = e1
                     out[v, 2] = e2
@@ -128,12 +151,34 @@ def strain(u, E, eps):
     strain_stress(u, E, _DUMMY_TABLE, _DUMMY_IDX, eps, _DUMMY_PARTIAL, 0)
 
 
-def stress_linear(u, E, table, idx, sig, partial):
+def stress_linear(u, E, table, idx, sig, partial, iso=None):
     """sig[v] = table[idx[v]] @ (E + sym grad u)[v]; partial[i] = sum of sig over slab i.
 
-    ``table`` (m, 6, 6) stiffnesses (per phase, or per voxel with idx = arange(N)).
+    ``table`` (m, 6, 6) stiffnesses (per phase, or per voxel with idx = arange(N)); ``iso``
+    optional (m, 6, 6) array holding lambda, 2 mu in [:, 0, 0], [:, 0, 1] when every entry of
+    ``table`` is isotropic (faster path, see :func:`isotropic_table`).
     """
-    strain_stress(u, E, table, idx, sig, partial, 1)
+    if iso is not None:
+        strain_stress(u, E, iso, idx, sig, partial, 2)
+    else:
+        strain_stress(u, E, table, idx, sig, partial, 1)
+
+
+def isotropic_table(table: np.ndarray, rtol: float = 1e-13) -> np.ndarray | None:
+    """(m, 6, 6) array with lambda, 2 mu in [:, 0, 0], [:, 0, 1] if every stiffness of
+    ``table`` is isotropic (to ``rtol``), else None."""
+    out = np.zeros((table.shape[0], 6, 6))
+    for p, C in enumerate(table):
+        lam = C[0, 1]
+        m2 = C[0, 0] - lam
+        ref = np.zeros((6, 6))
+        ref[:3, :3] = lam
+        ref += m2 * np.eye(6)
+        if np.abs(C - ref).max() > rtol * np.abs(C).max():
+            return None
+        out[p, 0, 0] = lam
+        out[p, 0, 1] = m2
+    return out
 
 
 _DUMMY_TABLE = np.zeros((1, 6, 6))
@@ -171,7 +216,14 @@ def _div_level(sig, i, im, j, jm, k, ny, nz):
 @njit(parallel=True, cache=True)
 def divergence(sig, f):
     """Nodal forces f = D^T sig (exact transpose of :func:`strain` for the Mandel dot)."""
+    divergence_dot(sig, f, f)
+
+
+@njit(parallel=True, cache=True)
+def divergence_dot(sig, f, p):
+    """f = D^T sig; returns sum(p * f) (p of the same shape as f, fused dot product)."""
     _, nx, ny, nz = f.shape
+    tot = 0.0
     for I in prange(nx):
         im = I - 1 if I > 0 else nx - 1
         for J in range(ny):
@@ -179,10 +231,15 @@ def divergence(sig, f):
             pxL, pyL, pzL, qxL, qyL, qzL = _div_level(sig, I, im, J, jm, nz - 1, ny, nz)
             for K in range(nz):
                 px, py, pz, qx, qy, qz = _div_level(sig, I, im, J, jm, K, ny, nz)
-                f[0, I, J, K] = 0.25 * (px + pxL + qxL - qx)
-                f[1, I, J, K] = 0.25 * (py + pyL + qyL - qy)
-                f[2, I, J, K] = 0.25 * (pz + pzL + qzL - qz)
+                fx = 0.25 * (px + pxL + qxL - qx)
+                fy = 0.25 * (py + pyL + qyL - qy)
+                fz = 0.25 * (pz + pzL + qzL - qz)
+                f[0, I, J, K] = fx
+                f[1, I, J, K] = fy
+                f[2, I, J, K] = fz
+                tot += p[0, I, J, K] * fx + p[1, I, J, K] * fy + p[2, I, J, K] * fz
                 pxL, pyL, pzL, qxL, qyL, qzL = px, py, pz, qx, qy, qz
+    return tot
 
 
 @njit(parallel=True, cache=True)
@@ -210,11 +267,12 @@ def green_apply(uh, sx, cx, sy, cy, sz, cz, lam0, mu0):
                     uh[1, i, j, k] = 0.0
                     uh[2, i, j, k] = 0.0
                     continue
-                sc = 1.0 / (mu0 * gg)
+                igg = 1.0 / gg
+                sc = igg / mu0
                 a0 = uh[0, i, j, k]
                 a1 = uh[1, i, j, k]
                 a2 = uh[2, i, j, k]
-                proj = (ratio / gg) * (g0 * a0 + g1 * a1 + g2 * a2)
+                proj = (ratio * igg) * (g0 * a0 + g1 * a1 + g2 * a2)
                 uh[0, i, j, k] = sc * (a0 - proj * g0)
                 uh[1, i, j, k] = sc * (a1 - proj * g1)
                 uh[2, i, j, k] = sc * (a2 - proj * g2)
@@ -233,6 +291,22 @@ def xpby(p, z, beta):
     """p <- z + beta p (1-D arrays)."""
     for n in prange(p.size):
         p[n] = z[n] + beta * p[n]
+
+
+@njit(parallel=True, cache=True)
+def axpy(r, q, alpha):
+    """r += alpha q (1-D arrays)."""
+    for n in prange(r.size):
+        r[n] += alpha * q[n]
+
+
+@njit(parallel=True, cache=True)
+def cg_direction(x, p, z, alpha, beta):
+    """x += alpha p, then p <- z + beta p (one pass)."""
+    for n in prange(p.size):
+        pn = p[n]
+        x[n] += alpha * pn
+        p[n] = z[n] + beta * pn
 
 
 @njit(parallel=True, cache=True)
