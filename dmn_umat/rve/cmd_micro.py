@@ -1,6 +1,6 @@
 """``dmn micro spheres|short-fibres|long-fibres|laminate`` — write a periodic voxel microstructure.
 
-    dmn micro spheres --size 32 --vf 0.2 --seed 1 [--radius R | --count N] --out m.npy [--png m.png] [--json]
+dmn micro spheres --size 32 --vf 0.2 --seed 1 [--radius R | --count N] --out m.npy [--png m.png] [--json]
 """
 
 from __future__ import annotations
