@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=0.02)
     ap.add_argument("--target-depth", type=int, default=5)
     ap.add_argument("--max-epochs", type=int, default=150)
-    ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--lr", type=float, default=0.2)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

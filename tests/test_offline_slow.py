@@ -38,7 +38,7 @@ def test_imn_depth6_reaches_two_percent_on_spheres(sphere_data):
 
     torch.set_num_threads(1)
     assert sphere_data.n_train >= 500
-    cfg = TrainConfig(formulation="imn", depth=6, epochs=150, batch_size=32, lr=0.01, seed=0)
+    cfg = TrainConfig(formulation="imn", depth=6, epochs=150, batch_size=32, lr=0.2, seed=0)
     t0 = time.perf_counter()
     r = train(sphere_data, cfg, show_progress=False)
     wall = time.perf_counter() - t0

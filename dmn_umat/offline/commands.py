@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.add_argument(
         "--val-fraction", type=float, default=0.2, help="if the dataset has no split (default 0.2)"
     )
-    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--lr", type=float, default=0.2, help="Adam learning rate (default 0.2)")
     p.add_argument("--optimizer", choices=("adam", "amsgrad"), default="adam")
     p.add_argument("--schedule", choices=("cosine", "decay-on-increase", "none"), default="cosine")
     p.add_argument(

@@ -142,18 +142,18 @@ def _from_rve(d, path: Path, val_fraction: float, seed: int) -> TrainingData:
             meta.update({k: _jsonable(v) for k, v in m.items()})
     if "micro" in meta and "microstructure" not in meta:
         meta["microstructure"] = meta.pop("micro")
+    n = np.asarray(C1).shape[0]
     mask = None
-    for key in ("val", "is_val", "val_mask"):
-        if _get(d, key) is not None:
-            mask = np.asarray(_get(d, key), dtype=bool)
-            break
-    if mask is None:
-        idx = _get(d, "val_idx")
-        if idx is None:
-            idx = _get(d, "val_index")
-        if idx is not None:
-            mask = np.zeros(np.asarray(C1).shape[0], dtype=bool)
-            mask[np.asarray(idx, dtype=np.int64)] = True
+    idx = _get(d, "val_idx")
+    if idx is None:
+        idx = _get(d, "val_index")
+    if isinstance(idx, (np.ndarray, list, tuple)):
+        mask = np.zeros(n, dtype=bool)
+        mask[np.asarray(idx, dtype=np.int64)] = True
+    for key in ("val_mask", "is_val", "val"):
+        v = _get(d, key)
+        if mask is None and isinstance(v, np.ndarray) and v.shape == (n,):
+            mask = v.astype(bool)
     if mask is None and _get(d, "split") is not None:
         s = np.asarray(_get(d, "split"))
         mask = (s == "val") | (s == b"val") if s.dtype.kind in "SUO" else s.astype(bool)

@@ -53,7 +53,7 @@ class TrainConfig:
     epochs: int = 200
     batch_size: int = 32
     n_train: int | None = None
-    lr: float = 0.01
+    lr: float = 0.2
     optimizer: str = "adam"  # adam | amsgrad
     schedule: str = "cosine"  # cosine | decay-on-increase | none
     loss: str = "rel"  # rel | rel2
