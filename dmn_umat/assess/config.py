@@ -137,6 +137,8 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
             raise CLIError(f"config file {str(path)!r}: {exc}") from None
         base_dir = path.resolve().parent
     cfg = _merge(DEFAULTS, user)
+    if path is not None:
+        cfg["source"] = str(path) + "".join(f" --set {o}" for o in overrides or [])
     for item in overrides or []:
         apply_override(cfg, item)
     mf = cfg["micro"].get("file")
@@ -264,10 +266,13 @@ def fingerprint(cfg: dict) -> str:
 
 
 def plan(cfg: dict) -> list[dict]:
-    """All runs: one spec per (setting, seed) with ``run_id``, ``seed`` and the setting keys."""
+    """All runs: one spec per (setting, seed) with ``run_id``, ``seed`` and the setting keys.
+
+    Seed-major order (every setting with the first seed, then the second, ...), so a sweep
+    stopped early still covers every setting with the seeds it reached."""
     fp = fingerprint(cfg)
     runs = []
-    for s in settings(cfg):
-        for seed in cfg["sweep"]["seeds"]:
+    for seed in cfg["sweep"]["seeds"]:
+        for s in settings(cfg):
             runs.append({"run_id": run_id(s, seed, fp), "seed": int(seed), **s})
     return runs
