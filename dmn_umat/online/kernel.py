@@ -42,8 +42,13 @@ system is eliminated children-before-parents as a recursive condensation (each s
 to an affine stress response σ̄_c ≈ s_c + C_c δε_c of its own average strain; a node solves its
 3×3 block A = Hᵀ(f2 C_c1 + f1 C_c2)H and passes up s_k, C_k).  This is exactly the block
 Gaussian elimination of the full Newton system (no fill-in) at O(N) 6×6 work per iteration; the
-root's C_k is the consistent macroscopic tangent.  Backtracking line search on Σ|r_k|², warm start
-from the stored jumps, adaptive sub-stepping of [ε̄_old, ε̄] on failure.  Nodes whose weight is
+root's C_k is the consistent macroscopic tangent.  Backtracking line search on Σ|r_k|² with
+Levenberg–Marquardt damping of the 3×3 blocks after backtracked steps (the final tangent is always
+the undamped one), warm start from the stored jumps, adaptive sub-stepping of [ε̄_old, ε̄] on
+failure.  Leaf rotations: aniso leaves are evaluated in their own frame (ε_loc = Qᵀε, σ = Qσ_loc,
+C = Q C_loc Qᵀ); isotropic laws (elastic, j2) are frame-indifferent, so their leaves skip the
+rotation exactly (their state, e.g. εp, is then kept in the global frame).  Phase tangents need
+not be symmetric.  Nodes whose weight is
 ≤ 1e-14 of the total are inactive (pruned): a node with one inactive child passes its other child
 through with a_k = 0, so vanishing weights never make the system singular.
 """
@@ -259,14 +264,40 @@ def work_size(mi):
         return -1
     N = mi[2]
     nsv_max = mi[4] * laws.MAX_NSTATE + 3 * mi[3] + 6
-    return 90 * N + SCRATCH + 2 * nsv_max + 12
+    return 90 * N + SCRATCH + 2 * nsv_max + 12 + mi[7] * laws.MAX_NPROPS
 
 
 # --------------------------------------------------------------------------- internals
+# H(n) (6x3, row-major in mf) has 9 nonzeros: column 0 in rows 0,4,5; column 1 in rows 1,3,5;
+# column 2 in rows 2,3,4.  The helpers below use them explicitly (flat index 3*row + col).
+
+
+@njit(cache=True, inline="always")
+def _h_apply(mf, hb, a0, a1, a2, out, o):
+    """out[o:o+6] = H a."""
+    out[o] = mf[hb] * a0
+    out[o + 1] = mf[hb + 4] * a1
+    out[o + 2] = mf[hb + 8] * a2
+    out[o + 3] = mf[hb + 10] * a1 + mf[hb + 11] * a2
+    out[o + 4] = mf[hb + 12] * a0 + mf[hb + 14] * a2
+    out[o + 5] = mf[hb + 15] * a0 + mf[hb + 16] * a1
+
+
+@njit(cache=True, inline="always")
+def _ht_vec(mf, hb, v, o):
+    """Hᵀ v[o:o+6] → (3 values)."""
+    r0 = mf[hb] * v[o] + mf[hb + 12] * v[o + 4] + mf[hb + 15] * v[o + 5]
+    r1 = mf[hb + 4] * v[o + 1] + mf[hb + 10] * v[o + 3] + mf[hb + 16] * v[o + 5]
+    r2 = mf[hb + 8] * v[o + 2] + mf[hb + 11] * v[o + 3] + mf[hb + 14] * v[o + 4]
+    return r0, r1, r2
+
+
 @njit(cache=True)
 def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
-    """Leaf updates at the current jumps, then the bottom-up condensation.
+    """Leaf updates at the current jumps and the actual residuals.
 
+    Leaves of isotropic laws (elastic, j2) are evaluated in the global frame (the law is
+    frame-indifferent, so the leaf rotation is exact to skip); aniso leaves in their own frame.
     Returns (status, phi = Σ|r_k|², rmax = max|r_k|, sref = max_i |σ_i|)."""
     ok_ = NHEAD + _I_KIND * N
     oc1 = NHEAD + _I_C1 * N
@@ -284,6 +315,8 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
     oe = 48 * N
     oa = 81 * N
     osc = 90 * N
+    ha = work[osc + 160 : osc + 166]
+    ws = work[osc + 166 : osc + 172]
 
     # 1. top-down node strains
     for i in range(6):
@@ -298,14 +331,10 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
         if kind == KIND_LAMINATE:
             f1 = mf[ff1 + k]
             f2 = mf[ff2 + k]
-            hb = fH + 18 * k
-            a0 = work[oa + 3 * k]
-            a1 = work[oa + 3 * k + 1]
-            a2 = work[oa + 3 * k + 2]
+            _h_apply(mf, fH + 18 * k, work[oa + 3 * k], work[oa + 3 * k + 1], work[oa + 3 * k + 2], ha, 0)
             for i in range(6):
-                ha = mf[hb + 3 * i] * a0 + mf[hb + 3 * i + 1] * a1 + mf[hb + 3 * i + 2] * a2
-                work[oe + 6 * c1 + i] = work[ek + i] + f2 * ha
-                work[oe + 6 * c2 + i] = work[ek + i] - f1 * ha
+                work[oe + 6 * c1 + i] = work[ek + i] + f2 * ha[i]
+                work[oe + 6 * c2 + i] = work[ek + i] - f1 * ha[i]
         else:
             c = c1 if kind == KIND_PASS1 else c2
             for i in range(6):
@@ -328,7 +357,7 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
         ek = oe + 6 * k
         sig = work[os_ + 6 * k : os_ + 6 * k + 6]
         C = work[oC + 36 * k : oC + 36 * k + 36].reshape((6, 6))
-        if has_rot:
+        if has_rot and int(props[0]) == laws.LAW_ANISO:
             qb = fQ + 36 * k
             el = work[osc : osc + 6]
             sl = work[osc + 6 : osc + 12]
@@ -339,7 +368,7 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
                 for j in range(6):
                     v += mf[qb + 6 * j + i] * work[ek + j]
                 el[i] = v
-            st = laws.phase_update(props, el, s_start[so : so + ns], sl, Cl, s_trial[so : so + ns])
+            st = laws.phase_update_ws(props, el, s_start[so : so + ns], sl, Cl, s_trial[so : so + ns], ws)
             if st != 0:
                 return st, 0.0, 0.0, 0.0
             for i in range(6):  # σ = Q σ_loc, C = Q C_loc Qᵀ
@@ -360,8 +389,8 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
                         v += tmp[i, m] * mf[qb + 6 * j + m]
                     C[i, j] = v
         else:
-            st = laws.phase_update(
-                props, work[ek : ek + 6], s_start[so : so + ns], sig, C, s_trial[so : so + ns]
+            st = laws.phase_update_ws(
+                props, work[ek : ek + 6], s_start[so : so + ns], sig, C, s_trial[so : so + ns], ws
             )
             if st != 0:
                 return st, 0.0, 0.0, 0.0
@@ -391,18 +420,16 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
             for i in range(6):
                 work[oT + 6 * k + i] = work[oT + 6 * c + i]
             continue
-        hb = fH + 18 * k
-        w1 = mf[fw + c1]
-        w2 = mf[fw + c2]
+        iw1 = 1.0 / mf[fw + c1]
+        iw2 = 1.0 / mf[fw + c2]
         for i in range(6):
-            work[oT + 6 * k + i] = work[oT + 6 * c1 + i] + work[oT + 6 * c2 + i]
-        for j in range(3):
-            r = 0.0
-            for i in range(6):
-                r += mf[hb + 3 * i + j] * (work[oT + 6 * c1 + i] / w1 - work[oT + 6 * c2 + i] / w2)
-            phi += r * r
-            if abs(r) > rmax:
-                rmax = abs(r)
+            t1 = work[oT + 6 * c1 + i]
+            t2 = work[oT + 6 * c2 + i]
+            work[oT + 6 * k + i] = t1 + t2
+            ha[i] = t1 * iw1 - t2 * iw2
+        r0, r1, r2 = _ht_vec(mf, fH + 18 * k, ha, 0)
+        phi += r0 * r0 + r1 * r1 + r2 * r2
+        rmax = max(rmax, abs(r0), abs(r1), abs(r2))
     if not math.isfinite(phi):
         return laws.STATUS_NONCONVERGED, 0.0, 0.0, 0.0
     return 0, phi, rmax, sref
@@ -427,12 +454,11 @@ def _condense(mi, mf, work, N, mu):
     oal = 60 * N
     ogam = 63 * N
     osc = 90 * N
-    P1 = work[osc + 84 : osc + 102]  # Hᵀ C1 (3x6)
-    P2 = work[osc + 102 : osc + 120]  # Hᵀ C2 (3x6)
-    A = work[osc + 120 : osc + 129]
-    Ai = work[osc + 129 : osc + 138]
+    D = work[osc + 84 : osc + 102]  # Hᵀ (C1 − C2) (3x6)
+    Pt = work[osc + 102 : osc + 120]  # Hᵀ (f2 C1 + f1 C2) (3x6)
     E = work[osc + 138 : osc + 156]  # (C1 − C2) H (6x3)
-    g = work[osc + 156 : osc + 159]
+    dC = work[osc + 172 : osc + 208]  # C1 − C2 (6x6)
+    Ct = work[osc + 208 : osc + 244]  # f2 C1 + f1 C2 (6x6)
     for k in range(N - 1, -1, -1):
         kind = mi[ok_ + k]
         if kind <= KIND_LEAF:
@@ -449,84 +475,105 @@ def _condense(mi, mf, work, N, mu):
         f1 = mf[ff1 + k]
         f2 = mf[ff2 + k]
         hb = fH + 18 * k
+        h00 = mf[hb]
+        h11 = mf[hb + 4]
+        h22 = mf[hb + 8]
+        h31 = mf[hb + 10]
+        h32 = mf[hb + 11]
+        h40 = mf[hb + 12]
+        h42 = mf[hb + 14]
+        h50 = mf[hb + 15]
+        h51 = mf[hb + 16]
         C1 = oC + 36 * c1
         C2 = oC + 36 * c2
         s1 = os_ + 6 * c1
         s2 = os_ + 6 * c2
-        for j in range(3):
-            gj = 0.0
-            for i in range(6):
-                gj += mf[hb + 3 * i + j] * (work[s1 + i] - work[s2 + i])
-            g[j] = gj
-        for j in range(3):
-            for m in range(6):
-                v1 = 0.0
-                v2 = 0.0
-                for i in range(6):
-                    h = mf[hb + 3 * i + j]
-                    v1 += h * work[C1 + 6 * i + m]
-                    v2 += h * work[C2 + 6 * i + m]
-                P1[6 * j + m] = v1
-                P2[6 * j + m] = v2
-        amax = 0.0
-        for j in range(3):
-            for l in range(3):
-                v = 0.0
-                for m in range(6):
-                    v += (f2 * P1[6 * j + m] + f1 * P2[6 * j + m]) * mf[hb + 3 * m + l]
-                A[3 * j + l] = v
-                if abs(v) > amax:
-                    amax = abs(v)
-        if mu > 0.0:
-            d = mu * (A[0] + A[4] + A[8]) / 3.0
-            A[0] += d
-            A[4] += d
-            A[8] += d
+        for i in range(36):
+            x1 = work[C1 + i]
+            x2 = work[C2 + i]
+            dC[i] = x1 - x2
+            Ct[i] = f2 * x1 + f1 * x2
+        # D = Hᵀ dC, Pt = Hᵀ Ct (rows of Hᵀ: 3 nonzeros each)
+        for m in range(6):
+            D[m] = h00 * dC[m] + h40 * dC[24 + m] + h50 * dC[30 + m]
+            D[6 + m] = h11 * dC[6 + m] + h31 * dC[18 + m] + h51 * dC[30 + m]
+            D[12 + m] = h22 * dC[12 + m] + h32 * dC[18 + m] + h42 * dC[24 + m]
+            Pt[m] = h00 * Ct[m] + h40 * Ct[24 + m] + h50 * Ct[30 + m]
+            Pt[6 + m] = h11 * Ct[6 + m] + h31 * Ct[18 + m] + h51 * Ct[30 + m]
+            Pt[12 + m] = h22 * Ct[12 + m] + h32 * Ct[18 + m] + h42 * Ct[24 + m]
+        # E = dC H (6x3)
         for i in range(6):
-            for l in range(3):
-                v = 0.0
-                for m in range(6):
-                    v += (work[C1 + 6 * i + m] - work[C2 + 6 * i + m]) * mf[hb + 3 * m + l]
-                E[3 * i + l] = v
-        # 3x3 inverse
-        c00 = A[4] * A[8] - A[5] * A[7]
-        c01 = A[5] * A[6] - A[3] * A[8]
-        c02 = A[3] * A[7] - A[4] * A[6]
-        det = A[0] * c00 + A[1] * c01 + A[2] * c02
+            r = 6 * i
+            E[3 * i] = dC[r] * h00 + dC[r + 4] * h40 + dC[r + 5] * h50
+            E[3 * i + 1] = dC[r + 1] * h11 + dC[r + 3] * h31 + dC[r + 5] * h51
+            E[3 * i + 2] = dC[r + 2] * h22 + dC[r + 3] * h32 + dC[r + 4] * h42
+        # A = Pt H (3x3)
+        a00 = Pt[0] * h00 + Pt[4] * h40 + Pt[5] * h50
+        a01 = Pt[1] * h11 + Pt[3] * h31 + Pt[5] * h51
+        a02 = Pt[2] * h22 + Pt[3] * h32 + Pt[4] * h42
+        a10 = Pt[6] * h00 + Pt[10] * h40 + Pt[11] * h50
+        a11 = Pt[7] * h11 + Pt[9] * h31 + Pt[11] * h51
+        a12 = Pt[8] * h22 + Pt[9] * h32 + Pt[10] * h42
+        a20 = Pt[12] * h00 + Pt[16] * h40 + Pt[17] * h50
+        a21 = Pt[13] * h11 + Pt[15] * h31 + Pt[17] * h51
+        a22 = Pt[14] * h22 + Pt[15] * h32 + Pt[16] * h42
+        amax = max(abs(a00), abs(a01), abs(a02), abs(a10), abs(a11), abs(a12), abs(a20), abs(a21), abs(a22))
+        if mu > 0.0:
+            d = mu * (a00 + a11 + a22) / 3.0
+            a00 += d
+            a11 += d
+            a22 += d
+        c00 = a11 * a22 - a12 * a21
+        c01 = a12 * a20 - a10 * a22
+        c02 = a10 * a21 - a11 * a20
+        det = a00 * c00 + a01 * c01 + a02 * c02
         if not (abs(det) > 1e-13 * amax * amax * amax) or not math.isfinite(det):
             return laws.STATUS_NONCONVERGED
         idet = 1.0 / det
-        Ai[0] = c00 * idet
-        Ai[3] = c01 * idet
-        Ai[6] = c02 * idet
-        Ai[1] = (A[2] * A[7] - A[1] * A[8]) * idet
-        Ai[4] = (A[0] * A[8] - A[2] * A[6]) * idet
-        Ai[7] = (A[1] * A[6] - A[0] * A[7]) * idet
-        Ai[2] = (A[1] * A[5] - A[2] * A[4]) * idet
-        Ai[5] = (A[2] * A[3] - A[0] * A[5]) * idet
-        Ai[8] = (A[0] * A[4] - A[1] * A[3]) * idet
-        # alpha = −A⁻¹ g, Γ = −A⁻¹ (P1 − P2)
-        for j in range(3):
-            v = 0.0
-            for l in range(3):
-                v -= Ai[3 * j + l] * g[l]
-            work[oal + 3 * k + j] = v
-            for m in range(6):
-                v = 0.0
-                for l in range(3):
-                    v -= Ai[3 * j + l] * (P1[6 * l + m] - P2[6 * l + m])
-                work[ogam + 18 * k + 6 * j + m] = v
-        ff = f1 * f2
+        i00 = c00 * idet
+        i10 = c01 * idet
+        i20 = c02 * idet
+        i01 = (a02 * a21 - a01 * a22) * idet
+        i11 = (a00 * a22 - a02 * a20) * idet
+        i21 = (a01 * a20 - a00 * a21) * idet
+        i02 = (a01 * a12 - a02 * a11) * idet
+        i12 = (a02 * a10 - a00 * a12) * idet
+        i22 = (a00 * a11 - a01 * a10) * idet
+        # g = Hᵀ(s1 − s2); alpha = −A⁻¹ g; Γ = −A⁻¹ D
         for i in range(6):
-            v = f1 * work[s1 + i] + f2 * work[s2 + i]
-            for l in range(3):
-                v += ff * E[3 * i + l] * work[oal + 3 * k + l]
-            work[os_ + 6 * k + i] = v
+            work[osc + 160 + i] = work[s1 + i] - work[s2 + i]
+        g0, g1, g2 = _ht_vec(mf, hb, work, osc + 160)
+        al0 = -(i00 * g0 + i01 * g1 + i02 * g2)
+        al1 = -(i10 * g0 + i11 * g1 + i12 * g2)
+        al2 = -(i20 * g0 + i21 * g1 + i22 * g2)
+        ab = oal + 3 * k
+        work[ab] = al0
+        work[ab + 1] = al1
+        work[ab + 2] = al2
+        gb = ogam + 18 * k
+        for m in range(6):
+            d0 = D[m]
+            d1 = D[6 + m]
+            d2 = D[12 + m]
+            work[gb + m] = -(i00 * d0 + i01 * d1 + i02 * d2)
+            work[gb + 6 + m] = -(i10 * d0 + i11 * d1 + i12 * d2)
+            work[gb + 12 + m] = -(i20 * d0 + i21 * d1 + i22 * d2)
+        # s_k = f1 s1 + f2 s2 + f1 f2 E alpha; C_k = f1 C1 + f2 C2 + f1 f2 E Γ
+        ff = f1 * f2
+        kb = oC + 36 * k
+        for i in range(6):
+            e0 = ff * E[3 * i]
+            e1 = ff * E[3 * i + 1]
+            e2 = ff * E[3 * i + 2]
+            work[os_ + 6 * k + i] = f1 * work[s1 + i] + f2 * work[s2 + i] + e0 * al0 + e1 * al1 + e2 * al2
             for m in range(6):
-                v = f1 * work[C1 + 6 * i + m] + f2 * work[C2 + 6 * i + m]
-                for l in range(3):
-                    v += ff * E[3 * i + l] * work[ogam + 18 * k + 6 * l + m]
-                work[oC + 36 * k + 6 * i + m] = v
+                work[kb + 6 * i + m] = (
+                    f1 * work[C1 + 6 * i + m]
+                    + f2 * work[C2 + 6 * i + m]
+                    + e0 * work[gb + m]
+                    + e1 * work[gb + 6 + m]
+                    + e2 * work[gb + 12 + m]
+                )
     for i in range(36):
         if not math.isfinite(work[oC + i]):
             return laws.STATUS_NONCONVERGED
@@ -546,6 +593,7 @@ def _newton_direction(mi, mf, work, N):
     oal = 60 * N
     ogam = 63 * N
     oda = 87 * N
+    ha = work[90 * N + 160 : 90 * N + 166]
     for i in range(6):
         work[ode + i] = 0.0
     dmax = 0.0
@@ -574,15 +622,10 @@ def _newton_direction(mi, mf, work, N):
                 dmax = abs(v)
         f1 = mf[ff1 + k]
         f2 = mf[ff2 + k]
-        hb = fH + 18 * k
+        _h_apply(mf, fH + 18 * k, work[oda + 3 * k], work[oda + 3 * k + 1], work[oda + 3 * k + 2], ha, 0)
         for i in range(6):
-            ha = (
-                mf[hb + 3 * i] * work[oda + 3 * k]
-                + mf[hb + 3 * i + 1] * work[oda + 3 * k + 1]
-                + mf[hb + 3 * i + 2] * work[oda + 3 * k + 2]
-            )
-            work[ode + 6 * c1 + i] = work[dk + i] + f2 * ha
-            work[ode + 6 * c2 + i] = work[dk + i] - f1 * ha
+            work[ode + 6 * c1 + i] = work[dk + i] + f2 * ha[i]
+            work[ode + 6 * c2 + i] = work[dk + i] - f1 * ha[i]
     return dmax
 
 
@@ -700,6 +743,8 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
         return STATUS_FAILED
     for i in range(state_old.shape[0]):
         state_new[i] = state_old[i]
+    if mi[7] < 1 or mi[7] > props_table.shape[0]:
+        return STATUS_FAILED
     if props_table.shape[1] < laws.MAX_NPROPS or work.shape[0] < work_size(mi):
         return STATUS_FAILED
     if strain.shape[0] < 6 or stress.shape[0] < 6 or ddsdde.shape[0] < 6 or ddsdde.shape[1] < 6:
@@ -723,6 +768,13 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
     for i in range(6):
         work[oe0 + i] = state_old[nsv - 6 + i]
     target = work[otg : otg + 6]
+    # thread-local copy of the props rows in use (no views of a shared array in the hot loop)
+    nph = mi[7]
+    otab = otg + 6
+    for p in range(nph):
+        for j in range(laws.MAX_NPROPS):
+            work[otab + p * laws.MAX_NPROPS + j] = props_table[p, j]
+    table = work[otab : otab + nph * laws.MAX_NPROPS].reshape((nph, laws.MAX_NPROPS))
     t = 0.0
     dt = 1.0
     total_it = 0
@@ -738,7 +790,7 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
             else:
                 target[i] = work[oe0 + i] + tn * (strain[i] - work[oe0 + i])
         st, it, res = _solve_increment(
-            mi, mf, props_table, target, cur, trial, work, N, M, has_rot, nls, stress, ddsdde
+            mi, mf, table, target, cur, trial, work, N, M, has_rot, nls, stress, ddsdde
         )
         total_it += it
         if st == 0:
