@@ -255,6 +255,7 @@ def test_cli_generate_and_show(micro_file, tmp_path, capsys):
         ("samples0", "positive integer"),
         ("suffix", ".h5, .hdf5 or .npz"),
         ("onephase", "both phases"),
+        ("bad_scheduler", "cannot connect to Dask scheduler"),
         ("show_missing", "not found"),
         ("show_foreign", "not a dmn_umat data set"),
     ],
@@ -281,6 +282,8 @@ def test_cli_bad_input_is_one_clear_line(case, msg, micro_file, tmp_path, capsys
         args[1] = "0"
     elif case == "suffix":
         args[3] = str(tmp_path / "o.txt")
+    elif case == "bad_scheduler":
+        args = args[:4] + ["--scheduler", "foo://nowhere"]
     if case.startswith("show"):
         target = tmp_path / "missing.h5"
         if case == "show_foreign":
@@ -291,7 +294,7 @@ def test_cli_bad_input_is_one_clear_line(case, msg, micro_file, tmp_path, capsys
         rc = main(["data", "generate", str(path)] + args)
     err = capsys.readouterr().err.strip()
     assert rc != 0 and msg in err and len(err.splitlines()) == 1, err
-    assert not (tmp_path / "o.h5").exists()
+    assert not (tmp_path / "o.h5").exists() and not dsm.partial_dir(tmp_path / "o.h5").exists()
 
 
 def test_micro_generator_feeds_dataset_without_files(tmp_path):

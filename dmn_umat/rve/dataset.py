@@ -438,13 +438,18 @@ def generate_dataset(
 
     args = (seed, sampler.to_dict(), float(tol), int(max_iter))
     n_workers = 1
-    if todo and executor == "local":
-        from ..cliutil import progress
+    try:
+        if todo and executor == "local":
+            from ..cliutil import progress
 
-        for i in progress(todo, total=len(todo), desc="homogenize", disable=_disable(show_progress)):
-            accept(_compute_sample(vox, i, *args))
-    elif todo:
-        n_workers = _run_dask(vox, todo, args, accept, workers, scheduler, show_progress)
+            for i in progress(todo, total=len(todo), desc="homogenize", disable=_disable(show_progress)):
+                accept(_compute_sample(vox, i, *args))
+        elif todo:
+            n_workers = _run_dask(vox, todo, args, accept, workers, scheduler, show_progress)
+    except BaseException:
+        if not done:
+            partial.remove()  # nothing worth keeping
+        raise
 
     rec = [done[i] for i in range(samples)]
     arrays = {k: np.stack([np.asarray(r[k]) for r in rec]) for k in _ARRAYS}
