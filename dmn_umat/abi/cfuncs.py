@@ -1,0 +1,257 @@
+"""numba ``@cfunc`` entry points of the C ABI (``libdmn_umat``).
+
+Two C functions are compiled here and their addresses are handed to the C library once, at
+initialization; every later call jumps straight into machine code (no Python, no GIL).
+
+``point``  (C API ``dmn_eval_batch``; Mandel in and out)::
+
+    int32 point(const int64 *mi, int64 nmi, const double *mf, int64 nmf,
+                const double *ptab, int64 nphase, const double *strain /*6*/,
+                const double *state_old /*nsv*/, int64 nsv, double *stress /*6*/,
+                double *tangent /*36, row-major*/, double *state_new /*nsv*/,
+                double *work /*nwork*/, int64 nwork, double *info /*4*/)
+
+``umat_point`` (``umat_``; Abaqus Voigt/engineering shear, PROPS layout of ``docs/abi.md``)::
+
+    int32 umat_point(const int64 *mi, int64 nmi, const double *mf, int64 nmf, int64 nphase,
+                     const double *props, int64 nprops, const double *stran,
+                     const double *dstran, int64 ntens, double *stress, double *ddsdde,
+                     double *statev, int64 nsv, double *pnewdt, double *work, int64 nwork,
+                     double *info)
+
+Both return ``RET_BASE + status`` so that a value below ``RET_BASE`` can only mean that an
+exception escaped (numba's cfunc wrapper then returns 0 — ABI.md pitfall 4); the C side
+treats that as a failure.  Statuses: :data:`ST_OK`, :data:`ST_CUTBACK` (kernel asked for a
+smaller step, ratio in info[0]), :data:`ST_FAILED` (Newton failure or non-finite input),
+:data:`ST_BADPROPS`, :data:`ST_BADNTENS`, :data:`ST_WORK` (configuration errors).
+
+The network kernel is :mod:`dmn_umat.online.kernel`; the on-disk numba cache of this module
+is keyed on the sources of every module it depends on (:mod:`dmn_umat.abi.cachekey`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import carray, cfunc, njit, types
+
+from ..online import laws
+from ..online.kernel import network_update, pack_network, state_size, work_size  # noqa: F401
+from ..tensors import mandel_stress_to_voigt, mandel_tangent_to_voigt, voigt_strain_to_mandel
+
+RET_BASE = 100
+ST_OK = 0
+ST_CUTBACK = 1
+ST_FAILED = 2
+ST_BADPROPS = 10
+ST_BADNTENS = 11
+ST_WORK = 12
+
+MAX_NPROPS = laws.MAX_NPROPS
+#: props length (incl. law id) per law id; -1 = unknown law
+_NPROPS_BY_ID = np.array([laws.NPROPS[0], laws.NPROPS[1], laws.NPROPS[2]], dtype=np.int64)
+
+
+def umat_work_size(nwork_kernel: int, nphase: int, nsv: int) -> int:
+    """Doubles of workspace ``umat_point`` needs for one call (kernel work + its own buffers)."""
+    return int(nwork_kernel) + int(nphase) * MAX_NPROPS + 6 + 6 + 6 + 36 + 36 + 2 * int(nsv) + 4
+
+
+@njit(cache=True)
+def props_to_table(props, nprops, nphase, table):
+    """Split the flat PROPS vector (per phase: law id then its parameters) into ``table``
+    (nphase, MAX_NPROPS), zero padded.  Returns 0, or ST_BADPROPS if the layout does not match."""
+    k = 0
+    for p in range(nphase):
+        for j in range(MAX_NPROPS):
+            table[p, j] = 0.0
+        if k >= nprops:
+            return ST_BADPROPS
+        lid = props[k]
+        if not (lid == 0.0 or lid == 1.0 or lid == 2.0):
+            return ST_BADPROPS
+        n = _NPROPS_BY_ID[int(lid)]
+        if k + n > nprops:
+            return ST_BADPROPS
+        for j in range(n):
+            v = props[k + j]
+            if not math.isfinite(v):
+                return ST_BADPROPS
+            table[p, j] = v
+        k += n
+    if k != nprops:
+        return ST_BADPROPS
+    return ST_OK
+
+
+@njit(cache=True)
+def _point_impl(mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info):
+    for i in range(4):
+        info[i] = 0.0
+    info[0] = 1.0
+    for i in range(6):
+        if not math.isfinite(strain[i]):
+            return ST_FAILED
+    st = network_update(mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info)
+    if st == 0:
+        for i in range(6):
+            if not math.isfinite(stress[i]):
+                return ST_FAILED
+            for j in range(6):
+                if not math.isfinite(tangent[i, j]):
+                    return ST_FAILED
+        return ST_OK
+    if st == 1:
+        return ST_CUTBACK
+    return ST_FAILED
+
+
+_i64p = types.CPointer(types.int64)
+_f64p = types.CPointer(types.float64)
+_i64 = types.int64
+
+point_sig = types.int32(_i64p, _i64, _f64p, _i64, _f64p, _i64, _f64p, _f64p, _i64, _f64p, _f64p, _f64p,
+                        _f64p, _i64, _f64p)
+
+
+@cfunc(point_sig, cache=True, nopython=True)
+def point(mi_p, nmi, mf_p, nmf, ptab_p, nphase, strain_p, sold_p, nsv, stress_p, tang_p, snew_p, work_p,
+          nwork, info_p):
+    mi = carray(mi_p, (nmi,))
+    mf = carray(mf_p, (nmf,))
+    ptab = carray(ptab_p, (nphase, MAX_NPROPS))
+    strain = carray(strain_p, (6,))
+    sold = carray(sold_p, (nsv,))
+    snew = carray(snew_p, (nsv,))
+    stress = carray(stress_p, (6,))
+    tang = carray(tang_p, (6, 6))
+    work = carray(work_p, (nwork,))
+    info = carray(info_p, (4,))
+    return RET_BASE + _point_impl(mi, mf, ptab, strain, sold, stress, tang, snew, work, info)
+
+
+@njit(cache=True)
+def _fallback_tangent(
+    mi, mf, ptab, nphase, nsv, kwork, zs, zstate, snew, tmp_s, tmp_c, info, ntens, ddsdde_t
+):
+    """DDSDDE after a failure: the network's elastic tangent at zero strain, else a diagonal."""
+    for i in range(6):
+        zs[i] = 0.0
+    for i in range(nsv):
+        zstate[i] = 0.0
+    st = network_update(mi, mf, ptab, zs, zstate, tmp_s, tmp_c, snew, kwork, info)
+    ok = st == 0
+    if ok:
+        for i in range(6):
+            for j in range(6):
+                if not math.isfinite(tmp_c[i, j]):
+                    ok = False
+    if not ok:
+        cmax = 1.0
+        for p in range(nphase):
+            if laws.elastic_stiffness(ptab[p], tmp_c) == 0:
+                for i in range(6):
+                    if math.isfinite(tmp_c[i, i]) and tmp_c[i, i] > cmax:
+                        cmax = tmp_c[i, i]
+        for i in range(6):
+            for j in range(6):
+                tmp_c[i, j] = 0.0
+            tmp_c[i, i] = cmax
+    mandel_tangent_to_voigt(tmp_c, ntens, ddsdde_t)
+
+
+@njit(cache=True)
+def _umat_impl(
+    mi, mf, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev, nsv, pnewdt, work, info
+):
+    """Body of ``umat_point`` on arrays.  ``ddsdde_t`` is the transposed (row = Voigt column)
+    view of Abaqus' column-major DDSDDE, so ``ddsdde_t[i, j]`` is DDSDDE(i, j)."""
+    for i in range(4):
+        info[i] = 0.0
+    info[0] = 1.0
+    if ntens != 6 and ntens != 4:
+        return ST_BADNTENS
+    nw = work.shape[0]
+    kw = nw - (nphase * MAX_NPROPS + 6 + 6 + 6 + 36 + 36 + 2 * nsv + 4)
+    if kw < 1:
+        return ST_WORK
+    o = kw
+    ptab = work[o:o + nphase * MAX_NPROPS].reshape((nphase, MAX_NPROPS))
+    o += nphase * MAX_NPROPS
+    eps = work[o:o + 6]
+    o += 6
+    sig = work[o:o + 6]
+    o += 6
+    sig0 = work[o:o + 6]
+    o += 6
+    tang = work[o:o + 36].reshape((6, 6))
+    o += 36
+    tang2 = work[o:o + 36].reshape((6, 6))
+    o += 36
+    sold = work[o:o + nsv]
+    o += nsv
+    snew = work[o:o + nsv]
+    o += nsv
+    kinfo = work[o:o + 4]
+    kwork = work[:kw]
+
+    if props_to_table(props, props.shape[0], nphase, ptab) != ST_OK:
+        return ST_BADPROPS
+    for i in range(ntens):
+        sig0[i] = stress[i]
+    # total strain at the end of the increment: STRAN + DSTRAN (Voigt) -> Mandel
+    for i in range(ntens):
+        sig[i] = stran[i] + dstran[i]
+    voigt_strain_to_mandel(sig, ntens, eps)
+    for i in range(nsv):
+        sold[i] = statev[i]
+    st = _point_impl(mi, mf, ptab, eps, sold, sig, tang, snew, kwork, kinfo)
+    for i in range(4):
+        info[i] = kinfo[i]
+    if st == ST_OK:
+        mandel_stress_to_voigt(sig, ntens, stress)
+        mandel_tangent_to_voigt(tang, ntens, ddsdde_t)
+        for i in range(nsv):
+            statev[i] = snew[i]
+        return ST_OK
+    # failure: keep the start-of-increment stress and state, give a usable elastic DDSDDE
+    # and ask the host for a smaller increment
+    ratio = 0.5
+    if st == ST_CUTBACK and kinfo[0] > 0.0 and kinfo[0] < 1.0:
+        ratio = max(kinfo[0], 0.1)
+    info[0] = ratio
+    for i in range(ntens):
+        stress[i] = sig0[i] if math.isfinite(sig0[i]) else 0.0
+    _fallback_tangent(mi, mf, ptab, nphase, nsv, kwork, eps, sold, snew, sig, tang2, kinfo, ntens, ddsdde_t)
+    if pnewdt[0] < 0.0 or ratio < pnewdt[0] or not math.isfinite(pnewdt[0]):
+        pnewdt[0] = ratio
+    return st
+
+
+umat_sig = types.int32(_i64p, _i64, _f64p, _i64, _i64, _f64p, _i64, _f64p, _f64p, _i64, _f64p, _f64p, _f64p,
+                       _i64, _f64p, _f64p, _i64, _f64p)
+
+
+@cfunc(umat_sig, cache=True, nopython=True)
+def umat_point(mi_p, nmi, mf_p, nmf, nphase, props_p, nprops, stran_p, dstran_p, ntens, stress_p, ddsdde_p,
+               statev_p, nsv, pnewdt_p, work_p, nwork, info_p):
+    mi = carray(mi_p, (nmi,))
+    mf = carray(mf_p, (nmf,))
+    props = carray(props_p, (nprops,))
+    nt = ntens if (ntens == 4 or ntens == 6) else 1
+    stran = carray(stran_p, (nt,))
+    dstran = carray(dstran_p, (nt,))
+    stress = carray(stress_p, (nt,))
+    ddsdde_t = carray(ddsdde_p, (nt, nt)).T
+    statev = carray(statev_p, (nsv,))
+    pnewdt = carray(pnewdt_p, (1,))
+    work = carray(work_p, (nwork,))
+    info = carray(info_p, (4,))
+    return RET_BASE + _umat_impl(mi, mf, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev, nsv,
+                                 pnewdt, work, info)
+
+
+def addresses() -> tuple[int, int]:
+    """Machine-code addresses of (point, umat_point)."""
+    return int(point.address), int(umat_point.address)

@@ -1,0 +1,125 @@
+"""Abaqus/CalculiX material blocks for ``libdmn_umat`` and the PROPS layout (``docs/abi.md``).
+
+PROPS = the phases' ``props`` vectors of :mod:`dmn_umat.online.laws` concatenated in phase
+order (phase 0 first): per phase the law id, then its parameters::
+
+    elastic  0, E, nu                              (3 values)
+    aniso    1, C11, C12, ..., C66 (Mandel, upper)  (22 values)
+    j2       2, E, nu, sy, H, Q, b, Hk             (8 values)
+
+The number of phases is the model's; NSTATV is the kernel's state size for these laws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..network import Network
+from ..online import laws
+from ..phases import Phase
+
+#: default CalculiX material name: library libDMN.so, model from $DMN_UMAT_MODEL
+DEFAULT_NAME = "@ABAQUS_DMN"
+
+
+class DeckError(ValueError):
+    """PROPS or a material block that cannot be used (message is user-facing)."""
+
+
+def props_vector(phases: list[Phase]) -> np.ndarray:
+    """Flat PROPS vector of the given phases (per phase: law id, parameters)."""
+    return np.concatenate([np.asarray(p.props, dtype=np.float64) for p in phases])
+
+
+def parse_props(props: np.ndarray, nphase: int) -> np.ndarray:
+    """Inverse of :func:`props_vector` with checks → (nphase, MAX_NPROPS) props table."""
+    props = np.asarray(props, dtype=np.float64).ravel()
+    table = np.zeros((nphase, laws.MAX_NPROPS))
+    k = 0
+    for p in range(nphase):
+        if k >= props.size:
+            raise DeckError(f"PROPS has {props.size} values but the model has {nphase} phases "
+                            f"(phase {p} missing; layout: per phase law id then parameters)")
+        lid = props[k]
+        if lid not in (0.0, 1.0, 2.0):
+            raise DeckError(f"PROPS({k + 1}) = {lid!r} is not a law id (0 elastic, 1 aniso, 2 j2) "
+                            f"for phase {p}")
+        n = laws.NPROPS[int(lid)]
+        if k + n > props.size:
+            raise DeckError(
+                f"PROPS too short: phase {p} (law {int(lid)}) needs {n} values from PROPS({k + 1})"
+            )
+        vals = props[k:k + n]
+        if not np.all(np.isfinite(vals)):
+            raise DeckError(f"PROPS of phase {p} are not finite")
+        _check_law(vals, p)
+        table[p, :n] = vals
+        k += n
+    if k != props.size:
+        raise DeckError(f"PROPS has {props.size} values, the {nphase} phase laws use {k}")
+    return table
+
+
+def _check_law(v: np.ndarray, p: int) -> None:
+    lid = int(v[0])
+    if lid in (laws.LAW_ELASTIC, laws.LAW_J2):
+        if not v[1] > 0.0 or not -1.0 < v[2] < 0.5:
+            raise DeckError(f"phase {p}: need E > 0 and -1 < nu < 0.5 (got E={v[1]}, nu={v[2]})")
+    if lid == laws.LAW_J2:
+        if not v[3] > 0.0:
+            raise DeckError(f"phase {p}: j2 needs sy > 0 (got {v[3]})")
+        if np.any(v[4:8] < 0.0):
+            raise DeckError(f"phase {p}: j2 needs H, Q, b, Hk >= 0")
+    if lid == laws.LAW_ANISO:
+        C = np.empty((6, 6))
+        laws.elastic_stiffness(v, C)
+        if np.linalg.eigvalsh(C).min() <= 0.0:
+            raise DeckError(f"phase {p}: anisotropic stiffness is not positive definite")
+
+
+def _field(x: float) -> str:
+    """Shortest text of x that fits CalculiX's 20-character fields (round-trip if possible)."""
+    s = repr(float(x))
+    if len(s) <= 20:
+        return s
+    for prec in range(16, 5, -1):
+        s = f"{x:.{prec}e}"
+        if len(s) <= 20:
+            return s
+    raise DeckError(f"cannot write {x!r} in 20 characters")  # pragma: no cover
+
+
+def nstatv(net: Network, phases: list[Phase]) -> int:
+    """State variables per integration point (``*DEPVAR``) for this model and phase laws."""
+    from . import cfuncs
+
+    table = parse_props(props_vector(phases), net.n_phases)
+    mi, _ = cfuncs.pack_network(net)
+    return int(cfuncs.state_size(np.asarray(mi, dtype=np.int64), table))
+
+
+def material_block(
+    net: Network, phases: list[Phase], name: str = DEFAULT_NAME, flavor: str = "calculix"
+) -> str:
+    """``*MATERIAL`` / ``*USER MATERIAL, CONSTANTS=n`` / ``*DEPVAR`` block for a deck.
+
+    ``phases``: one per model phase, in phase order.  ``flavor="calculix"`` appends the
+    temperature column CalculiX reads after the constants (8 values per line, the
+    (n+1)-th value is the temperature); ``"abaqus"`` writes exactly n constants.
+    """
+    if len(phases) != net.n_phases:
+        raise DeckError(f"the model has {net.n_phases} phases but {len(phases)} phase laws were given")
+    if flavor not in ("calculix", "abaqus"):
+        raise DeckError(f"unknown deck flavor {flavor!r} (calculix, abaqus)")
+    if not name or "," in name or len(name) > 80:
+        raise DeckError(f"material name {name!r} must be 1-80 characters without commas")
+    props = props_vector(phases)
+    nsv = nstatv(net, phases)
+    values = [_field(v) for v in props]
+    if flavor == "calculix":
+        values.append("0.")  # temperature of this constants set
+    lines = [f"*MATERIAL, NAME={name}", f"*USER MATERIAL, CONSTANTS={props.size}"]
+    for i in range(0, len(values), 8):
+        lines.append(", ".join(values[i:i + 8]))
+    lines += ["*DEPVAR", str(max(nsv, 1))]
+    return "\n".join(lines) + "\n"

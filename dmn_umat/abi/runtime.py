@@ -1,0 +1,188 @@
+"""Python side of ``libdmn_umat``: runs once per process inside the embedded interpreter.
+
+The C library calls (through cffi's embedding API, with the GIL, never per integration point):
+
+- :func:`py_init` — compile or load the cfuncs (numba cache) and return their addresses;
+- :func:`py_open` — read a model file, pack it for the kernel, validate the phase
+  parameters, keep the arrays alive and return their pointers and sizes;
+- :func:`py_close` — drop a model.
+
+Model selection for a UMAT material (documented in ``docs/abi.md``): :func:`resolve_model`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+_MODELS: dict[int, tuple] = {}
+_NEXT_KEY = [1]
+
+
+class ABIError(Exception):
+    """A configuration problem reported to the host as one line."""
+
+
+def material_key(cmname: str) -> str:
+    """Model key of an Abaqus/CalculiX material name (see ``docs/abi.md``).
+
+    The name is upper-cased (CalculiX does that to every name).  ``@ABAQUS_<LIB>@<KEY>`` and
+    ``@ABAQUS_<LIB>_<FUNC>@<KEY>`` give ``<KEY>``; ``@ABAQUS_<LIB>`` without a second ``@``
+    gives ``""``; any other name (Abaqus) is itself the key.  Characters other than A-Z, 0-9
+    become ``_`` so the key can be part of an environment variable name.
+    """
+    name = cmname.replace("\0", " ").strip().upper()
+    if name.startswith("@"):
+        rest = name[1:]
+        key = rest.split("@", 1)[1] if "@" in rest else ""
+    else:
+        key = name
+    return re.sub(r"[^A-Z0-9]", "_", key)
+
+
+def resolve_model(cmname: str, environ: dict | None = None) -> Path:
+    """Model file of a material: ``$DMN_UMAT_MODEL_<KEY>`` if set, else ``$DMN_UMAT_MODEL``.
+
+    A value that is not an existing file but names a model shipped in ``dmn_umat/models``
+    (with or without ``.dmn``) selects that model.  Raises :class:`ABIError`.
+    """
+    env = os.environ if environ is None else environ
+    key = material_key(cmname)
+    names = ([f"DMN_UMAT_MODEL_{key}"] if key else []) + ["DMN_UMAT_MODEL"]
+    for var in names:
+        value = env.get(var)
+        if value:
+            p = Path(value).expanduser()
+            if p.is_file():
+                return p
+            shipped = Path(__file__).resolve().parent.parent / "models"
+            for cand in (shipped / value, shipped / f"{value}.dmn"):
+                if cand.is_file():
+                    return cand
+            raise ABIError(f"material {cmname.strip()!r}: model file {value!r} (from ${var}) not found")
+    raise ABIError(
+        f"material {cmname.strip()!r}: no model file; set "
+        + (f"DMN_UMAT_MODEL_{key} or " if key else "")
+        + "DMN_UMAT_MODEL to a *.dmn file"
+    )
+
+
+def _write_err(ffi, err, errlen: int, msg: str) -> None:
+    data = msg.encode("utf-8", "replace")[: max(int(errlen) - 1, 0)]
+    if errlen > 0:
+        ffi.memmove(err, data + b"\0", len(data) + 1)
+
+
+def py_init(ffi, kernels, err, errlen) -> int:
+    """Compile/load the cfuncs and store their addresses in ``kernels[0..1]``.  1 = ok."""
+    try:
+        from . import cfuncs
+
+        a_point, a_umat = cfuncs.addresses()
+        kernels[0] = ffi.cast("void *", a_point)
+        kernels[1] = ffi.cast("void *", a_umat)
+        return 1
+    except BaseException:  # noqa: BLE001 - reported to the host as a message
+        _write_err(ffi, err, errlen, "initialization failed: " + traceback.format_exc(limit=4))
+        return 0
+
+
+def open_model(path: str | Path, props: np.ndarray, name: str = "") -> dict:
+    """Read, pack and validate a model with a flat PROPS vector; returns the arrays and sizes.
+
+    Raises :class:`ABIError` with a user-facing message.
+    """
+    from .. import model_file
+
+    path = Path(path)
+    try:
+        net = model_file.read(path)
+    except FileNotFoundError:
+        raise ABIError(f"model file {str(path)!r} not found") from None
+    except Exception as exc:  # noqa: BLE001 - corrupt model: one line for the host
+        raise ABIError(f"cannot read model {str(path)!r}: {exc}") from None
+    return open_model_from_network(net, props, name or str(path), path)
+
+
+def open_model_from_network(net, props: np.ndarray, name: str = "", path: Path | None = None) -> dict:
+    """Pack a :class:`~dmn_umat.network.Network` for the kernels (see :func:`open_model`)."""
+    from . import cfuncs
+    from .deck import DeckError, parse_props
+
+    nphase = net.n_phases
+    try:
+        ptab = parse_props(np.asarray(props, dtype=np.float64), nphase)
+    except DeckError as exc:
+        raise ABIError(f"{name}: {exc}" if name else str(exc)) from None
+    try:
+        mi, mf = cfuncs.pack_network(net)
+        mi = np.ascontiguousarray(mi, dtype=np.int64)
+        mf = np.ascontiguousarray(mf, dtype=np.float64)
+        nsv = int(cfuncs.state_size(mi, ptab))
+        nwork = int(cfuncs.work_size(mi))
+    except Exception as exc:  # noqa: BLE001
+        raise ABIError(f"cannot prepare model {name!r}: {exc}") from None
+    if nsv < 0 or nwork < 0:
+        raise ABIError(f"model {name!r} and the phase laws do not fit the network kernel")
+    nwork = max(nwork, 1)
+    return {
+        "net": net,
+        "mi": mi,
+        "mf": mf,
+        "ptab": np.ascontiguousarray(ptab),
+        "nphase": nphase,
+        "nsv": nsv,
+        "nwork": nwork,
+        "nwork_umat": cfuncs.umat_work_size(nwork, nphase, nsv),
+        "path": path,
+    }
+
+
+def py_open(ffi, path, name, props, nprops, ints, ptrs, err, errlen) -> int:
+    """Open a model for ``dmn_open`` (path given) or a UMAT material (name given).
+
+    Fills ``ints`` = [nmi, nmf, nphase, nsv, nwork, nwork_umat, key, nleaf] and
+    ``ptrs`` = [mi, mf, ptab].  Returns 1 on success, 0 with a message in ``err``.
+    """
+    try:
+        cname = ffi.string(name).decode("utf-8", "replace") if name != ffi.NULL else ""
+        if path != ffi.NULL:
+            model_path = Path(ffi.string(path).decode("utf-8", "replace"))
+        else:
+            model_path = resolve_model(cname)
+        pv = np.frombuffer(ffi.buffer(props, 8 * int(nprops)), dtype=np.float64).copy() if nprops > 0 else (
+            np.zeros(0))
+        m = open_model(model_path, pv, cname)
+        key = _NEXT_KEY[0]
+        _NEXT_KEY[0] += 1
+        _MODELS[key] = (m["mi"], m["mf"], m["ptab"])
+        vals = [m["mi"].size, m["mf"].size, m["nphase"], m["nsv"], m["nwork"], m["nwork_umat"], key,
+                len(m["net"].leaves)]
+        for i, v in enumerate(vals):
+            ints[i] = int(v)
+        ptrs[0] = ffi.cast("void *", m["mi"].ctypes.data)
+        ptrs[1] = ffi.cast("void *", m["mf"].ctypes.data)
+        ptrs[2] = ffi.cast("void *", m["ptab"].ctypes.data)
+        if cname and not os.environ.get("DMN_UMAT_QUIET"):
+            print(
+                f"dmn_umat: material {cname.strip()} -> model {model_path} "
+                f"({vals[7]} leaves, {m['nphase']} phases, NSTATV >= {m['nsv']})",
+                file=sys.stderr,
+                flush=True,
+            )
+        return 1
+    except ABIError as exc:
+        _write_err(ffi, err, errlen, str(exc))
+        return 0
+    except BaseException:  # noqa: BLE001
+        _write_err(ffi, err, errlen, "unexpected error: " + traceback.format_exc(limit=4))
+        return 0
+
+
+def py_close(key: int) -> int:
+    return 1 if _MODELS.pop(int(key), None) is not None else 0

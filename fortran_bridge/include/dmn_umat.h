@@ -1,0 +1,72 @@
+/* dmn_umat.h — C API of libdmn_umat (Deep Material Network surrogate as a UMAT).
+ *
+ * Conventions (docs/abi.md):
+ *  - C API: Mandel 6-vectors, order 11,22,33,23,13,12 with sqrt(2) on shear; tangents are
+ *    6x6 row-major.  Strain is the TOTAL small strain at the end of the step.
+ *  - UMAT: Abaqus argument list; Voigt order 11,22,33,12,13,23 with engineering shear strain;
+ *    DDSDDE column-major NTENS x NTENS; NTENS = 6 (3D) or 4 (plane strain/axisymmetric).
+ *  - PROPS: per phase (model phase order) the law id then its parameters:
+ *      elastic 0,E,nu | aniso 1,C11..C66 (21 Mandel upper-triangle values) | j2 2,E,nu,sy,H,Q,b,Hk
+ *  - Model of a UMAT material: $DMN_UMAT_MODEL_<KEY>, else $DMN_UMAT_MODEL (docs/abi.md).
+ * Thread safety: after dmn_init every function may be called concurrently (distinct outputs).
+ */
+#ifndef DMN_UMAT_H
+#define DMN_UMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Start the embedded Python once, compile/load the kernels.  0 on success, -1 on failure
+   (message: dmn_last_error()).  Optional: every other entry point initializes lazily. */
+int dmn_init(void);
+
+/* Open a model file with the phase-law parameters in the PROPS layout above.
+   Returns a handle >= 1, or -1 (message: dmn_last_error()). */
+int dmn_open(const char *model_path, const double *props, int nprops);
+
+/* Number of state variables per point (state_old/state_new stride), or -1 for a bad handle. */
+int dmn_nstate(int handle);
+
+/* Number of phases of the model, or -1 for a bad handle. */
+int dmn_nphase(int handle);
+
+/* Evaluate n points: strain (n,6) Mandel total strain, state_old (n,nstate) -> stress (n,6),
+   tangent (n,6,6) row-major, state_new (n,nstate).  info (n,4) may be NULL; per point:
+   [suggested step ratio, Newton iterations, status (0 ok, 1 cut back, 2 failed), 0].
+   Returns the number of points that did not succeed (0 = all ok), -1 on bad arguments. */
+int dmn_eval_batch(int handle, int n, const double *strain, const double *state_old, double *stress,
+                   double *tangent, double *state_new, double *info);
+
+/* Release a model (no call may be using the handle). 0 ok, -1 bad handle. */
+int dmn_close(int handle);
+
+/* Message of the last failure in this thread (or of a failed initialization); never NULL. */
+const char *dmn_last_error(void);
+
+/* Number of UMAT calls served by this process (diagnostics). */
+long dmn_call_count(void);
+
+/* The UMAT with an explicit CMNAME length (what the Fortran shim calls).  Returns 0 on success,
+   1/2 when PNEWDT was reduced (cut back); configuration errors stop the process with a message. */
+int dmn_umat(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
+             const char *cmname, int64_t cmname_len, int ndi, int nshr, int ntens, int nstatv,
+             const double *props, int nprops, double *pnewdt, int noel, int npt);
+
+/* Abaqus UMAT, Fortran calling convention (all by reference, hidden CMNAME length last). */
+void umat_(double *stress, double *statev, double *ddsdde, double *sse, double *spd, double *scd, double *rpl,
+           double *ddsddt, double *drplde, double *drpldt, const double *stran, const double *dstran,
+           const double *time, const double *dtime, const double *temp, const double *dtemp,
+           const double *predef, const double *dpred, const char *cmname, const int *ndi, const int *nshr,
+           const int *ntens, const int *nstatv, const double *props, const int *nprops, const double *coords,
+           const double *drot, double *pnewdt, const double *celent, const double *dfgrd0,
+           const double *dfgrd1, const int *noel, const int *npt, const int *layer, const int *kspt,
+           const int *kstep, const int *kinc, size_t cmname_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DMN_UMAT_H */

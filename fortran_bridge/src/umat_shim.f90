@@ -1,0 +1,40 @@
+! umat_shim.f90 -- a standard Abaqus UMAT subroutine that forwards to libdmn_umat.
+!
+! Link this object into a Fortran FE code that expects a compiled-in UMAT and link the code
+! against libdmn_umat.so.  The call goes through ISO_C_BINDING to dmn_umat() of
+! fortran_bridge/include/dmn_umat.h with the explicit CMNAME length; no Python runs per
+! call.  Layouts (PROPS, STATEV, model selection): docs/abi.md.
+subroutine umat(stress, statev, ddsdde, sse, spd, scd, rpl, ddsddt, drplde, drpldt, &
+                stran, dstran, time, dtime, temp, dtemp, predef, dpred, cmname, ndi, nshr, &
+                ntens, nstatv, props, nprops, coords, drot, pnewdt, celent, dfgrd0, dfgrd1, &
+                noel, npt, layer, kspt, kstep, kinc)
+  use, intrinsic :: iso_c_binding, only: c_int, c_int64_t, c_double, c_char
+  implicit none
+  character(len=*), intent(in) :: cmname
+  integer, intent(in) :: ndi, nshr, ntens, nstatv, nprops, noel, npt, layer, kspt, kstep, kinc
+  double precision, intent(inout) :: stress(ntens), statev(*), ddsdde(ntens, ntens)
+  double precision, intent(inout) :: sse, spd, scd, rpl, ddsddt(ntens), drplde(ntens), drpldt, pnewdt
+  double precision, intent(in) :: stran(ntens), dstran(ntens), time(2), dtime, temp, dtemp
+  double precision, intent(in) :: predef(*), dpred(*), props(nprops), coords(3), drot(3, 3)
+  double precision, intent(in) :: celent, dfgrd0(3, 3), dfgrd1(3, 3)
+
+  interface
+    function dmn_umat(stress, statev, ddsdde, stran, dstran, cmname, cmname_len, ndi, nshr, &
+                      ntens, nstatv, props, nprops, pnewdt, noel, npt) result(status) &
+                      bind(C, name="dmn_umat")
+      import :: c_int, c_int64_t, c_double, c_char
+      real(c_double), intent(inout) :: stress(*), statev(*), ddsdde(*), pnewdt
+      real(c_double), intent(in) :: stran(*), dstran(*), props(*)
+      character(kind=c_char), intent(in) :: cmname(*)
+      integer(c_int64_t), value :: cmname_len
+      integer(c_int), value :: ndi, nshr, ntens, nstatv, nprops, noel, npt
+      integer(c_int) :: status
+    end function dmn_umat
+  end interface
+
+  integer(c_int) :: status
+
+  status = dmn_umat(stress, statev, ddsdde, stran, dstran, cmname, int(len(cmname), c_int64_t), &
+                    int(ndi, c_int), int(nshr, c_int), int(ntens, c_int), int(nstatv, c_int), props, &
+                    int(nprops, c_int), pnewdt, int(noel, c_int), int(npt, c_int))
+end subroutine umat
