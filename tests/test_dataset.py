@@ -256,6 +256,7 @@ def test_cli_generate_and_show(micro_file, tmp_path, capsys):
         ("suffix", ".h5, .hdf5 or .npz"),
         ("onephase", "both phases"),
         ("bad_scheduler", "cannot connect to Dask scheduler"),
+        ("max_iter", "sample 0 failed (FFTConvergenceError"),
         ("show_missing", "not found"),
         ("show_foreign", "not a dmn_umat data set"),
     ],
@@ -282,6 +283,8 @@ def test_cli_bad_input_is_one_clear_line(case, msg, micro_file, tmp_path, capsys
         args[1] = "0"
     elif case == "suffix":
         args[3] = str(tmp_path / "o.txt")
+    elif case == "max_iter":
+        args += ["--max-iter", "2"]
     elif case == "bad_scheduler":
         args = args[:4] + ["--scheduler", "foo://nowhere"]
     if case.startswith("show"):

@@ -417,8 +417,7 @@ def generate_dataset(
         "sampler": sampler.to_dict(),
         "voxels_sha256": micro_info["voxels_sha256"],
         "tol": float(tol),
-        "max_iter": int(max_iter),
-    }
+    }  # max_iter is left out: it changes no converged sample, so a rerun may raise it
     partial = _Partial(out, manifest)
     done = partial.load(samples)
     todo = [i for i in range(samples) if i not in done]
@@ -427,9 +426,9 @@ def generate_dataset(
 
     def accept(rec: dict) -> None:
         if "error" in rec:
+            kept = f"{len(done)} finished samples are kept in {partial.dir}; " if done else ""
             raise DatasetError(
-                f"sample {rec['index']} failed ({rec['error']}); {len(done)} finished samples are kept "
-                f"in {partial.dir} (raise --max-iter or --tol and rerun)"
+                f"sample {rec['index']} failed ({rec['error']}); {kept}rerun with a larger --max-iter"
             )
         partial.store(rec)
         done[int(rec["index"])] = rec
