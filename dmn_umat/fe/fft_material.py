@@ -52,7 +52,8 @@ class FFTMaterial:
             w = np.zeros(s.n)
             if res0 > 0.0:
                 s.pcg(b, w, S.tang, S.idx, 1e-11 * res0, 5000)
-            C[:, j] = s.apply(w, S.tang, S.idx, q, E=e) / s.N
+            total = s.apply(w, S.tang, S.idx, q, E=e)
+            C[:, j] = (total[0] if isinstance(total, tuple) else total) / s.N
         return 0.5 * (C + C.T) if np.allclose(C, C.T, rtol=1e-6, atol=1e-9 * np.abs(C).max()) else C
 
     def update(self, strain, state_old):
