@@ -66,7 +66,7 @@ from . import laws
 MAGIC = 0x444D4E4B  # "DMNK"
 VERSION = 1
 NHEAD = 16  # int header length of mi
-F0 = 8  # float header length of mf (mf[0] = total leaf weight W)
+F0 = 8  # float header length of mf (mf[0] = total leaf weight W, mf[1] = Newton rtol)
 
 KIND_INACTIVE = -1
 KIND_LEAF = 0
@@ -78,7 +78,7 @@ STATUS_CONVERGED = 0
 STATUS_CUTBACK = 1
 STATUS_FAILED = 2
 
-RTOL = 1e-10  # converged: max_k |r_k| <= RTOL * max_i |σ_i|
+RTOL = 1e-10  # default Newton tolerance (mf[1]): max_k |r_k| <= rtol * max_i |σ_i|
 MAX_NEWTON = 30
 MAX_LINESEARCH = 7
 MIN_SUBSTEP = 1.0 / 512.0
@@ -135,11 +135,14 @@ def drop_stale_numba_cache(dispatcher, module_file: str, dep_files: list[str]) -
 
 
 # --------------------------------------------------------------------------- packing (Python)
-def pack_network(net) -> tuple[np.ndarray, np.ndarray]:
+def pack_network(net, rtol: float = RTOL) -> tuple[np.ndarray, np.ndarray]:
     """Flatten a :class:`dmn_umat.network.Network` into ``(mi int64, mf float64)`` blobs.
 
     Internal weights are recomputed from the leaves; leaves with weight ≤ 1e-14·W are inactive.
+    ``rtol``: Newton tolerance stored in the blob (converged when max_k |r_k| ≤ rtol·max_i |σ_i|).
     """
+    if not (0.0 < rtol < 1e-2):
+        raise ValueError("pack_network: rtol must lie in (0, 1e-2)")
     net.validate()
     N = net.n_nodes
     ch = np.asarray(net.children, dtype=np.int64)
@@ -195,6 +198,7 @@ def pack_network(net) -> tuple[np.ndarray, np.ndarray]:
         H[k] = tensors.h_matrix(nrm[k])
     fhead = np.zeros(F0)
     fhead[0] = W
+    fhead[1] = rtol
     parts = [fhead, w, f1, f2, H.ravel(), nrm.ravel()]
     if has_rot:
         parts.append(Q.ravel())
@@ -232,7 +236,7 @@ def _blob_ok(mi, mf):
     if N < 1 or mi[3] + mi[4] != N or mi.shape[0] < NHEAD + 6 * N:
         return False
     need = F0 + 24 * N + (36 * N if mi[6] != 0 else 0)
-    return mf.shape[0] >= need and mf[0] > 0.0
+    return mf.shape[0] >= need and mf[0] > 0.0 and 0.0 < mf[1] < 1e-2
 
 
 @njit(cache=True)
@@ -355,9 +359,27 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
             so += ns
             continue
         ek = oe + 6 * k
+        law = int(props[0])
+        if law == laws.LAW_ELASTIC or law == laws.LAW_ANISO:
+            # linear leaf: stiffness (rotated for aniso) cached in its C slot by _prepare_linear
+            cb = oC + 36 * k
+            w = mf[fw + k]
+            nrm2 = 0.0
+            for i in range(6):
+                v = 0.0
+                for j in range(6):
+                    v += work[cb + 6 * i + j] * work[ek + j]
+                work[os_ + 6 * k + i] = v
+                work[oT + 6 * k + i] = w * v
+                nrm2 += v * v
+            if not math.isfinite(nrm2):
+                return laws.STATUS_BADINPUT, 0.0, 0.0, 0.0
+            if nrm2 > sref:
+                sref = nrm2
+            continue
         sig = work[os_ + 6 * k : os_ + 6 * k + 6]
         C = work[oC + 36 * k : oC + 36 * k + 36].reshape((6, 6))
-        if has_rot and int(props[0]) == laws.LAW_ANISO:
+        if has_rot and law == laws.LAW_ANISO:
             qb = fQ + 36 * k
             el = work[osc : osc + 6]
             sl = work[osc + 6 : osc + 12]
@@ -630,7 +652,47 @@ def _newton_direction(mi, mf, work, N):
 
 
 @njit(cache=True)
-def _solve_increment(mi, mf, props_table, eps, s_start, s_trial, work, N, M, has_rot, nls, stress, ddsdde):
+def _prepare_linear(mi, mf, table, work, N, has_rot):
+    """Write the (rotated) stiffness of every active linear leaf into its C slot (once per call)."""
+    ok_ = NHEAD + _I_KIND * N
+    oph = NHEAD + _I_PHASE * N
+    fQ = F0 + 24 * N
+    osc = 90 * N
+    Cl = work[osc + 12 : osc + 48].reshape((6, 6))
+    tmp = work[osc + 48 : osc + 84]
+    for k in range(N):
+        if mi[ok_ + k] != KIND_LEAF:
+            continue
+        props = table[mi[oph + k]]
+        law = int(props[0])
+        if law != laws.LAW_ELASTIC and law != laws.LAW_ANISO:
+            continue
+        cb = 36 * k
+        laws.elastic_stiffness(props, Cl)
+        if has_rot and law == laws.LAW_ANISO:
+            qb = fQ + 36 * k
+            for i in range(6):
+                for j in range(6):
+                    v = 0.0
+                    for m in range(6):
+                        v += mf[qb + 6 * i + m] * Cl[m, j]
+                    tmp[6 * i + j] = v
+            for i in range(6):
+                for j in range(6):
+                    v = 0.0
+                    for m in range(6):
+                        v += tmp[6 * i + m] * mf[qb + 6 * j + m]
+                    work[cb + 6 * i + j] = v
+        else:
+            for i in range(6):
+                for j in range(6):
+                    work[cb + 6 * i + j] = Cl[i, j]
+
+
+@njit(cache=True)
+def _solve_increment(
+    mi, mf, props_table, eps, s_start, s_trial, work, N, M, has_rot, nls, stress, ddsdde, rtol
+):
     """Newton solve for the jumps at macro strain ``eps`` from state ``s_start``.
 
     Returns (status 0/1, iterations, relative residual)."""
@@ -661,7 +723,7 @@ def _solve_increment(mi, mf, props_table, eps, s_start, s_trial, work, N, M, has
     it = 0
     mu = 0.0
     small_step = False
-    while not (rmax <= RTOL * sref or small_step):
+    while not (rmax <= rtol * sref or small_step):
         if it >= MAX_NEWTON:
             return 1, it, rmax / max(sref, 1e-300)
         st = _condense(mi, mf, work, N, mu)
@@ -768,6 +830,7 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
     for i in range(6):
         work[oe0 + i] = state_old[nsv - 6 + i]
     target = work[otg : otg + 6]
+    rtol = mf[1]
     # thread-local copy of the props rows in use (no views of a shared array in the hot loop)
     nph = mi[7]
     otab = otg + 6
@@ -775,6 +838,7 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
         for j in range(laws.MAX_NPROPS):
             work[otab + p * laws.MAX_NPROPS + j] = props_table[p, j]
     table = work[otab : otab + nph * laws.MAX_NPROPS].reshape((nph, laws.MAX_NPROPS))
+    _prepare_linear(mi, mf, table, work, N, has_rot)
     t = 0.0
     dt = 1.0
     total_it = 0
@@ -790,7 +854,7 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
             else:
                 target[i] = work[oe0 + i] + tn * (strain[i] - work[oe0 + i])
         st, it, res = _solve_increment(
-            mi, mf, table, target, cur, trial, work, N, M, has_rot, nls, stress, ddsdde
+            mi, mf, table, target, cur, trial, work, N, M, has_rot, nls, stress, ddsdde, rtol
         )
         total_it += it
         if st == 0:

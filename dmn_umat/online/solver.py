@@ -40,11 +40,14 @@ class NetworkMaterial:
     """A material network with phase laws, evaluated at many points at once.
 
     ``net``: the tree; ``phases``: one :class:`Phase` (or spec string) per network phase id;
-    ``threads``: numba threads for :meth:`update` (None = numba's default).
+    ``threads``: numba threads for :meth:`update` (None = numba's default); ``rtol``: Newton
+    tolerance on the traction residuals relative to the largest leaf stress.
     ``last_info`` (npts, 4) holds the kernel's info row of each point after :meth:`update`.
     """
 
-    def __init__(self, net: Network, phases: list[Phase | str], threads: int | None = None):
+    def __init__(
+        self, net: Network, phases: list[Phase | str], threads: int | None = None, rtol: float = kernel.RTOL
+    ):
         self.net = net
         self.phases = [parse_phase(p) if isinstance(p, str) else p for p in phases]
         if len(self.phases) < net.n_phases:
@@ -52,7 +55,7 @@ class NetworkMaterial:
                 f"the network uses {net.n_phases} phases but {len(self.phases)} phase laws were given"
             )
         self.table = props_table(self.phases)
-        self.mi, self.mf = kernel.pack_network(net)
+        self.mi, self.mf = kernel.pack_network(net, rtol)
         self.nstate = int(kernel.state_size(self.mi, self.table))
         self.nwork = int(kernel.work_size(self.mi))
         if self.nstate < 0 or self.nwork < 0:
