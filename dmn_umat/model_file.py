@@ -58,6 +58,13 @@ def _body_size(n: int, flags: int, meta_len: int) -> int:
     return size
 
 
+def file_mode() -> int:
+    """Permission bits of a newly created file under the current umask (mkstemp uses 0600)."""
+    um = os.umask(0)
+    os.umask(um)
+    return 0o666 & ~um
+
+
 def _git_hash() -> str | None:
     try:
         out = subprocess.run(
@@ -138,6 +145,7 @@ def write(path: str | Path, net: Network, add_creation_info: bool = True) -> Pat
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         try:

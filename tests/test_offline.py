@@ -245,3 +245,33 @@ def test_inspect_abaqus_block(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0 and "*USER MATERIAL" in out and "*DEPVAR" in out
     assert main(["inspect", str(tmp_path / "m.dmn"), "--abaqus", "--phase", "elastic:E=1,nu=0.3"]) == 2
+
+
+def test_shipped_models_are_valid_and_physical():
+    from dmn_umat.offline import pretrained
+
+    names = pretrained.names()
+    if not names:
+        pytest.skip("no shipped models yet")
+    assert {m["formulation"] for m in pretrained.list_models()} >= {"dmn", "imn"}
+    rng = np.random.default_rng(0)
+    for name in names:
+        p = pretrained.path(name)
+        assert p == pretrained.path(name + ".dmn") and p.stat().st_size < 100_000
+        net = model_file.read(p)
+        meta = net.metadata
+        assert meta["training"]["val_error"] < 0.02
+        # the learned phase volume fraction is the RVE's
+        assert abs(net.volume_fractions()[1] - meta["microstructure"]["volume_fraction"]) < 0.03
+        C1 = tensors.isotropic_stiffness(1.0, 0.3)
+        assert tensors.relative_error(net.homogenize([C1, C1]), C1) < 1e-12  # homogeneous limit
+        # Voigt/Reuss bounds at the network's own volume fractions
+        C2 = tensors.isotropic_stiffness(10 ** rng.uniform(1, 3), 0.25)
+        f = net.volume_fractions()
+        Cb = net.homogenize([C1, C2])
+        voigt = f[0] * C1 + f[1] * C2
+        reuss = np.linalg.inv(f[0] * np.linalg.inv(C1) + f[1] * np.linalg.inv(C2))
+        assert np.linalg.eigvalsh(voigt - Cb).min() > -1e-9 * np.abs(voigt).max()
+        assert np.linalg.eigvalsh(Cb - reuss).min() > -1e-9 * np.abs(voigt).max()
+    with pytest.raises(ValueError, match="no shipped model"):
+        pretrained.path("does-not-exist")

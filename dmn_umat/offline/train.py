@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..model_file import file_mode
 from ..network import Network
 from .data import TrainingData
 from .export import to_network
@@ -141,6 +142,7 @@ def _atomic_torch_save(obj, path: Path) -> None:
     os.close(fd)
     try:
         torch.save(obj, tmp)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -338,6 +340,7 @@ def write_log(result: TrainResult, path: str | Path, extra: dict | None = None) 
     )
     with os.fdopen(fd, "w") as fh:
         json.dump(obj, fh, indent=1)
+    os.chmod(tmp, file_mode())
     os.replace(tmp, path)
     return path
 
@@ -367,5 +370,6 @@ def plot_curve(result: TrainResult, path: str | Path) -> Path:
     os.close(fd)
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
+    os.chmod(tmp, file_mode())
     os.replace(tmp, path)
     return path
