@@ -73,3 +73,60 @@ def test_nan_strain_fails_without_exception():
     old = np.zeros(p.nsv)
     st, s, C, sn, _ = p.update(np.array([np.nan, 0, 0, 0, 0, 0.0]), old)
     assert st == kernel.STATUS_FAILED and np.all(s == 0) and np.all(sn == old)
+
+
+def test_tree_elimination_equals_dense_newton_step():
+    """The condensation + back substitution gives the same Newton step as a dense solve with the
+    full (finite-difference) Jacobian of the traction residuals, and that Jacobian has no block
+    between nodes that are not ancestor/descendant of each other (no fill-in)."""
+    rng = np.random.default_rng(13)
+    net = _random_net(rng, 3, True)
+    p = Point(net, [J2, "elastic:E=400e3,nu=0.2"])
+    mi, mf, work = p.mi, p.mf, p.work
+    N = net.n_nodes
+    internal = [k for k in range(N) if net.children[k, 0] >= 0]
+    eps = rng.normal(size=6) * 4e-3
+    s_old, s_new = np.zeros(p.nsv), np.zeros(p.nsv)
+    oa, oT, oda = 81 * N, 42 * N, 87 * N
+    H = {k: tensors.h_matrix(net.normals[k] / np.linalg.norm(net.normals[k])) for k in internal}
+
+    def residual(a):
+        work[oa : oa + 3 * N] = 0.0
+        for i, k in enumerate(internal):
+            work[oa + 3 * k : oa + 3 * k + 3] = a[3 * i : 3 * i + 3]
+        st, _, _, _ = kernel._evaluate(mi, mf, p.pt, eps, s_old, s_new, work, N, True)
+        assert st == 0
+        T = work[oT : oT + 6 * N].reshape(N, 6)
+        w = net.weights
+        return np.concatenate(
+            [H[k].T @ (T[c1] / w[c1] - T[c2] / w[c2]) for k in internal for c1, c2 in [net.children[k]]]
+        )
+
+    a0 = rng.normal(size=3 * len(internal)) * 1e-3
+    r0 = residual(a0)
+    assert kernel._condense(mi, mf, work, N, 0.0) == 0
+    kernel._newton_direction(mi, mf, work, N)
+    step = np.concatenate([work[oda + 3 * k : oda + 3 * k + 3] for k in internal])
+    h = 1e-9
+    J = np.empty((r0.size, r0.size))
+    for j in range(r0.size):
+        e = np.zeros(r0.size)
+        e[j] = h
+        J[:, j] = (residual(a0 + e) - residual(a0 - e)) / (2 * h)
+    dense = np.linalg.solve(J, -r0)
+    assert np.linalg.norm(step - dense) <= 1e-5 * np.linalg.norm(dense)
+    # sparsity: block (k, l) vanishes unless one node lies in the other's subtree
+    parent = {int(c): k for k in internal for c in net.children[k]}
+
+    def ancestors(k):
+        out = set()
+        while k in parent:
+            k = parent[k]
+            out.add(k)
+        return out
+
+    for i, k in enumerate(internal):
+        for j, l in enumerate(internal):
+            related = k == l or k in ancestors(l) or l in ancestors(k)
+            blk = np.abs(J[3 * i : 3 * i + 3, 3 * j : 3 * j + 3]).max()
+            assert related or blk <= 1e-6 * np.abs(J).max()
