@@ -53,7 +53,7 @@ def _time_to_target(
         schedule="cosine",
         seed=0,
     )
-    r = train(data, cfg, show_progress=False)
+    r = train(data, cfg, show_progress=False, target=target)
     for h in r.history:
         if h["val_error"] <= target:
             return h["time"], h["epoch"], r.best_val

@@ -275,3 +275,40 @@ def test_shipped_models_are_valid_and_physical():
         assert np.linalg.eigvalsh(Cb - reuss).min() > -1e-9 * np.abs(voigt).max()
     with pytest.raises(ValueError, match="no shipped model"):
         pretrained.path("does-not-exist")
+
+
+def test_early_stop_at_target():
+    d = D.laminate_dataset(30, depth=1, seed=5)
+    r = T.train(
+        d,
+        T.TrainConfig(formulation="imn", depth=1, epochs=50, batch_size=8),
+        show_progress=False,
+        target=10.0,
+    )
+    assert len(r.history) == 1
+
+
+def test_loads_rve_dataset_with_its_split(tmp_path):
+    dataset = pytest.importorskip("dmn_umat.rve.dataset")
+    vox = np.zeros((6, 6, 6), dtype=np.int32)
+    vox[:3] = 1
+    np.save(tmp_path / "lam.npy", vox)
+    ds = dataset.generate_dataset(
+        tmp_path / "lam.npy",
+        tmp_path / "d.npz",
+        5,
+        seed=0,
+        val_fraction=0.4,
+        executor="local",
+        show_progress=False,
+    )
+    d = D.load(tmp_path / "d.npz")
+    assert d.n_train == len(ds.train_idx) and d.n_val == len(ds.val_idx)
+    assert np.array_equal(d.Cbar_val, ds.Cbar[ds.val_idx])
+    assert d.meta["microstructure"]["volume_fraction"] == 0.5
+    # a layered RVE is a depth-1 laminate with normal x1: the analytic network reproduces it
+    from dmn_umat.network import complete_tree
+
+    net = complete_tree(1, np.array([0.5, 0.5]), np.array([[1.0, 0, 0]]))
+    for a, b, c in zip(d.C1, d.C2, d.Cbar):
+        assert tensors.relative_error(net.homogenize([a, b]), c) < 1e-6

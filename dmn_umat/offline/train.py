@@ -162,6 +162,7 @@ def train(
     show_progress: bool | None = None,
     stop_after: int | None = None,
     log=None,
+    target: float | None = None,
 ) -> TrainResult:
     """Train a network; returns the result with the best-validation state loaded.
 
@@ -169,6 +170,7 @@ def train(
     existing checkpoint, continue from it (configuration and data must match, except a larger
     ``epochs``).  ``stop_after``: stop after that many epochs of *this call* (simulates an
     interruption; the result then has ``finished=False``).  ``log``: optional callable(str).
+    ``target``: stop as soon as the mean validation error is ≤ target (early stop).
     """
     cfg.check()
     data = data.subset(cfg.n_train)
@@ -280,6 +282,8 @@ def train(
                 },
                 ck_path,
             )
+        if target is not None and rec["val_error"] <= target:
+            break
     bar.close()
     model.load_state_dict(best_state)
     wall = history[-1]["time"] if history else 0.0
