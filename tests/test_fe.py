@@ -185,3 +185,22 @@ def test_nodal_force_and_bad_input():
     bad.points[2] = [-1.0, -1.0]
     with pytest.raises(MeshError, match="inverted"):
         Assembler(bad)
+
+
+def test_read_mesh_roundtrip_and_errors(tmp_path):
+    """A meshio file (clockwise quads on purpose) is read back, re-oriented, with plane sets."""
+    import meshio
+
+    m = M.rectangle(2.0, 1.0, 2, 1)
+    cw = m.cells[:, ::-1]
+    pts3 = np.c_[m.points, np.zeros(m.n_nodes)]
+    meshio.write(tmp_path / "m.vtu", meshio.Mesh(pts3, [("quad", cw)]))
+    r = M.read_mesh(tmp_path / "m.vtu")
+    assert r.cell_type == "quad" and r.dim == 2 and r.n_cells == 2
+    assert Assembler(r).wdet.sum() == pytest.approx(2.0, rel=1e-14)  # orientation fixed
+    assert set(r.node_sets) >= {"xmin", "xmax", "ymin", "ymax"}
+    with pytest.raises(MeshError, match="not found"):
+        M.read_mesh(tmp_path / "nope.msh")
+    meshio.write(tmp_path / "l.vtu", meshio.Mesh(pts3, [("line", m.cells[:, :2])]))
+    with pytest.raises(MeshError, match="no triangle"):
+        M.read_mesh(tmp_path / "l.vtu")
