@@ -204,3 +204,14 @@ def test_read_mesh_roundtrip_and_errors(tmp_path):
     meshio.write(tmp_path / "l.vtu", meshio.Mesh(pts3, [("line", m.cells[:, :2])]))
     with pytest.raises(MeshError, match="no triangle"):
         M.read_mesh(tmp_path / "l.vtu")
+
+
+def test_cg_solver_matches_direct():
+    m = M.box(2, 1, 1, 4, 2, 2)
+    mat = PhaseMaterial(J2)
+    bcs = _sym_bcs(m, 0.01)
+    bcs.append(Dirichlet(m.node_sets["xmax"], 1, 0.002))  # shear: non-uniform field
+    a = solve(Problem(m, mat, bcs), [0.5, 1.0])
+    b = solve(Problem(m, mat, bcs), [0.5, 1.0], linear_solver="cg")
+    assert np.abs(a.increments[-1].u - b.increments[-1].u).max() <= 1e-8 * np.abs(a.increments[-1].u).max()
+    assert b.increments[-1].state[:, 6].max() > 0
