@@ -89,10 +89,12 @@ def _run(name: str, problem: Problem, lams: np.ndarray, out: Path | None, progre
         for k, lam in enumerate(it):
             inc = solver.advance(float(lam))
             inc.index = k + 1
-            incs.append(inc)
             if writer is not None:
                 point, cell = increment_fields(solver.A, inc, problem.material)
                 writer.write(inc.index, point, cell)
+            if incs and incs[-1].index > 1:  # keep full state of the first and last only (memory)
+                incs[-1].state = incs[-1].state[:0]
+            incs.append(inc)
     finally:
         if writer is not None:
             writer.close()
