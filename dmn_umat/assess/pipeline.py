@@ -147,8 +147,8 @@ def prepare_dataset(cfg: dict, micro: Path, cache: Path, scheduler: str | None) 
 
 def training_npz(data: Path) -> Path:
     """The dataset as the plain ``.npz`` (C1, C2, Cbar, boolean ``val`` mask) that ``dmn train``
-    reads, with the split of the HDF5 file (written once, atomically).  Needed because
-    ``offline.data._from_rve`` mistakes the ``Dataset.val`` view for a mask."""
+    reads, with the split of the HDF5 file (written once, atomically): training and this
+    module's validation then use the same split whatever reader ``dmn train`` uses for HDF5."""
     from ..rve.dataset import load_dataset
 
     out = data.with_suffix(".train.npz")

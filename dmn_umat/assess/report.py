@@ -404,6 +404,19 @@ def markdown(rows: list[dict], cfg: dict, summ: dict, figures: list[str], n_plan
         out += ["## Failed runs", ""] + [f"- `{k}`: {v}" for k, v in failed.items()] + [""]
     if cfg.get("note"):
         out += ["## Notes", "", str(cfg["note"]).strip(), ""]
+    out += [
+        "## How this report is made", "",
+        "`dmn assess CONFIG [--set key=value ...] [--out DIR] [--scheduler ADDRESS] [--workers K] "
+        "[--resume] [--report FILE.md]` reads a TOML/JSON config (`assess_configs/`), generates the "
+        "microstructure, the FFT training data and the DNS reference of every online path once "
+        "(cached in `DIR/cache`), then trains, prunes, validates and drives one network per run on "
+        "Dask (a `LocalCluster` of one-thread worker processes, or the cluster at `--scheduler`). "
+        "Each finished run is written atomically to `DIR/runs/<run-id>.json`; `--resume` skips "
+        "those, so a killed sweep loses only the runs in flight. The run id encodes the setting, the "
+        "seed and a hash of everything else the result depends on (data, training options, online "
+        "tests), so a changed config never reuses a stale result. Tables: `DIR/results.csv|json`; "
+        "statistics and verdicts: `DIR/summary.json`.", "",
+    ]
     if extra:
         out += [extra, ""]
     return "\n".join(out)

@@ -65,10 +65,20 @@ def run_assessment(
     client = None
     try:
         if not serial:
-            client = make_client(scheduler, workers or dcfg.get("workers", 2), dcfg.get("processes", True),
-                                 dcfg.get("threads_per_worker", 1))
+            try:
+                client = make_client(scheduler, workers or dcfg.get("workers", 2),
+                                     dcfg.get("processes", True), dcfg.get("threads_per_worker", 1))
+            except (OSError, TimeoutError, RuntimeError) as exc:
+                where = f"scheduler {scheduler}" if scheduler else "a local Dask cluster"
+                raise CLIError(f"cannot start/connect to {where}: {exc}".splitlines()[0]) from None
         address = None if client is None else client.scheduler.address
-        context = prepare(cfg, out, client=client, scheduler=address)
+        try:
+            context = prepare(cfg, out, client=client, scheduler=address)
+        except CLIError:
+            raise
+        except (ValueError, RuntimeError, OSError) as exc:
+            msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise CLIError(f"preparing the sweep inputs (micro, dataset, DNS) failed: {msg}") from None
         outcome = run_sweep(runs, out, execute, context, client=client,
                             progress=lambda n: progress(total=n, desc="assess", disable=show_progress is False
                                                         if show_progress is not None else None))
