@@ -1,0 +1,162 @@
+"""libdmn_umat: per-call cost through the C ABI vs the kernel called in process, thread
+scaling, and cold/warm start-up.  Prints a table (``--json`` for machine-readable output).
+
+    python benchmarks/bench_abi.py [--calls 200000] [--repeat 5] [--json]
+
+Rows:
+- ``kernel (numba, in process)``: ``network_update`` in an @njit loop, same inputs every call
+  (fresh state, so every call does the same work) — the reference cost.
+- ``C API dmn_eval_batch(n=1)``: one C call per point from the C driver (function pointer →
+  numba cfunc → kernel).  ``overhead`` = this − kernel (acceptance: ≤ 10 ns).
+- ``umat_``: the full Abaqus entry (material lookup, PROPS parsing, Voigt conversion, STATEV).
+- threads: calls/s of ``umat_`` with 1 and 2 threads (C driver, pthreads), ratio.
+- start-up: wall time of a 1-call driver run with an empty numba cache (cold) and again (warm).
+
+Two models: a one-leaf elastic "network" (kernel cost small, so the ABI overhead is visible)
+and the depth-3 J2/elastic composite of :mod:`dmn_umat.abi.selftest` (plastic point).
+Timings are minima over ``--repeat`` runs; the machine is shared, so read ratios, not digits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from dmn_umat import model_file, tensors
+from dmn_umat.abi import deck, selftest
+from dmn_umat.abi.build import ensure_library
+from dmn_umat.network import Network
+from dmn_umat.online import kernel
+from dmn_umat.phases import parse_phase
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@njit(cache=True)
+def _kernel_loop(n, mi, mf, ptab, strain, s_old, stress, C, s_new, work, info):
+    acc = 0.0
+    for _ in range(n):
+        kernel.network_update(mi, mf, ptab, strain, s_old, stress, C, s_new, work, info)
+        acc += stress[0]
+    return acc
+
+
+def kernel_ns(net, props, strain_mandel, calls: int, repeat: int) -> float:
+    ptab = deck.parse_props(props, net.n_phases)
+    mi, mf = kernel.pack_network(net)
+    nsv = int(kernel.state_size(mi, ptab))
+    args = (mi, mf, ptab, np.array(strain_mandel, float), np.zeros(nsv), np.zeros(6), np.zeros((6, 6)),
+            np.zeros(nsv), np.zeros(int(kernel.work_size(mi))), np.zeros(4))
+    _kernel_loop(10, *args)
+    best = np.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        _kernel_loop(calls, *args)
+        best = min(best, time.perf_counter() - t)
+    return 1e9 * best / calls
+
+
+def build_driver(lib: Path, out: Path) -> Path:
+    exe = out / "dmn_driver_c"
+    cc = shutil.which("cc") or shutil.which("gcc")
+    subprocess.run([cc, "-O2", str(ROOT / "fortran_bridge" / "drivers" / "dmn_driver_c.c"), "-o", str(exe),
+                    f"-I{ROOT / 'fortran_bridge' / 'include'}", f"-L{lib.parent}", "-ldmn_umat",
+                    f"-Wl,-rpath,{lib.parent}", "-lpthread"], check=True)
+    return exe
+
+
+def driver_bench(exe: Path, d: Path, calls: int, threads: int, api: bool, repeat: int, env: dict) -> dict:
+    best = None
+    for _ in range(repeat):
+        cmd = [str(exe), "--bench", str(calls), "--threads", str(threads)] + (["--api"] if api else [])
+        cmd += [str(d / "props.txt"), str(d / "path.csv")]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+        res = json.loads(r.stdout.strip().splitlines()[-1])
+        if best is None or res["calls_per_s"] > best["calls_per_s"]:
+            best = res
+    return best
+
+
+def prepare(d: Path, net: Network, phases, strain_tensor) -> np.ndarray:
+    d.mkdir(parents=True, exist_ok=True)
+    model_file.write(d / "model.dmn", net)
+    props = deck.props_vector(phases)
+    np.savetxt(d / "props.txt", props[None, :], fmt="%.17g")
+    row = ",".join(repr(float(x)) for x in strain_tensor)
+    (d / "path.csv").write_text("e11,e22,e33,e23,e13,e12\n" + row + "\n")
+    return props
+
+
+def startup(exe: Path, d: Path, cache: Path, env: dict) -> float:
+    e = dict(env, DMN_UMAT_NUMBA_CACHE=str(cache))
+    t = time.perf_counter()
+    cmd = [str(exe), str(d / "props.txt"), str(d / "path.csv")]
+    subprocess.run(cmd, capture_output=True, env=e, check=True)
+    return time.perf_counter() - t
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calls", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+
+    lib = ensure_library()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_abi_"))
+    exe = build_driver(lib, tmp)
+    strain_t = np.array([5e-3, -1.5e-3, -1.5e-3, 1e-3, 0.0, 2e-3])  # plastic for the composite
+    models = {
+        "elastic, 1 leaf": (Network(np.array([[-1, -1]]), np.zeros((1, 3)), np.array([1.0]), np.array([0])),
+                            [parse_phase("elastic:E=70000,nu=0.3")], args.calls),
+        "J2/elastic, depth 3": (selftest.example_network(), [parse_phase(s) for s in selftest.PHASES],
+                                max(args.calls // 50, 1000)),
+    }
+    rows = []
+    for name, (net, phases, calls) in models.items():
+        d = tmp / name.replace(" ", "_").replace(",", "").replace("/", "_")
+        props = prepare(d, net, phases, strain_t)
+        env = dict(os.environ, DMN_UMAT_MODEL=str(d / "model.dmn"), DMN_UMAT_QUIET="1")
+        k = kernel_ns(net, props, tensors.tensor_components_to_mandel(strain_t), calls, args.repeat)
+        api = driver_bench(exe, d, calls, 1, True, args.repeat, env)
+        um1 = driver_bench(exe, d, calls, 1, False, args.repeat, env)
+        um2 = driver_bench(exe, d, calls, 2, False, args.repeat, env)
+        rows.append({
+            "model": name, "calls": calls, "kernel_ns": k, "api_ns": api["ns_per_call"],
+            "overhead_ns": api["ns_per_call"] - k, "umat_ns": um1["ns_per_call"],
+            "umat_calls_per_s_1t": um1["calls_per_s"], "umat_calls_per_s_2t": um2["calls_per_s"],
+            "thread_ratio": um2["calls_per_s"] / um1["calls_per_s"],
+        })
+    d0 = tmp / "elastic_1_leaf"
+    env = dict(os.environ, DMN_UMAT_MODEL=str(d0 / "model.dmn"), DMN_UMAT_QUIET="1")
+    cache = tmp / "numba_cache"
+    cold = startup(exe, d0, cache, env)
+    warm = min(startup(exe, d0, cache, env) for _ in range(3))
+    shutil.rmtree(tmp, ignore_errors=True)
+    result = {"rows": rows, "startup_cold_s": cold, "startup_warm_s": warm, "cpus": os.cpu_count()}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{'model':<22}{'kernel ns':>11}{'C API ns':>10}{'overhead':>10}{'umat_ ns':>10}"
+          f"{'calls/s 1t':>13}{'calls/s 2t':>13}{'2t/1t':>7}")
+    for r in rows:
+        print(f"{r['model']:<22}{r['kernel_ns']:>11.1f}{r['api_ns']:>10.1f}{r['overhead_ns']:>10.1f}"
+              f"{r['umat_ns']:>10.1f}{r['umat_calls_per_s_1t']:>13.3g}{r['umat_calls_per_s_2t']:>13.3g}"
+              f"{r['thread_ratio']:>7.2f}")
+    print(f"start-up (1-call C driver run): cold cache {cold:.2f} s, warm {warm:.2f} s; "
+          f"{os.cpu_count()} CPUs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
