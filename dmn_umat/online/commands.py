@@ -118,6 +118,9 @@ def plot(res: dict, png: str, dns: tuple[np.ndarray, np.ndarray] | None = None, 
         de = tensors.mandel_to_tensor_components(dns[0])
         ds = tensors.mandel_to_tensor_components(dns[1])
         ax.plot(np.r_[0, de[:, c]], np.r_[0, ds[:, c]], "--", color="k", label="DNS")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(6))
     comp = tensors.COMPONENTS[c]
     ax.set_xlabel(f"strain e{comp}")
     ax.set_ylabel(f"stress s{comp}")
