@@ -223,6 +223,53 @@ def _min_image(d: np.ndarray, L: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- RSA driver
+class _NearIndex:
+    """Periodic fixed-radius neighbour search over object centres (cell of lengths ``L``).
+
+    A ``scipy.spatial.cKDTree`` with periodic ``boxsize`` over the older centres (rebuilt every
+    ``rebuild`` insertions) plus a vectorised brute-force check of the recent ones, so a batch
+    query costs O(m log n) instead of O(m n).
+    """
+
+    def __init__(self, L: np.ndarray, cutoff: float, rebuild: int = 128):
+        from scipy.spatial import cKDTree
+
+        self._kd = cKDTree
+        self.L = np.asarray(L, dtype=np.float64)
+        self.cutoff = float(cutoff)
+        self.rebuild = int(rebuild)
+        self.pts = np.empty((64, self.L.size))
+        self.n = 0
+        self.tree = None
+        self.n_tree = 0
+
+    def add(self, c: np.ndarray) -> None:
+        if self.n == len(self.pts):
+            self.pts = np.concatenate([self.pts, np.empty_like(self.pts)])
+        self.pts[self.n] = np.mod(c, self.L)
+        self.n += 1
+        if self.n - self.n_tree >= self.rebuild:
+            self.tree = self._kd(np.minimum(self.pts[: self.n], np.nextafter(self.L, 0)), boxsize=self.L)
+            self.n_tree = self.n
+
+    def pairs(self, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(candidate, placed) index pairs whose periodic centre distance is below the cutoff."""
+        cands = np.minimum(np.mod(cands, self.L), np.nextafter(self.L, 0))
+        ic, ip = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        if self.tree is not None:
+            lists = self.tree.query_ball_point(cands, r=self.cutoff)
+            lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+            if lens.sum():
+                ic.append(np.repeat(np.arange(len(cands)), lens))
+                ip.append(np.concatenate([np.asarray(x, dtype=np.int64) for x in lists if x]))
+        if self.n > self.n_tree:
+            d = _min_image(cands[:, None, :] - self.pts[None, self.n_tree : self.n], self.L)
+            a, b = np.nonzero(np.sum(d * d, axis=-1) < self.cutoff**2)
+            ic.append(a)
+            ip.append(b + self.n_tree)
+        return np.concatenate(ic), np.concatenate(ip)
+
+
 def _rsa(
     rng: np.random.Generator,
     grid: np.ndarray,
@@ -230,6 +277,8 @@ def _rsa(
     propose,
     conflicts,
     rasterize,
+    centre,
+    cutoff: float,
     count: int | None,
     max_attempts: int,
     what: str,
@@ -237,19 +286,27 @@ def _rsa(
 ):
     """Generic RSA: add objects until the voxel count is closest to the target (or ``count`` placed).
 
-    propose(rng, m) -> m candidate objects; conflicts(cands, placed) -> bool (m,) overlap flags;
-    rasterize(obj) -> (idx, mask) of the object's voxels.
+    propose(rng, m) -> m candidate objects; centre(objs) -> their centres (m, dim);
+    conflicts(cands, placed, ic, ip) -> bool (m,) overlap flags, given the candidate/placed pairs
+    (ic, ip) whose centres are closer than ``cutoff``; rasterize(obj) -> (idx, mask) of its voxels.
     """
-    placed: list[np.ndarray] = []
+    near = _NearIndex(np.asarray(grid.shape, dtype=np.float64), cutoff)
+    placed = None  # growing array of accepted objects
+    n = 0
     filled = 0
+    last = None
     while True:
-        if count is not None and len(placed) >= count:
+        if count is not None and n >= count:
             break
         obj = None
         attempts = 0
         while attempts < max_attempts:
             cands = propose(rng, _BATCH)
-            bad = conflicts(cands, np.asarray(placed)) if placed else np.zeros(len(cands), bool)
+            if n:
+                ic, ip = near.pairs(centre(cands))
+                bad = conflicts(cands, placed[:n], ic, ip) if ic.size else np.zeros(len(cands), bool)
+            else:
+                bad = np.zeros(len(cands), bool)
             ok = np.flatnonzero(~bad)
             attempts += len(cands)
             if ok.size:
@@ -257,11 +314,11 @@ def _rsa(
                 break
         if obj is None:
             achieved = filled / grid.size
-            if count is None and abs(filled - target_voxels) <= 0.5 * max(_last_size(placed, rasterize), 1):
+            if count is None and abs(filled - target_voxels) <= 0.5 * max(_last_size(last, rasterize), 1):
                 break  # jammed, but already as close as one more object could bring us
             raise MicroError(
                 f"cannot reach {what} volume fraction {vf:.4g}: random packing jammed at "
-                f"{achieved:.4g} after {len(placed)} inclusions ({max_attempts} failed placements); "
+                f"{achieved:.4g} after {n} inclusions ({max_attempts} failed placements); "
                 "lower the volume fraction, the inclusion size or the gap"
             )
         idx, mask = rasterize(obj)
@@ -270,15 +327,40 @@ def _rsa(
             if abs(filled + dn - target_voxels) >= abs(filled - target_voxels):
                 break
         filled += _paint(grid, idx, mask)
-        placed.append(obj)
-    return np.asarray(placed)
+        if placed is None:
+            placed = np.empty((64,) + obj.shape)
+        elif n == len(placed):
+            placed = np.concatenate([placed, np.empty_like(placed)])
+        placed[n] = obj
+        n += 1
+        last = obj
+        near.add(centre(obj[None])[0])
+    if placed is None:
+        return np.zeros((0,) + propose(np.random.default_rng(0), 1).shape[1:])
+    return placed[:n].copy()
 
 
-def _last_size(placed, rasterize) -> int:
-    if not placed:
+def _last_size(last, rasterize) -> int:
+    if last is None:
         return 0
-    _, mask = rasterize(placed[-1])
+    _, mask = rasterize(last)
     return int(np.count_nonzero(mask))
+
+
+def _identity(x):
+    return x
+
+
+def _centre_conflicts(L: np.ndarray, dmin: float):
+    """Overlap test of spheres/circles: periodic centre distance < dmin (exact)."""
+
+    def conflicts(cands, placed, ic, ip):
+        d = _min_image(cands[ic] - placed[ip], L)
+        bad = np.zeros(len(cands), dtype=bool)
+        bad[ic[np.sum(d * d, axis=-1) < dmin * dmin]] = True
+        return bad
+
+    return conflicts
 
 
 # --------------------------------------------------------------------------- generators
@@ -324,10 +406,6 @@ def spheres(
     def propose(rng, m):
         return rng.random((m, 3)) * L
 
-    def conflicts(c, placed):
-        d = _min_image(c[:, None, :] - placed[None, :, :], L)
-        return np.any(np.sum(d * d, axis=-1) < dmin * dmin, axis=1)
-
     def rasterize(c):
         idx = _box_indices(c - radius, c + radius, shape)
         x = (idx[0] + 0.5 - c[0])[:, None, None]
@@ -335,7 +413,10 @@ def spheres(
         z = (idx[2] + 0.5 - c[2])[None, None, :]
         return idx, x * x + y * y + z * z <= radius * radius
 
-    centres = _rsa(rng, grid, vf * V, propose, conflicts, rasterize, count, max_attempts, "sphere", vf)
+    conflicts = _centre_conflicts(L, dmin)
+    centres = _rsa(
+        rng, grid, vf * V, propose, conflicts, rasterize, _identity, dmin, count, max_attempts, "sphere", vf
+    )
     params = {"radius": float(radius), "count": int(len(centres)), "gap": gap, "seed": _seed_json(seed)}
     return Microstructure(grid, "spheres", vf, params, centres)
 
@@ -413,20 +494,20 @@ def short_fibres(
         h = 0.5 * seg * directions(rng, m)
         return np.stack([c - h, c + h], axis=1)  # (m, 2, 3)
 
-    def conflicts(cands, placed):
-        cc = 0.5 * (cands[:, 0] + cands[:, 1])
-        pc = 0.5 * (placed[:, 0] + placed[:, 1])
-        # bring each placed fibre to the image nearest the candidate, then consider the 27
-        # neighbouring images; only pairs whose centres are within seg + dmin can touch
-        rel = pc[None, :, :] - cc[:, None, :]
-        off = _min_image(rel, L) - rel  # (m, n, 3)
-        cdist = np.linalg.norm((rel + off)[:, :, None, :] + shifts[None, None, :, :], axis=-1)
-        im, ip, ish = np.nonzero(cdist < seg + dmin)
+    def centre(segs):
+        return 0.5 * (segs[:, 0] + segs[:, 1])
+
+    def conflicts(cands, placed, ic, ip):
+        # bring each nearby placed fibre to the image nearest the candidate, then test the 27
+        # neighbouring images exactly (segment-segment distance of the axes)
+        rel = centre(placed[ip]) - centre(cands[ic])
+        off = _min_image(rel, L) - rel  # (k, 3)
+        sh = off[:, None, :] + shifts[None, :, :]  # (k, 27, 3)
+        p2 = placed[ip, 0][:, None, :] + sh
+        q2 = placed[ip, 1][:, None, :] + sh
+        d = segment_distance(cands[ic, 0][:, None, :], cands[ic, 1][:, None, :], p2, q2)
         bad = np.zeros(len(cands), dtype=bool)
-        if im.size:
-            sh = off[im, ip] + shifts[ish]
-            d = segment_distance(cands[im, 0], cands[im, 1], placed[ip, 0] + sh, placed[ip, 1] + sh)
-            bad[im[d < dmin]] = True
+        bad[ic[np.any(d < dmin, axis=1)]] = True
         return bad
 
     def rasterize(s):
@@ -447,7 +528,9 @@ def short_fibres(
             inside = (perp2 <= radius**2) & (t >= 0.0) & (t <= 1.0)
         return idx, inside
 
-    segs = _rsa(rng, grid, vf * V, propose, conflicts, rasterize, None, max_attempts, "fibre", vf)
+    segs = _rsa(
+        rng, grid, vf * V, propose, conflicts, rasterize, centre, seg + dmin, None, max_attempts, "fibre", vf
+    )
     params = {
         "radius": float(radius),
         "aspect": float(aspect),
@@ -497,9 +580,7 @@ def long_fibres(
     def propose(rng, m):
         return rng.random((m, 2)) * L
 
-    def conflicts(c, placed):
-        d = _min_image(c[:, None, :] - placed[None, :, :], L)
-        return np.any(np.sum(d * d, axis=-1) < dmin * dmin, axis=1)
+    conflicts = _centre_conflicts(L, dmin)
 
     def rasterize(c):
         idx = _box_indices(c - radius, c + radius, pshape)
@@ -508,7 +589,18 @@ def long_fibres(
         return idx, x * x + y * y <= radius * radius
 
     centres = _rsa(
-        rng, plane, vf * plane.size, propose, conflicts, rasterize, None, max_attempts, "fibre", vf
+        rng,
+        plane,
+        vf * plane.size,
+        propose,
+        conflicts,
+        rasterize,
+        _identity,
+        dmin,
+        None,
+        max_attempts,
+        "fibre",
+        vf,
     )
     grid = np.ascontiguousarray(np.broadcast_to(np.expand_dims(plane, ax), shape)).astype(np.int32)
     params = {
