@@ -158,3 +158,28 @@ def test_cli_micro_bad_input(tmp_path, capsys, argv, msg):
     err = capsys.readouterr().err.strip()
     assert rc != 0 and msg in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_many_inclusions_never_overlap_kdtree_path():
+    """Hundreds of objects (the periodic KD-tree neighbour search is active beyond 128)."""
+    sph = m.spheres(40, 0.3, seed=3, radius=2.0)
+    assert sph.count > 500 and abs(sph.volume_fraction - 0.3) < 0.003
+    L = np.array(sph.shape, float)
+    c = sph.objects
+    d = np.linalg.norm(_min_image(c[:, None] - c[None], L), axis=-1)
+    np.fill_diagonal(d, np.inf)
+    assert d.min() >= 4.0
+    assert np.count_nonzero(sph.voxels) == int(round(sph.volume_fraction * sph.voxels.size))
+
+    fib = m.short_fibres(36, 0.2, seed=1, radius=1.5, aspect=3.0, orientation="random")
+    assert fib.count > 128
+    seg, L = fib.objects, np.array(fib.shape, float)
+    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]) * L
+    i, j = np.triu_indices(len(seg), 1)
+    cen = seg.mean(axis=1)
+    rel = cen[j] - cen[i]
+    off = (_min_image(rel, L) - rel)[:, None, :] + shifts[None]
+    dd = m.segment_distance(
+        seg[i, 0][:, None], seg[i, 1][:, None], seg[j, 0][:, None] + off, seg[j, 1][:, None] + off
+    )
+    assert dd.min() >= 3.0 - 1e-9
