@@ -311,3 +311,19 @@ def test_micro_generator_feeds_dataset_without_files(tmp_path):
     for i in range(3):
         exact = laminate_stiffness(ds.C1[i], ds.C2[i], 1.0 - f_incl, np.array([0.0, 0.0, 1.0]))
         assert np.allclose(ds.Cbar[i], exact, rtol=1e-6, atol=1e-6 * np.abs(exact).max())
+
+
+def test_long_fibres_equal_poisson_axial_modulus_is_rule_of_mixtures(tmp_path):
+    """Hill: with equal Poisson ratios, uniaxial stress along continuous fibres gives a uniform
+    strain field, so the axial Young's modulus of C̄ is exactly f1 E1 + f2 E2 (any cross-section)."""
+    lf = mic.long_fibres((14, 14, 3), 0.3, seed=2, radius=2.5, axis="z")
+    s = smp.SamplerSettings(nu=(0.3, 0.3))
+    ds = dsm.generate_dataset(
+        lf.voxels, tmp_path / "lf.npz", 4, sampler=s, executor="local", show_progress=False
+    )
+    f = ds.volume_fractions
+    for i in range(4):
+        E = ds.params[i, :, 0]
+        E_axial = 1.0 / np.linalg.inv(ds.Cbar[i])[2, 2]
+        assert E_axial == pytest.approx(f @ E, rel=1e-6)
+        assert 1.0 / np.linalg.inv(ds.Cbar[i])[0, 0] < 0.99 * (f @ E)  # transverse: strictly below Voigt
