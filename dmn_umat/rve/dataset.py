@@ -312,6 +312,8 @@ class _Partial:
                     raise DatasetError(
                         f"resume directory {str(self.dir)!r} has no readable manifest; delete it"
                     )
+            elif old != manifest and not any(self.dir.glob("s*.npz")):
+                mpath.unlink()  # a stale directory holding no finished sample: start afresh
             elif old != manifest:
                 diff = sorted(k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k))
                 raise DatasetError(
