@@ -387,3 +387,22 @@ def test_dmn_drive_cli(tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(e.startswith("dmn drive: error:") for e in err)
+
+
+def test_driver_bisects_after_cut_back():
+    """A single 100% strain step that the kernel refuses (cut back) is bisected by the driver and
+    lands close to an explicitly fine path; an impossible step raises DriveError, not a crash."""
+    from dmn_umat.online.driver import DriveError
+
+    rng = np.random.default_rng(12)
+    net = network.complete_tree(
+        4, rng.uniform(0.01, 1, 16), rng.normal(size=(15, 3)), rotations=_rotations(rng, 16)
+    )
+    mat = NetworkMaterial(net, ["j2:E=70e3,nu=0.49,sy=10", "j2:E=70e3,nu=0.3,sy=1000"])
+    target = np.array([[1, -0.3, 0.05, 0.2, -0.1, 0.25]])
+    assert mat.update(target, mat.initial_state(1))[3][0] == 1  # the kernel alone cuts back
+    coarse = drive(mat, target)
+    fine = drive(mat, np.linspace(0, 1, 41)[1:, None] * target)
+    assert np.abs(coarse["stress"][-1] - fine["stress"][-1]).max() <= 2e-2 * np.abs(fine["stress"][-1]).max()
+    with pytest.raises(DriveError):
+        drive(mat, target, max_cuts=0)
