@@ -93,7 +93,10 @@ def creation_info() -> dict:
 
 def encode(net: Network) -> bytes:
     """The exact bytes :func:`write` stores for ``net`` (metadata used as given)."""
-    net.validate()
+    try:
+        net.validate()
+    except ValueError as exc:
+        raise ModelFileError(f"cannot write an invalid network: {exc}") from None
     N = net.n_nodes
     if N > MAX_NODES:
         raise ModelFileError(f"network too large for the model file ({N} nodes > {MAX_NODES})")

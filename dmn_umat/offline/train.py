@@ -188,7 +188,7 @@ def train(
 
     if resume and ck_path is not None and ck_path.exists():
         try:
-            ck = torch.load(ck_path, map_location="cpu", weights_only=False)
+            ck = torch.load(ck_path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - corrupted checkpoint = user error
             raise TrainError(f"cannot read checkpoint {str(ck_path)!r}: {exc}") from None
         old = dict(ck["config"])
