@@ -6,7 +6,7 @@ random leaf rotations.  Every point follows its own random proportional path to 
 ``--incr`` increments (load), then unloads half way; timings exclude the first (compiling) call.
 Prints a table; ``--json`` prints the rows as JSON.
 
-    python benchmarks/bench_online.py [--depths 4 5 6 7 8] [--points 64] [--incr 10] [--threads N]
+    python benchmarks/bench_online.py [--depths 4 5 6 7 8] [--points 64] [--incr 10] [--threads N] [--rtol R]
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ def make_net(depth: int, prune: float, rng: np.random.Generator) -> network.Netw
     return network.complete_tree(depth, w, rng.normal(size=(n - 1, 3)), rotations=R)
 
 
-def run_case(net, threads: int, npts: int, nincr: int, rng) -> tuple[float, float, float]:
+def run_case(
+    net, threads: int, npts: int, nincr: int, rng, rtol: float = 1e-10
+) -> tuple[float, float, float]:
     """Returns (µs per point-increment, mean Newton iterations per increment, sub-step share)."""
-    mat = NetworkMaterial(net, [MATRIX, INCLUSION], threads=threads)
+    mat = NetworkMaterial(net, [MATRIX, INCLUSION], threads=threads, rtol=rtol)
     dirs = rng.normal(size=(npts, 6))
     dirs *= 0.02 / np.linalg.norm(dirs, axis=1)[:, None]
     ts = np.r_[np.linspace(0, 1, nincr + 1)[1:], np.linspace(1, 0.5, nincr // 2 + 1)[1:]]
@@ -64,6 +66,7 @@ def main() -> None:
     ap.add_argument(
         "--threads", type=int, default=numba.config.NUMBA_NUM_THREADS, help="'all threads' column"
     )
+    ap.add_argument("--rtol", type=float, default=1e-10, help="Newton tolerance of the network solve")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     rows = []
@@ -72,8 +75,10 @@ def main() -> None:
             rng = np.random.default_rng(depth)
             net = make_net(depth, prune, rng)
             active = int(np.count_nonzero(net.weights[net.leaves] > 0))
-            t1, its, sub = run_case(net, 1, args.points, args.incr, np.random.default_rng(1))
-            tn, _, _ = run_case(net, args.threads, args.points, args.incr, np.random.default_rng(1))
+            t1, its, sub = run_case(net, 1, args.points, args.incr, np.random.default_rng(1), args.rtol)
+            tn, _, _ = run_case(
+                net, args.threads, args.points, args.incr, np.random.default_rng(1), args.rtol
+            )
             rows.append(
                 {
                     "depth": depth,
@@ -90,7 +95,7 @@ def main() -> None:
         return
     print(
         f"# online network update, J2 matrix + elastic inclusion, {args.points} points, "
-        f"{args.incr}+{args.incr // 2} increments, numba {numba.__version__}"
+        f"{args.incr}+{args.incr // 2} increments, rtol {args.rtol:g}, numba {numba.__version__}"
     )
     print(
         f"| depth | active leaves | µs/pt/incr 1 thread | µs/pt/incr {args.threads} threads "
