@@ -164,19 +164,30 @@ def test_ccx_j2_network_matches_builtin_plasticity(ccx, libdir, tmp_path):
     assert np.abs(s).max() < 0.5 * E * 0.006
 
 
+SHIPPED = ROOT / "dmn_umat" / "models" / "spheres16_dmn_d6.dmn"
+
+
 def test_ccx_composite_model_threads_identical(ccx, libdir, tmp_path):
-    """Composite depth-3 network on a 3x2x2 box: 1 and 2 ccx worker threads, identical output."""
-    net = selftest.example_network()
-    model_file.write(tmp_path / "comp.dmn", net)
+    """Shipped pretrained composite (J2 matrix, elastic spheres) on a 3x2x2 box: 1 and 2 ccx
+    worker threads give identical output.  Falls back to a hand-built depth-3 network."""
+    if SHIPPED.is_file():
+        net = model_file.read(SHIPPED)
+        model = SHIPPED.stem  # selected by name: a model shipped in dmn_umat/models
+    else:  # pragma: no cover - before the pretrained models landed
+        net = selftest.example_network()
+        model_file.write(tmp_path / "comp.dmn", net)
+        model = str(tmp_path / "comp.dmn")
     phases = [parse_phase(s) for s in selftest.PHASES]
     umat = deck.material_block(net, phases, "@ABAQUS_DMN@COMPOSITE")
-    env = {"DMN_UMAT_MODEL_COMPOSITE": str(tmp_path / "comp.dmn")}
+    env = {"DMN_UMAT_MODEL_COMPOSITE": model}
     text = make_deck(umat, STEPS[:2], mesh=(3, 2, 2))
     r1, dat1 = run_ccx(ccx, libdir, tmp_path / "t1", "comp", text, env, nproc=1)
     assert ccx_ok(r1), r1.stdout[-3000:] + r1.stderr[-3000:]
     r2, dat2 = run_ccx(ccx, libdir, tmp_path / "t2", "comp", text, env, nproc=2)
     assert ccx_ok(r2), r2.stdout[-3000:] + r2.stderr[-3000:]
     assert "material @ABAQUS_DMN@COMPOSITE -> model" in r1.stderr
+    if SHIPPED.is_file():
+        assert f"-> model {SHIPPED} ({len(net.leaves)} leaves" in r1.stderr
     assert dat1.read_text() == dat2.read_text()
     # the placeholder (E = PROPS(1) = 2) would give stresses of order 1e-2; ours are O(100)
     s = read_dat(dat1)[0][1][:, 2:]
