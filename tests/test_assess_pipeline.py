@@ -45,7 +45,8 @@ def test_reduced_sweep_on_dask_and_resume(tmp_path, capsys, monkeypatch):
             free = [1, 2, 3, 4, 5] if p != "shear" else [0, 1, 2, 3, 4]
             # mixed control honoured: stress-free components vanish along the whole path
             assert np.abs(stress[:, free]).max() <= 1e-6 * max(1.0, np.abs(stress).max())
-        assert run["online_us_per_point"] > 0
+        assert run["online_us_per_point"] > 0 and run["online_cpu_us_per_point"] > 0
+        assert 0 < run["train_cpu_seconds"] <= run["train_call_seconds"] * 1.05 + 0.05
         assert (out / "models" / f"{r['run_id']}.dmn").is_file()
     dns = sorted((out / "cache").glob("dns-*.npz"))
     assert len(dns) == 3

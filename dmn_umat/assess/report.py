@@ -24,15 +24,19 @@ ALPHA = 0.05
 PAPER_SPEEDUP = (3.4, 4.7)
 
 COLUMNS = [
-    "run_id", *BASELINE_KEYS, "seed", "train_seconds", "epochs", "seconds_per_epoch", "train_err",
+    "run_id", *BASELINE_KEYS, "seed", "train_seconds", "train_cpu_seconds", "epochs", "seconds_per_epoch",
+    "train_err",
     "val_err_mean", "val_err_max", "leaves", "active_leaves",
     *[f"online_err_{p}" for p in PATH_NAMES], "online_err_mean", "online_us_per_point",
+    "online_cpu_us_per_point", "online_failed",
     "online_driver_us_per_increment",
 ]
 METRIC_LABELS = {
     "val_err_mean": "mean validation error (linear C̄)",
     "online_err_mean": "online stress error vs DNS",
     "train_seconds": "training wall time [s]",
+    "train_cpu_seconds": "training CPU time [s]",
+    "online_cpu_us_per_point": "online CPU cost [µs/point/increment]",
     "active_leaves": "active leaves after pruning",
     "online_us_per_point": "online cost [µs/point/increment]",
 }
@@ -43,6 +47,7 @@ def to_row(res: dict) -> dict:
     spec = res.get("spec", {})
     row = {k: spec.get(k) for k in (*BASELINE_KEYS, "seed")}
     row["run_id"] = res.get("run_id")
+    row["online_failed"] = len(res.get("online_failed") or {})
     for c in COLUMNS:
         if c not in row:
             row[c] = res.get(c)
@@ -209,9 +214,14 @@ def finding_imn_dmn(rows: list[dict], baseline: dict) -> dict:
     sl = axis_slice(rows, baseline, "formulation")
     if "dmn" not in sl or "imn" not in sl:
         return {**f, "verdict": "not tested", "evidence": "the sweep lacks one of the two formulations"}
-    t_d, t_i = _num(sl["dmn"], "train_seconds"), _num(sl["imn"], "train_seconds")
+    both = sl["dmn"] + sl["imn"]
+    tm = "train_cpu_seconds" if all(isinstance(r.get("train_cpu_seconds"), int | float) for r in both) \
+        else "train_seconds"
+    cm = "online_cpu_us_per_point" if all(isinstance(r.get("online_cpu_us_per_point"), int | float)
+                                          for r in both) else "online_us_per_point"
+    t_d, t_i = _num(sl["dmn"], tm), _num(sl["imn"], tm)
     e_d, e_i = _num(sl["dmn"], "online_err_mean"), _num(sl["imn"], "online_err_mean")
-    c_d, c_i = _num(sl["dmn"], "online_us_per_point"), _num(sl["imn"], "online_us_per_point")
+    c_d, c_i = _num(sl["dmn"], cm), _num(sl["imn"], cm)
     v_d, v_i = _num(sl["dmn"], "val_err_mean"), _num(sl["imn"], "val_err_mean")
     speed = float(t_d.mean() / t_i.mean())
     p_err = float(ttest_ind(e_d, e_i, equal_var=False).pvalue) if min(e_d.size, e_i.size) >= 2 else math.nan
@@ -226,14 +236,17 @@ def finding_imn_dmn(rows: list[dict], baseline: dict) -> dict:
         verdict = "partly reproduced" + ("" if in_range else f" (IMN faster, {speed:.2g}×, outside 3.4–4.7×)")
     else:
         verdict = "not reproduced"
-    ev = (f"training time DMN {_fmt(t_d.mean())}±{_fmt(t_d.std(ddof=1) if t_d.size > 1 else 0.0)} s vs IMN "
+    kind = "CPU" if tm == "train_cpu_seconds" else "wall"
+    sd_d = t_d.std(ddof=1) if t_d.size > 1 else 0.0
+    ev = (f"training {kind} time DMN {_fmt(t_d.mean())}±{_fmt(sd_d)} s vs IMN "
           f"{_fmt(t_i.mean())}±{_fmt(t_i.std(ddof=1) if t_i.size > 1 else 0.0)} s → IMN {speed:.3g}× faster "
           f"(same epoch budget and depth); validation error DMN {_fmt(v_d.mean())} vs IMN "
           f"{_fmt(v_i.mean())}; "
           f"online error DMN {_fmt(e_d.mean())} vs IMN {_fmt(e_i.mean())} (Welch p = {_fmt(p_err)}, "
-          f"relative difference {_fmt(rel)}; comparable: {'yes' if acc_ok else 'no'}); online cost DMN/IMN = "
+          f"relative difference {_fmt(rel)}; comparable: {'yes' if acc_ok else 'no'}); "
+          f"online {kind} cost DMN/IMN = "
           f"{_fmt(cost)} (comparable: {'yes' if cost_ok else 'no'}).")
-    return {**f, "verdict": verdict, "evidence": ev, "speedup": speed}
+    return {**f, "verdict": verdict, "evidence": ev, "speedup": speed, "time_metric": tm}
 
 
 def findings(rows: list[dict], baseline: dict) -> list[dict]:
@@ -286,7 +299,7 @@ def plots(rows: list[dict], cfg: dict, folder: Path) -> list[Path]:
             ax2 = ax.twinx()
             ax2.plot(x, [s["active_leaves"]["mean"] for s in st], "k^:", label="active leaves")
             ax2.set_ylabel("active leaves after pruning")
-            ax2.legend(loc="upper right", fontsize=7)
+            ax2.legend(loc="lower right", fontsize=7)
         ax.legend(loc="upper left", fontsize=7)
         ax.set_title(f"{base['formulation'].upper()}, one factor at a time: {axis}")
         save(fig, f"error_vs_{axis}.png")
@@ -308,8 +321,12 @@ def plots(rows: list[dict], cfg: dict, folder: Path) -> list[Path]:
     sl = axis_slice(rows, base, "formulation")
     if len(sl) >= 2:
         fig, axs = plt.subplots(1, 3, figsize=(11, 3.4))
-        for ax, m in zip(axs, ("train_seconds", "online_err_mean", "online_us_per_point")):
-            names = list(sl)
+        names = list(sl)
+        rs_all = [r for n in names for r in sl[n]]
+        cpu = all(isinstance(r.get("train_cpu_seconds"), int | float) for r in rs_all)
+        ms = ("train_cpu_seconds", "online_err_mean", "online_cpu_us_per_point") if cpu else \
+            ("train_seconds", "online_err_mean", "online_us_per_point")
+        for ax, m in zip(axs, ms):
             vals = [_num(sl[n], m) for n in names]
             ax.bar([n.upper() for n in names], [v.mean() if v.size else np.nan for v in vals],
                    yerr=[v.std(ddof=1) if v.size > 1 else 0 for v in vals], capsize=4, color=["C0", "C1"][:2])
@@ -338,8 +355,14 @@ def _setting_table(rows: list[dict]) -> str:
     for r in rows:
         groups.setdefault(tuple(r.get(k) for k in BASELINE_KEYS), []).append(r)
     hdr = ("| formulation | depth | init | angles | batch | n_train | λ | seeds | train s | val err mean | "
-           "val err max | online err | active leaves | µs/pt/inc |\n" + "|---" * 14 + "|\n")
+           "val err max | online err | active leaves | µs/pt/inc | train CPU s | CPU µs/pt/inc |\n"
+           + "|---" * 16 + "|\n")
     lines = []
+
+    def nf(rs):
+        k = sum(1 for r in rs if r.get("online_failed"))
+        return f" ({k} not driven)" if k else ""
+
     for key, rs in groups.items():
         def ms(m, rs=rs):
             v = _num(rs, m)
@@ -347,8 +370,9 @@ def _setting_table(rows: list[dict]) -> str:
                 return "n/a"
             return f"{_fmt(float(v.mean()))} ± {_fmt(float(v.std(ddof=1)) if v.size > 1 else 0.0, 2)}"
         lines.append("| " + " | ".join(str(k) for k in key) + f" | {len(rs)} | {ms('train_seconds')} | "
-                     f"{ms('val_err_mean')} | {ms('val_err_max')} | {ms('online_err_mean')} | "
-                     f"{ms('active_leaves')} | {ms('online_us_per_point')} |")
+                     f"{ms('val_err_mean')} | {ms('val_err_max')} | {ms('online_err_mean')}{nf(rs)} | "
+                     f"{ms('active_leaves')} | {ms('online_us_per_point')} | {ms('train_cpu_seconds')} | "
+                     f"{ms('online_cpu_us_per_point')} |")
     return hdr + "\n".join(lines) + "\n"
 
 
@@ -356,6 +380,7 @@ def markdown(rows: list[dict], cfg: dict, summ: dict, figures: list[str], n_plan
              failed: dict | None = None, extra: str = "") -> str:
     ds, tr, on, m = cfg["dataset"], cfg["training"], cfg["online"], cfg["micro"]
     seeds = cfg["sweep"]["seeds"]
+    nfail = sum(1 for r in rows if r.get("online_failed"))
     micro = m.get("file") or f"{m['generator']} " + ", ".join(f"{k}={v}" for k, v in m.items()
                                                              if k not in ("generator", "file"))
     out = [f"# Assessment study: DMN vs IMN ({cfg.get('name', 'assessment')})", ""]
@@ -372,7 +397,9 @@ def markdown(rows: list[dict], cfg: dict, summ: dict, figures: list[str], n_plan
         f"- Seeds per setting: {len(seeds)} ({seeds}); runs finished: {len(rows)} of {n_planned}"
         + (f"; failed: {len(failed)}" if failed else ""),
         f"- Online tests vs FFT DNS: {', '.join(on['paths'])}, peak strain {on['strain']}, "
-        f"{on['steps']} steps per segment; error = relative L2 of the stress over the path",
+        f"{on['steps']} steps per segment; error = relative L2 of the stress over the path"
+        + (f"; the online Newton could not drive {nfail} network(s) through every path (online error "
+           "left out for those runs, column `online_failed`)" if nfail else ""),
         "",
         "One-factor-at-a-time (OFAT): every axis is varied alone, all other keys at the baseline; "
         "an effect is read only on that slice. This costs Σ(levels) instead of Π(levels) settings and "
