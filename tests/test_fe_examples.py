@@ -59,7 +59,8 @@ def test_cyclic_tiny_checks():
 
 
 def test_cli_fe2_json_and_outputs(tmp_path, capsys):
-    rc = main(["fe2", "cyclic", "--size", "tiny", "--steps", "3", "--out", str(tmp_path / "o"), "--json"])
+    rc = main(["fe2", "cyclic", "--size", "tiny", "--steps", "3", "--out", str(tmp_path / "o"), "--json",
+               "--solver", "cg"])
     out = capsys.readouterr().out
     s = json.loads(out)
     assert rc == 0 and s["example"] == "cyclic"

@@ -39,7 +39,8 @@ def _run(args) -> int:
     out = Path(args.out or f"fe2-{args.example}")
     try:
         material = make_material(args.model, args.phase, args.example)
-        kw = {"size": args.size, "out": out, "progress": not args.json, "n_steps": args.steps}
+        kw = {"size": args.size, "out": out, "progress": not args.json, "n_steps": args.steps,
+              "linear_solver": args.solver}
         if args.strain is not None:
             kw["strain"] = args.strain
         summary = EXAMPLES[args.example](material, **kw)

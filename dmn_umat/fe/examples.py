@@ -159,7 +159,7 @@ def _hole_top_stress(res: Result, material, mesh: M.Mesh, a: float) -> float:
 
 
 def plate_hole(material, size: str = "coarse", out: Path | None = None, progress: bool = False,
-               strain: float = 0.02, n_steps: int | None = None) -> dict:
+               strain: float = 0.02, n_steps: int | None = None, linear_solver: str = "direct") -> dict:
     """Quarter plate (10×10 mm, hole radius 1 mm), plane strain, ux = strain·10 mm on x = 10.
 
     Checks: elastic stress concentration σxx(hole top)/σ_gross vs Heywood's finite-width
@@ -175,7 +175,8 @@ def plate_hole(material, size: str = "coarse", out: Path | None = None, progress
     n = n_steps or {"tiny": 12, "coarse": 20, "fine": 40}[size]
     lams = np.r_[0.01, np.linspace(0.02, 1.0, n)]  # first increment elastic (Kt)
     prob = Problem(mesh, material, bcs)
-    res, summary = _run("plate-hole", prob, lams, out, progress, _label(material))
+    res, summary = _run("plate-hole", prob, lams, out, progress, _label(material),
+                        linear_solver=linear_solver)
     P = res.reaction_sum(mesh.node_sets["xmax"], 0)
     P0 = res.reaction_sum(mesh.node_sets["xmin"], 0)
     d = res.lam * delta
@@ -201,7 +202,7 @@ def plate_hole(material, size: str = "coarse", out: Path | None = None, progress
 
 # --------------------------------------------------------------------------- (b) notched bar
 def notched_bar(material, size: str = "coarse", out: Path | None = None, progress: bool = False,
-                strain: float = 0.01, n_steps: int | None = None) -> dict:
+                strain: float = 0.01, n_steps: int | None = None, linear_solver: str = "direct") -> dict:
     """One eighth of a double-edge notched bar (hexahedra), 40×10×4 mm, notch radius 2 mm,
     ux = strain·20 mm on the end.  Checks: limit load vs σy·A_net (J2 phase), equilibrium."""
     L, B, T, r = 20.0, 5.0, 2.0, 2.0
@@ -212,7 +213,8 @@ def notched_bar(material, size: str = "coarse", out: Path | None = None, progres
            Dirichlet(mesh.node_sets["zmin"], 2), Dirichlet(mesh.node_sets["xmax"], 0, delta)]
     n = n_steps or {"tiny": 10, "coarse": 16, "fine": 30}[size]
     lams = np.r_[0.02, np.linspace(0.05, 1.0, n)]
-    res, summary = _run("notched-bar", Problem(mesh, material, bcs), lams, out, progress, _label(material))
+    res, summary = _run("notched-bar", Problem(mesh, material, bcs), lams, out, progress, _label(material),
+                        linear_solver=linear_solver)
     P = res.reaction_sum(mesh.node_sets["xmax"], 0)
     P0 = res.reaction_sum(mesh.node_sets["xmin"], 0)
     a_net = (B - r) * T
@@ -233,7 +235,7 @@ def notched_bar(material, size: str = "coarse", out: Path | None = None, progres
 
 # --------------------------------------------------------------------------- (c) cyclic
 def cyclic(material, size: str = "coarse", out: Path | None = None, progress: bool = False,
-           strain: float = 0.01, n_steps: int | None = None) -> dict:
+           strain: float = 0.01, n_steps: int | None = None, linear_solver: str = "direct") -> dict:
     """The plate with hole under a displacement cycle 0 → +δ → −δ → +δ (δ = strain·10 mm).
 
     Checks: the first unloading increment is elastic, so its slope equals the initial elastic
@@ -250,7 +252,8 @@ def cyclic(material, size: str = "coarse", out: Path | None = None, progress: bo
     lams = np.r_[up, down, reup]
     bcs = [Dirichlet(mesh.node_sets["xmin"], 0), Dirichlet(mesh.node_sets["ymin"], 1),
            Dirichlet(mesh.node_sets["xmax"], 0, delta)]
-    res, summary = _run("cyclic", Problem(mesh, material, bcs), lams, out, progress, _label(material))
+    res, summary = _run("cyclic", Problem(mesh, material, bcs), lams, out, progress, _label(material),
+                        linear_solver=linear_solver)
     P = res.reaction_sum(mesh.node_sets["xmax"], 0)
     d = res.lam * delta
     k0 = P[0] / d[0]
