@@ -365,3 +365,81 @@ def test_library_failed_init_is_reported(tmp_path, libpath):
     assert r.returncode == 7, r.stdout + r.stderr
     code, msg = r.stdout.split("|", 1)
     assert code == "-1" and "cannot import dmn_umat" in msg and "deliberately broken" in msg
+
+
+BATCH_HARNESS = textwrap.dedent(
+    r"""
+    import ctypes, json, sys, threading
+    import numpy as np
+    from dmn_umat import model_file
+    from dmn_umat.abi import deck
+    from dmn_umat.online import kernel
+    lib_path, model, props_json = sys.argv[1], sys.argv[2], sys.argv[3]
+    lib = ctypes.CDLL(lib_path)  # ctypes releases the GIL during calls
+    lib.dmn_last_error.restype = ctypes.c_char_p
+    P = lambda a: a.ctypes.data_as(ctypes.c_void_p)
+    props = np.array(json.loads(props_json), float)
+    h = lib.dmn_open(model.encode(), P(props), props.size)
+    assert h >= 1, lib.dmn_last_error()
+    nsv = lib.dmn_nstate(h)
+    n = 48
+    rng = np.random.default_rng(3)
+    eps = rng.normal(scale=3e-3, size=(n, 6))
+    s_old = np.zeros((n, nsv))
+
+    errors = []
+
+    def run(lo, hi, out_s, out_c, out_n, info):
+        try:
+            _run(lo, hi, out_s, out_c, out_n, info)
+        except BaseException as exc:
+            errors.append(repr(exc))
+
+    def _run(lo, hi, out_s, out_c, out_n, info):
+        for _ in range(20):
+            r = lib.dmn_eval_batch(h, hi - lo, P(eps[lo:hi].copy()), P(s_old[lo:hi].copy()), P(out_s[lo:hi]),
+                                   P(out_c[lo:hi]), P(out_n[lo:hi]), P(info[lo:hi]))
+            assert r == 0, (r, lib.dmn_last_error())
+
+    res = []
+    for nthreads in (1, 2):
+        S, C, N, I = np.zeros((n, 6)), np.zeros((n, 6, 6)), np.zeros((n, nsv)), np.zeros((n, 4))
+        cuts = [int(c) for c in np.linspace(0, n, nthreads + 1)]
+        ts = [threading.Thread(target=run, args=(cuts[i], cuts[i + 1], S, C, N, I)) for i in range(nthreads)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        assert not errors, errors
+        res.append((S, C, N))
+    net = model_file.read(model)
+    ptab = deck.parse_props(props, net.n_phases)
+    mi, mf = kernel.pack_network(net)
+    work = np.zeros(kernel.work_size(mi))
+    ref = np.zeros((n, 6)); refC = np.zeros((n, 6, 6)); refN = np.zeros((n, nsv))
+    for i in range(n):
+        assert kernel.network_update(mi, mf, ptab, eps[i], s_old[i], ref[i], refC[i], refN[i], work,
+                                     np.zeros(4)) == 0
+    bad = lib.dmn_eval_batch(h + 100, 1, P(eps), P(s_old), P(ref), P(refC), P(refN), None)
+    print(json.dumps({
+        "threads_equal": bool(all(np.array_equal(a, b) for a, b in zip(res[0], res[1]))),
+        "err_stress": float(np.abs(res[0][0] - ref).max() / np.abs(ref).max()),
+        "err_tangent": float(np.abs(res[0][1] - refC).max() / np.abs(refC).max()),
+        "err_state": float(np.abs(res[0][2] - refN).max() / max(np.abs(refN).max(), 1e-300)),
+        "bad_handle": bad, "bad_msg": lib.dmn_last_error().decode(), "close": lib.dmn_close(h),
+        "plastic": bool(np.abs(refN[:, :6]).max() > 0)}))
+    """
+)
+
+
+def test_library_batch_api_threads_match_kernel(tmp_path, libpath, composite):
+    """dmn_eval_batch from 1 and 2 threads (library loaded into a running Python) = the kernel."""
+    model, props, _ = composite
+    script = tmp_path / "batch.py"
+    script.write_text(BATCH_HARNESS)
+    r = subprocess.run([sys.executable, str(script), str(libpath), str(model), json.dumps(props.tolist())],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["threads_equal"] and res["plastic"]
+    assert res["err_stress"] <= 1e-13 and res["err_tangent"] <= 1e-13 and res["err_state"] <= 1e-13
+    assert res["bad_handle"] == -1 and "invalid or closed handle" in res["bad_msg"]
+    assert res["close"] == 0
