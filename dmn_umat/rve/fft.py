@@ -505,23 +505,35 @@ def dns(
     state = np.zeros((s.N, S.nsv))
     mask = np.ones(6, bool)
     mask[list(free)] = False
+    dx_last = np.zeros(s.n)  # last converged increment of the unknowns ...
+    dE_last = np.zeros(int(mask.sum()))  # ... and of the prescribed macro strains
     for step in range(n):
         target = path[step]
         a, h = 0.0, 1.0
+        extrapolate = True
         while a < 1.0:
             b = min(1.0, a + h)
             E = E_c.copy()
             E[mask] = E_c[mask] + (b - a) / (1.0 - a) * (target[mask] - E_c[mask])
-            x_try = x.copy()
+            # initial guess: the last increment scaled to this one when loading continues in
+            # the same direction (ratio in (0, 2]); otherwise the committed state
+            dE = E[mask] - E_c[mask]
+            den = float(dE_last @ dE_last)
+            ratio = float(dE @ dE_last) / den if den > 0.0 else 0.0
+            x_try = x + ratio * dx_last if extrapolate and 0.0 < ratio <= 2.0 else x.copy()
             try:
                 nit, kit, mean = S.increment(x_try, E, state)
             except _NewtonFailure as exc:
                 h *= 0.5
+                extrapolate = False
                 if h < 0.5**max_cuts:
                     raise FFTConvergenceError(
                         f"dns: step {step + 1} not solved after {max_cuts} step cuts ({exc})"
                     ) from None
                 continue
+            extrapolate = True
+            dx_last = x_try - x
+            dE_last = dE
             x = x_try
             E_c = s.macro(x, E)
             state, S.state_new = S.state_new, state
