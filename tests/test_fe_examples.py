@@ -101,3 +101,26 @@ def test_network_material_in_fe_homogeneous_limit(tmp_path):
     assert np.abs(fa - fb).max() <= 1e-7 * np.abs(fb).max()
     d = np.array(b["curve"]["displacement"])
     assert fb[-1] < 0.9 * fb[0] * d[-1] / d[0]  # plastic (below the elastic line)
+
+
+def test_output_tensor_order(tmp_path):
+    """Stress written as XDMF Tensor6 in ParaView order (xx, xy, xz, yy, yz, zz)."""
+    import meshio
+
+    from dmn_umat.fe.output import XdmfSeries, increment_fields
+
+    m = M.rectangle(1.0, 1.0, 1, 1)
+    bcs = [Dirichlet(m.node_sets["xmin"], 0), Dirichlet(m.node_sets["ymin"], 1),
+           Dirichlet(m.node_sets["xmax"], 0, 1e-3), Dirichlet(m.node_sets["ymax"], 0, 4e-4)]
+    mat = PhaseMaterial("elastic:E=1000,nu=0.25")
+    res = solve(Problem(m, mat, bcs), [1.0])
+    w = XdmfSeries(tmp_path / "r", res.assembler)
+    w.write(1.0, *increment_fields(res.assembler, res.increments[0], mat))
+    w.close()
+    with meshio.xdmf.TimeSeriesReader(str(tmp_path / "r.xdmf")) as r:
+        r.read_points_cells()
+        _, pd, cd = r.read_data(0)
+    s = res.assembler.cell_average(res.increments[0].stress)[0]  # Mandel 11, 22, 33, 23, 13, 12
+    expect = [s[0], s[5] / np.sqrt(2), s[4] / np.sqrt(2), s[1], s[3] / np.sqrt(2), s[2]]
+    assert cd["stress"][0][0] == pytest.approx(expect, rel=1e-10, abs=1e-12)
+    assert abs(expect[1]) > 0.02 * abs(expect[0])  # shear present, so the order is really tested

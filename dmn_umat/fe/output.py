@@ -2,7 +2,8 @@
 a load–displacement PNG.
 
 Point data: ``displacement`` (3 components, z = 0 in 2D), nodal-averaged ``stress``/``strain``
-(6 tensor components 11, 22, 33, 23, 13, 12 — no √2) and ``von_mises``.  Cell data: the
+(XDMF ``Tensor6``: tensor components in ParaView's order xx, xy, xz, yy, yz, zz — no √2) and
+``von_mises``.  Cell data: the
 element means of the same plus the material ``fields`` (e.g. ``peeq``).  Files appear
 atomically: written under temporary names, renamed on :meth:`XdmfSeries.close`.
 """
@@ -19,6 +20,9 @@ import numpy as np
 from ..tensors import mandel_to_tensor_components
 from .assembly import Assembler
 from .solver import Increment
+
+#: Mandel/our order (11, 22, 33, 23, 13, 12) → XDMF Tensor6 order (11, 12, 13, 22, 23, 33).
+TENSOR6_ORDER = [0, 5, 4, 1, 3, 2]
 
 _XDMF_TOPO = {"triangle": "Triangle", "quad": "Quadrilateral", "tetra": "Tetrahedron",
               "hexahedron": "Hexahedron"}
@@ -38,8 +42,8 @@ def increment_fields(A: Assembler, inc: Increment, material) -> tuple[dict, dict
     disp = np.zeros((u.shape[0], 3))
     disp[:, : A.dim] = u
     gp = {
-        "stress": mandel_to_tensor_components(inc.stress),
-        "strain": mandel_to_tensor_components(inc.strain),
+        "stress": mandel_to_tensor_components(inc.stress)[:, TENSOR6_ORDER],
+        "strain": mandel_to_tensor_components(inc.strain)[:, TENSOR6_ORDER],
         "von_mises": von_mises(inc.stress)[:, None],
     }
     for name, v in material.fields(inc.state).items():
