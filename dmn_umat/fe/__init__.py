@@ -1,1 +1,12 @@
-"""fe stage of dmn_umat (see DESIGN §1)."""
+"""fe stage of dmn_umat (see DESIGN §1, docs/fe2.md): a small implicit small-strain FE solver
+whose integration points call any batched material (phase law, DMN/IMN surrogate = FE², or an
+FFT RVE = FE×FFT).
+
+- :mod:`.elements`  shape functions, Gauss rules, Mandel B matrices, B-bar
+- :mod:`.mesh`      ``Mesh``, structured/gmsh/meshio meshes, node sets, boundary facets
+- :mod:`.assembly`  ``Assembler``: vectorized f_int / CSR tangent with a fixed pattern
+- :mod:`.solver`    ``Problem``, ``Dirichlet``, ``Traction``, ``NodalForce``, ``Solver``, ``solve``
+- :mod:`.output`    XDMF time series, load–displacement PNG
+- :mod:`.examples`  the ``dmn fe2`` examples; :mod:`.commands` the CLI
+- :mod:`.fft_material`, :mod:`.concurrent`  FE×FFT reference and the FE² comparison
+"""
