@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -443,3 +444,44 @@ def test_library_batch_api_threads_match_kernel(tmp_path, libpath, composite):
     assert res["err_stress"] <= 1e-13 and res["err_tangent"] <= 1e-13 and res["err_state"] <= 1e-13
     assert res["bad_handle"] == -1 and "invalid or closed handle" in res["bad_msg"]
     assert res["close"] == 0
+
+
+def test_cli_abi_deck(tmp_path, capsys):
+    from dmn_umat.cli import main
+
+    net = selftest.example_network()
+    model_file.write(tmp_path / "m.dmn", net)
+    args = ["abi", "deck", str(tmp_path / "m.dmn"), "--phase", J2, "--phase", EL, "--name", "@ABAQUS_DMN@M"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out == deck.material_block(net, [parse_phase(J2), parse_phase(EL)], "@ABAQUS_DMN@M")
+    assert main(["abi", "deck", str(tmp_path / "m.dmn"), "--phase", J2, "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "2 phases but 1 phase laws" in err and err.count("\n") == 1
+    assert main(["abi", "deck", str(tmp_path / "missing.dmn"), "--phase", J2]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_library_concurrent_cold_start(tmp_path, libpath):
+    """ABI.md pitfall 8: several processes cold-starting on one empty numba cache are all correct."""
+    d = tmp_path / "st"
+    selftest.setup(d)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    exe = tmp_path / "drv"
+    src = Path(__file__).resolve().parent.parent / "fortran_bridge" / "drivers" / "dmn_driver_c.c"
+    inc = Path(__file__).resolve().parent.parent / "fortran_bridge" / "include"
+    subprocess.run([cc, "-O2", str(src), "-o", str(exe), f"-I{inc}", f"-L{libpath.parent}", "-ldmn_umat",
+                    f"-Wl,-rpath,{libpath.parent}", "-lpthread"], check=True)
+    env = dict(os.environ, DMN_UMAT_MODEL=str(d / "model.dmn"), DMN_UMAT_NUMBA_CACHE=str(tmp_path / "cache"))
+    procs = [subprocess.Popen([str(exe), str(d / "props.txt"), str(d / "path.csv")], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=1800) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+    net = model_file.read(d / "model.dmn")
+    from dmn_umat import loadpath
+
+    ref = selftest.python_driver(net, np.loadtxt(d / "props.txt"), loadpath.read_path(d / "path.csv"))
+    for out, _ in outs:
+        got = np.loadtxt(out.splitlines(), ndmin=2)
+        assert np.abs(got - ref).max() <= 1e-12 * np.abs(ref).max()
