@@ -485,3 +485,33 @@ def test_library_concurrent_cold_start(tmp_path, libpath):
     for out, _ in outs:
         got = np.loadtxt(out.splitlines(), ndmin=2)
         assert np.abs(got - ref).max() <= 1e-12 * np.abs(ref).max()
+
+
+def test_library_built_in_a_venv_embeds_the_venv(tmp_path):
+    """ABI.md pitfall 2: a library built by a venv's python starts *that* environment (its
+    site-packages, found through pyvenv.cfg), even when the host has no idea of the venv."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+                   check=True)
+    vpy = venv / "bin" / "python"
+    site = subprocess.run([str(vpy), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # a .pth line runs at site initialization: visible only if the venv's site-packages is used
+    Path(site, "dmn_venv_probe.pth").write_text("import os; os.environ['DMN_VENV_PROBE'] = '1'\n")
+    out = tmp_path / "lib"
+    subprocess.run([str(vpy), "-m", "dmn_umat.abi.build", "--out", str(out)], check=True, capture_output=True,
+                   cwd=Path(__file__).resolve().parent.parent)
+    src = tmp_path / "t.c"
+    src.write_text('#include <stdio.h>\n#include <stdlib.h>\n#include "dmn_umat.h"\n'
+                   'int main(void){int r = dmn_init(); const char *v = getenv("DMN_VENV_PROBE");'
+                   'printf("%d|%s|%s\\n", r, v ? v : "-", dmn_last_error()); return r;}\n')
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    exe = tmp_path / "t"
+    subprocess.run([cc, str(src), "-o", str(exe), f"-I{out}", f"-L{out}", "-ldmn_umat", f"-Wl,-rpath,{out}"],
+                   check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
+    r = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("0|1|"), r.stdout
