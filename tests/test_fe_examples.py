@@ -16,7 +16,8 @@ from dmn_umat.material import PhaseMaterial
 
 
 def test_plate_hole_tiny_checks(tmp_path):
-    s = X.plate_hole(X.make_material(None, None, "plate-hole"), "tiny", out=tmp_path)
+    mat = X.make_material(None, [X.DEFAULT_PHASE["plate-hole"]], "plate-hole")
+    s = X.plate_hole(mat, "tiny", out=tmp_path)
     c = s["checks"]
     assert all(v["ok"] for v in c.values()), c
     # elastic Kt within 3 % of Heywood even on the tiny mesh (displacement-based hole stress)
@@ -43,14 +44,14 @@ def test_plate_hole_kt_converges_to_kirsch_heywood():
 
 
 def test_notched_bar_tiny_checks():
-    s = X.notched_bar(X.make_material(None, None, "notched-bar"), "tiny")
+    s = X.notched_bar(X.make_material(None, [X.DEFAULT_PHASE["notched-bar"]], "notched-bar"), "tiny")
     assert s["cell_type"] == "hexahedron"
     assert all(v["ok"] for v in s["checks"].values()), s["checks"]
     assert 1.0 <= s["checks"]["limit_load"]["ratio"] <= 1.35
 
 
 def test_cyclic_tiny_checks():
-    s = X.cyclic(X.make_material(None, None, "cyclic"), "tiny")
+    s = X.cyclic(X.make_material(None, [X.DEFAULT_PHASE["cyclic"]], "cyclic"), "tiny")
     c = s["checks"]
     assert all(v["ok"] for v in c.values()), c
     assert abs(c["elastic_unloading"]["ratio"] - 1.0) < 1e-6
@@ -60,7 +61,7 @@ def test_cyclic_tiny_checks():
 
 def test_cli_fe2_json_and_outputs(tmp_path, capsys):
     rc = main(["fe2", "cyclic", "--size", "tiny", "--steps", "3", "--out", str(tmp_path / "o"), "--json",
-               "--solver", "cg"])
+               "--solver", "cg", "--phase", X.DEFAULT_PHASE["cyclic"]])
     out = capsys.readouterr().out
     s = json.loads(out)
     assert rc == 0 and s["example"] == "cyclic"
@@ -124,3 +125,17 @@ def test_output_tensor_order(tmp_path):
     expect = [s[0], s[5] / np.sqrt(2), s[4] / np.sqrt(2), s[1], s[3] / np.sqrt(2), s[2]]
     assert cd["stress"][0][0] == pytest.approx(expect, rel=1e-10, abs=1e-12)
     assert abs(expect[1]) > 0.02 * abs(expect[0])  # shear present, so the order is really tested
+
+
+def test_default_material_is_the_shipped_composite(tmp_path, capsys):
+    """Without --model/--phase the examples run the shipped IMN composite (if installed), and the
+    physical checks hold for it too (Kt, equilibrium, net-section load from its point response)."""
+    from dmn_umat.offline import pretrained
+
+    if X.DEFAULT_MODEL not in pretrained.names():
+        pytest.skip("shipped model not installed")
+    rc = main(["fe2", "plate-hole", "--size", "tiny", "--steps", "4", "--out", str(tmp_path), "--json"])
+    s = json.loads(capsys.readouterr().out)
+    assert rc == 0 and s["material"].startswith(X.DEFAULT_MODEL)
+    assert all(c["ok"] for c in s["checks"].values()), s["checks"]
+    assert s["checks"]["stress_concentration"]["ratio"] == pytest.approx(1.0, abs=0.03)
