@@ -297,6 +297,14 @@ def test_unsupported_props_and_singular_phase_do_not_raise():
         mi, mf, table, np.full(6, 1e-3), np.zeros(nsv), s, C, np.zeros(nsv), work, info
     )
     assert st == kernel.STATUS_CUTBACK and 0 < info[0] < 1
+    N = net.n_nodes
+    for pos, val in [(kernel.NHEAD + N + 1, 99), (kernel.NHEAD + 1, 7), (kernel.NHEAD + 3 * N, 5)]:
+        bad = mi.copy()  # child index out of range, bad node kind, wrong leaf ordinal
+        bad[pos] = val
+        assert (
+            kernel.network_update(bad, mf, table, np.zeros(6), np.zeros(nsv), s, C, np.zeros(nsv), work, info)
+            == 2
+        )
     corrupt = mi.copy()
     corrupt[0] = 0
     assert (
@@ -406,3 +414,12 @@ def test_driver_bisects_after_cut_back():
     assert np.abs(coarse["stress"][-1] - fine["stress"][-1]).max() <= 2e-2 * np.abs(fine["stress"][-1]).max()
     with pytest.raises(DriveError):
         drive(mat, target, max_cuts=0)
+
+
+def test_single_leaf_network_is_the_phase_law():
+    net = network.complete_tree(0, np.array([1.0]), np.zeros((0, 3)))
+    mat = NetworkMaterial(net, [J2])
+    path = loadpath.cyclic([0.01, -0.01], 4)[:, :1] * np.array([1.0, -0.3, 0.1, 0.4, 0.0, 0.2])
+    a = drive(mat, path)
+    b = drive(PhaseMaterial(J2), path)
+    assert np.array_equal(a["stress"], b["stress"])

@@ -236,7 +236,28 @@ def _blob_ok(mi, mf):
     if N < 1 or mi[3] + mi[4] != N or mi.shape[0] < NHEAD + 6 * N:
         return False
     need = F0 + 24 * N + (36 * N if mi[6] != 0 else 0)
-    return mf.shape[0] >= need and mf[0] > 0.0 and 0.0 < mf[1] < 1e-2
+    if not (mf.shape[0] >= need and mf[0] > 0.0 and 0.0 < mf[1] < 1e-2):
+        return False
+    # topology: every index the solver follows must stay inside the blob
+    nleaf = 0
+    nint = 0
+    for k in range(N):
+        kind = mi[NHEAD + _I_KIND * N + k]
+        c1 = mi[NHEAD + _I_C1 * N + k]
+        c2 = mi[NHEAD + _I_C2 * N + k]
+        lo = mi[NHEAD + _I_LEAF * N + k]
+        io = mi[NHEAD + _I_INT * N + k]
+        if kind < KIND_INACTIVE or kind > KIND_PASS2:
+            return False
+        if c1 < 0:
+            if c2 >= 0 or lo != nleaf or io != -1 or mi[NHEAD + _I_PHASE * N + k] < 0 or kind > KIND_LEAF:
+                return False
+            nleaf += 1
+        else:
+            if not (k < c1 < N and k < c2 < N) or lo != -1 or io != nint or kind == KIND_LEAF:
+                return False
+            nint += 1
+    return nleaf == mi[4] and nint == mi[3] and mi[NHEAD + _I_KIND * N] != KIND_INACTIVE
 
 
 @njit(cache=True)
@@ -795,7 +816,7 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
     for i in range(4):
         info[i] = 0.0
     _fail(stress, ddsdde, info, CUTBACK_RATIO)
-    if not _blob_ok(mi, mf):
+    if props_table.ndim != 2 or props_table.shape[1] < laws.MAX_NPROPS or not _blob_ok(mi, mf):
         return STATUS_FAILED
     N = mi[2]
     M = mi[3]
@@ -803,11 +824,11 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
     nsv = state_size(mi, props_table)
     if nsv < 0 or state_old.shape[0] < nsv or state_new.shape[0] < nsv:
         return STATUS_FAILED
-    for i in range(state_old.shape[0]):
+    for i in range(min(state_old.shape[0], state_new.shape[0])):
         state_new[i] = state_old[i]
     if mi[7] < 1 or mi[7] > props_table.shape[0]:
         return STATUS_FAILED
-    if props_table.shape[1] < laws.MAX_NPROPS or work.shape[0] < work_size(mi):
+    if work.shape[0] < work_size(mi):
         return STATUS_FAILED
     if strain.shape[0] < 6 or stress.shape[0] < 6 or ddsdde.shape[0] < 6 or ddsdde.shape[1] < 6:
         return STATUS_FAILED
