@@ -367,7 +367,7 @@ def execute_run(spec: dict, context: dict) -> dict:
     # the training loop's own wall time (no data loading / export), else the whole call
     train_seconds = float(_first(log, "wall_time_s", "seconds", default=call_seconds))
     net = model_file.read(model)
-    n_leaves = int(len(net.leaves))
+    n_leaves = 2 ** int(spec["depth"])  # leaves of the trained (complete) tree; the file is pruned
     prune = find_prune()
     pruned = prune(net) if prune is not None else net
     w = pruned.weights[pruned.leaves]

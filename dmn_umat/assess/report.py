@@ -13,6 +13,7 @@ import csv
 import io
 import math
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,8 @@ def to_row(res: dict) -> dict:
     for c in COLUMNS:
         if c not in row:
             row[c] = res.get(c)
+    if isinstance(row.get("depth"), int):
+        row["leaves"] = 2 ** row["depth"]  # leaves of the complete trained tree (before pruning)
     return row
 
 
@@ -114,7 +117,9 @@ def _anova(groups: list[np.ndarray]) -> float:
     groups = [g for g in groups if g.size >= 2]
     if len(groups) < 2 or np.ptp(np.concatenate(groups)) == 0:
         return math.nan
-    return float(f_oneway(*groups).pvalue)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(f_oneway(*groups).pvalue)
 
 
 def _xy(sl: dict, metric: str, transform=float) -> tuple[np.ndarray, np.ndarray]:
@@ -224,7 +229,10 @@ def finding_imn_dmn(rows: list[dict], baseline: dict) -> dict:
     c_d, c_i = _num(sl["dmn"], cm), _num(sl["imn"], cm)
     v_d, v_i = _num(sl["dmn"], "val_err_mean"), _num(sl["imn"], "val_err_mean")
     speed = float(t_d.mean() / t_i.mean())
-    p_err = float(ttest_ind(e_d, e_i, equal_var=False).pvalue) if min(e_d.size, e_i.size) >= 2 else math.nan
+    with warnings.catch_warnings():  # near-identical samples: scipy warns, p stays meaningful
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p_err = (float(ttest_ind(e_d, e_i, equal_var=False).pvalue) if min(e_d.size, e_i.size) >= 2
+                 else math.nan)
     rel = abs(e_d.mean() - e_i.mean()) / max(e_d.mean(), e_i.mean()) if e_d.size and e_i.size else math.nan
     acc_ok = bool((math.isfinite(p_err) and p_err >= ALPHA) or (math.isfinite(rel) and rel <= 0.25))
     cost = float(c_d.mean() / c_i.mean()) if c_d.size and c_i.size else math.nan
@@ -261,6 +269,7 @@ def plots(rows: list[dict], cfg: dict, folder: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     folder.mkdir(parents=True, exist_ok=True)
     base = cfg["baseline"]
@@ -293,12 +302,16 @@ def plots(rows: list[dict], cfg: dict, folder: Path) -> list[Path]:
             ax.set_xscale("symlog", linthresh=float(x[x > 0].min()) if np.any(x > 0) else 1e-3)
         else:
             ax.set_xscale(scale)
+        ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel(label)
         ax.set_ylabel("relative error (mean ± std over seeds)")
         if axis in ("lam", "depth"):
             ax2 = ax.twinx()
             ax2.plot(x, [s["active_leaves"]["mean"] for s in st], "k^:", label="active leaves")
             ax2.set_ylabel("active leaves after pruning")
+            max_leaves = 2 ** int(max(x) if axis == "depth" else base["depth"])
+            ax2.set_ylim(0, 1.05 * max_leaves)
             ax2.legend(loc="lower right", fontsize=7)
         ax.legend(loc="upper left", fontsize=7)
         ax.set_title(f"{base['formulation'].upper()}, one factor at a time: {axis}")
