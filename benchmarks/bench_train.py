@@ -1,4 +1,4 @@
-"""Training cost of DMN vs IMN: epoch time at depths 4–8 and wall time to a target error.
+"""Training cost of DMN vs IMN: epoch time at depths 4–8 and CPU time to a target error.
 
 Usage::
 
@@ -11,7 +11,7 @@ Without ``--data`` the samples are the exact C̄ of a random depth-3 laminate tr
 backward + Adam step over all mini-batches + validation; the minimum over ``--epochs``
 epochs after a warm-up epoch, so that other load on shared CPUs inflates it least) for both
 formulations on the same data and batches; part 2 trains each formulation at ``--target-depth`` until the mean
-validation error reaches ``--target`` and reports the wall time (the seed paper: IMN training
+validation error reaches ``--target`` and reports the CPU time (the seed paper: IMN training
 3.4–4.7× faster per run; Wan et al. 2024: ~5× per epoch).
 """
 
@@ -34,7 +34,7 @@ def _epoch_times(data, formulation: str, depth: int, epochs: int, batch_size: in
         seed=0,
     )
     r = train(data, cfg, show_progress=False)
-    t = [0.0] + [h["time"] for h in r.history]
+    t = [0.0] + [h["cpu_time"] for h in r.history]
     # minimum over the epochs after the first (warm-up): robust against other load on shared CPUs
     per_epoch = min(b - a for a, b in zip(t[1:-1], t[2:]))
     n_par = sum(p.numel() for p in r.model.parameters())
@@ -58,7 +58,7 @@ def _time_to_target(
     r = train(data, cfg, show_progress=False, target=target)
     for h in r.history:
         if h["val_error"] <= target:
-            return h["time"], h["epoch"], r.best_val
+            return h["cpu_time"], h["epoch"], r.best_val
     return None, None, r.best_val
 
 
@@ -90,6 +90,8 @@ def main() -> None:
         f"batch {args.batch_size}; torch threads {args.threads}"
     )
     print()
+    print("CPU seconds of this process (torch single-threaded), not wall time: other load on shared")
+    print("cores inflates wall time but hardly CPU time.")
     print("depth | leaves | params DMN | params IMN | s/epoch DMN | s/epoch IMN | DMN/IMN")
     print("------|--------|------------|------------|-------------|-------------|--------")
     for K in args.depths:
@@ -104,7 +106,7 @@ def main() -> None:
         f"time to mean validation error <= {args.target:g} at depth {args.target_depth} "
         f"(cosine schedule, lr {args.lr}, at most {args.max_epochs} epochs):"
     )
-    print("formulation | epochs | wall s | best val error")
+    print("formulation | epochs |  CPU s | best val error")
     print("------------|--------|--------|---------------")
     res = {}
     for f in ("dmn", "imn"):
@@ -116,7 +118,7 @@ def main() -> None:
         es = "   n/a" if ep is None else f"{ep:6d}"
         print(f"{f:>11} | {es} | {ts} | {best:.4f}", flush=True)
     if res["dmn"] and res["imn"]:
-        print(f"DMN/IMN wall-time ratio to target: {res['dmn'] / res['imn']:.2f}x")
+        print(f"DMN/IMN CPU-time ratio to target: {res['dmn'] / res['imn']:.2f}x")
     else:
         print("(a formulation did not reach the target; raise --max-epochs or the target)")
 
