@@ -14,7 +14,8 @@ def register(subparsers) -> None:
     p.add_argument("example", choices=("plate-hole", "notched-bar", "cyclic"))
     p.add_argument("--model", help="model file (*.dmn) or the name of a shipped pretrained model")
     p.add_argument("--phase", action="append", metavar="SPEC",
-                   help="phase law spec; one per network phase with --model, else one (default: a J2 law)")
+                   help="phase law spec: one per network phase with --model, or one alone for a homogeneous "
+                   "phase (default: shipped IMN spheres16_imn_d6 with a J2 matrix and elastic particles)")
     p.add_argument("--size", default="coarse", choices=("tiny", "coarse", "fine"), help="mesh size")
     p.add_argument("--steps", type=int, default=None, help="number of load increments (default per size)")
     p.add_argument("--strain", type=float, default=None, help="nominal strain amplitude of the load")
