@@ -208,8 +208,11 @@ def test_cli_train_inspect_prune_models(tmp_path, capsys):
     assert info["depth"] <= 2 and abs(sum(info["volume_fractions"]) - 1) < 1e-12
     assert info["val_error"] == s["val_error"]
     assert main(["inspect", str(out)]) == 0 and "validation" in capsys.readouterr().out
-    assert main(["prune", str(out), "--out", str(tmp_path / "p.dmn"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["leaves_after"] <= 4
+    assert main(["prune", str(out), "--out", str(tmp_path / "p.dmn"), "--data", str(npz), "--json"]) == 0
+    pr = json.loads(capsys.readouterr().out)
+    assert pr["leaves_after"] <= 4
+    assert np.isclose(pr["val_error_before"], s["val_error"], rtol=1e-8)
+    assert np.isclose(pr["val_error_after"], s["val_error"], rtol=1e-8)  # tol 0: C̄ unchanged
     assert main(["models", "--json"]) == 0
     assert "models" in json.loads(capsys.readouterr().out)
     # user errors are one-line messages with exit code 2

@@ -79,6 +79,7 @@ def register(sub) -> None:
     )
     p.add_argument("model")
     p.add_argument("--tol", type=float, default=0.0, help="relative weight threshold (default 0)")
+    p.add_argument("--data", default=None, help="dataset: report the validation error before and after")
     p.add_argument("--out", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_prune)
@@ -283,6 +284,15 @@ def _models(args) -> int:
     return 0
 
 
+def network_errors(net, C1, C2, Cbar):
+    """(n,) relative Frobenius errors of ``Network.homogenize`` against reference C̄."""
+    import numpy as np
+
+    from ..tensors import relative_error
+
+    return relative_error(np.array([net.homogenize([a, b]) for a, b in zip(C1, C2)]), Cbar)
+
+
 def _prune(args) -> int:
     from .. import model_file
     from .export import prune
@@ -296,15 +306,32 @@ def _prune(args) -> int:
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     out = Path(args.out)
-    model_file.write(out, pruned)
     res = {
         "model": str(out),
         "leaves_before": n_before,
         "leaves_after": int(len(pruned.leaves)),
         "depth": pruned.depth(),
     }
+    if args.data:
+        from .data import DataError, load
+
+        try:
+            d = load(args.data)
+        except DataError as exc:
+            raise CLIError(str(exc)) from None
+        for key, nw in (("before", net), ("after", pruned)):
+            e = network_errors(nw, d.C1_val, d.C2_val, d.Cbar_val)
+            res[f"val_error_{key}"], res[f"val_error_max_{key}"] = float(e.mean()), float(e.max())
+        pruned.metadata["pruned"]["val_error_after"] = res["val_error_after"]
+    model_file.write(out, pruned)
     if args.json:
         emit_json(res)
     else:
         print(f"wrote {out}: {res['leaves_after']} of {n_before} leaves kept, depth {res['depth']}")
+        if args.data:
+            print(
+                f"  validation error before {res['val_error_before']:.3e} "
+                f"(max {res['val_error_max_before']:.3e}), "
+                f"after {res['val_error_after']:.3e} (max {res['val_error_max_after']:.3e})"
+            )
     return 0
