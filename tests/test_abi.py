@@ -312,6 +312,8 @@ def test_library_failures_cut_back(tmp_path, libpath, composite):
     assert 0 < newton["pnewdt"] < 1 and np.all(np.isfinite(newton["ddsdde"]))
     assert np.all(np.isfinite(newton["stress"]))
     assert "non-finite" in r.stderr and "material DMN -> model" in r.stderr
+    # the library compiled its kernels into the keyed cache directory (pitfall 6)
+    assert list(cachekey.cache_dir().rglob("cfuncs.umat_point-*.nbi"))
 
 
 @pytest.mark.parametrize(
