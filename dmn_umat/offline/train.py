@@ -191,6 +191,9 @@ def train(
             ck = torch.load(ck_path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - corrupted checkpoint = user error
             raise TrainError(f"cannot read checkpoint {str(ck_path)!r}: {exc}") from None
+        missing = {"config", "fingerprint", "model", "optimizer", "generator", "history"} - set(ck)
+        if missing:
+            raise TrainError(f"checkpoint {str(ck_path)!r} lacks {', '.join(sorted(missing))}")
         old = dict(ck["config"])
         new = cfg.to_dict()
         diff = [k for k in new if k != "epochs" and old.get(k) != new[k]]
