@@ -107,6 +107,22 @@ def _point_impl(mi, mf, ptab, strain, state_old, stress, tangent, state_new, wor
     return ST_FAILED
 
 
+def _drop_stale_cache() -> None:
+    """In-process guard of ABI.md pitfall 6 for the default numba cache (``__pycache__``): drop
+    this module's cached entries when a module it compiles in changed (the library itself uses
+    a keyed cache directory, :mod:`dmn_umat.abi.cachekey`).  Must run before the cfuncs below
+    are compiled (at decoration)."""
+    from .. import online
+    from .cachekey import source_files
+
+    drop = getattr(online.kernel, "drop_stale_numba_cache", None)
+    if drop is not None:
+        deps = [str(p) for p in source_files() if p.name != "cfuncs.py"]
+        drop(props_to_table, __file__, deps)
+
+
+_drop_stale_cache()
+
 _i64p = types.CPointer(types.int64)
 _f64p = types.CPointer(types.float64)
 _i64 = types.int64
