@@ -202,3 +202,44 @@ def test_ccx_missing_model_stops_cleanly(ccx, libdir, tmp_path):
     assert "Job finished" not in r.stdout
     assert "no model file; set DMN_UMAT_MODEL_NOPE or DMN_UMAT_MODEL" in r.stderr
     assert r.returncode != 0
+
+
+def test_ccx_homogeneous_strain_matches_python_driver(ccx, libdir, tmp_path):
+    """One C3D8 cube with every node displaced affinely (u = ε x): every integration point
+    follows the same strain path, so ccx's printed stresses must equal the in-process
+    Python driver of the composite network at every increment (to the printed digits)."""
+    from dmn_umat import tensors
+
+    net = selftest.example_network()
+    model_file.write(tmp_path / "comp.dmn", net)
+    phases = [parse_phase(s) for s in selftest.PHASES]
+    umat = deck.material_block(net, phases, "@ABAQUS_DMN@HOMOG")
+    nodes, elems, _, _ = block_mesh(1, 1, 1)
+    e1 = np.array([[4e-3, 1e-3, 0.5e-3], [1e-3, -1e-3, -0.8e-3], [0.5e-3, -0.8e-3, -1.5e-3]])
+    e2 = -0.3 * e1
+    out = ["*HEADING", "homogeneous strain", "*NODE"] + [f"{n}, {x}, {y}, {z}" for n, x, y, z in nodes]
+    out += ["*ELEMENT, TYPE=C3D8, ELSET=EALL", f"{elems[0][0]}, " + ", ".join(map(str, elems[0][1]))]
+    out += [umat.rstrip(), "*SOLID SECTION, ELSET=EALL, MATERIAL=@ABAQUS_DMN@HOMOG"]
+    for eps in (e1, e2):
+        out += ["*STEP", "*STATIC, DIRECT", "0.25, 1.0", "*BOUNDARY"]
+        for n, x, y, z in nodes:
+            u = eps @ np.array([x, y, z])
+            out += [f"{n}, {i + 1}, {i + 1}, {deck._field(u[i])}" for i in range(3)]  # 20-char fields
+        out += ["*EL PRINT, ELSET=EALL", "S", "*END STEP"]
+    env = {"DMN_UMAT_MODEL_HOMOG": str(tmp_path / "comp.dmn")}
+    r, dat = run_ccx(ccx, libdir, tmp_path / "run", "homog", "\n".join(out) + "\n", env)
+    assert ccx_ok(r), r.stdout[-3000:] + r.stderr[-3000:]
+    assert "material @ABAQUS_DMN@HOMOG -> model" in r.stderr
+    blocks = read_dat(dat)
+    assert len(blocks) == 8
+    # strain path of the increments: 4 per step, linear in time
+    comps = lambda e: np.array([e[0, 0], e[1, 1], e[2, 2], e[1, 2], e[0, 2], e[0, 1]])  # noqa: E731
+    path = [t * comps(e1) for t in (0.25, 0.5, 0.75, 1.0)]
+    path += [comps(e1) + t * (comps(e2) - comps(e1)) for t in (0.25, 0.5, 0.75, 1.0)]
+    path = tensors.tensor_components_to_mandel(np.array(path))
+    ref = selftest.python_driver(net, deck.props_vector(phases), path)
+    for (_, rows), s_ref in zip(blocks, ref):
+        assert rows.shape == (8, 8)  # 8 integration points: element, point, 6 stresses
+        tol = 2e-6 * np.abs(s_ref).max()
+        np.testing.assert_allclose(rows[:, 2:], np.tile(s_ref, (8, 1)), rtol=2e-6, atol=tol)
+    assert np.abs(ref).max() > 100.0
