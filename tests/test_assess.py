@@ -258,3 +258,16 @@ def test_findings_refuse_unsupported_claims():
     assert f["data_size"]["verdict"] == "not reproduced"
     assert f["imn_vs_dmn"]["verdict"] == "not reproduced"
     assert f["lambda"]["verdict"] == "not tested" and f["init_batch"]["verdict"] == "not tested"
+
+
+def test_formulation_by_depth_table_from_grid():
+    cfg = small_cfg(design="grid", seeds=[0, 1, 2], axes={"formulation": ["dmn", "imn"], "depth": [2, 3]})
+    rows = _rows(cfg)
+    assert len(rows) == 2 * 2 * 3
+    table = rep.formulation_by_depth(rows, cfg["baseline"])
+    lines = [ln for ln in table.splitlines() if ln.startswith("| 2 ") or ln.startswith("| 3 ")]
+    assert len(lines) == 2
+    for ln in lines:  # the synthetic DMN trains 4× slower (±2 % noise) at every depth
+        ratio = float(ln.split("|")[4])
+        assert 3.8 < ratio < 4.2
+    assert rep.formulation_by_depth(_rows(small_cfg()), cfg["baseline"]) == ""

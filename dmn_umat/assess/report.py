@@ -363,6 +363,38 @@ def summary(rows: list[dict], cfg: dict) -> dict:
     }
 
 
+def formulation_by_depth(rows: list[dict], baseline: dict) -> str:
+    """Markdown table DMN vs IMN per depth (other keys at the baseline), '' if < 2 depths."""
+    sel: dict = {}
+    for r in rows:
+        if all(r.get(k) == baseline[k] for k in BASELINE_KEYS if k not in ("formulation", "depth")):
+            sel.setdefault(r.get("depth"), {}).setdefault(r.get("formulation"), []).append(r)
+    depths = sorted(d for d, g in sel.items() if "dmn" in g and "imn" in g)
+    if len(depths) < 2:
+        return ""
+    lines = ["| depth | train time DMN [s] | IMN [s] | DMN/IMN | val err DMN | IMN | online err DMN | IMN | "
+             "online cost DMN/IMN |", "|---" * 9 + "|"]
+    for d in depths:
+        g = sel[d]
+        both = g["dmn"] + g["imn"]
+        tm = "train_cpu_seconds" if all(isinstance(r.get("train_cpu_seconds"), int | float) for r in both) \
+            else "train_seconds"
+        cm = "online_cpu_us_per_point" if all(isinstance(r.get("online_cpu_us_per_point"), int | float)
+                                              for r in both) else "online_us_per_point"
+
+        def m(f, key, g=g):
+            v = _num(g[f], key)
+            return float(v.mean()) if v.size else math.nan
+
+        lines.append(f"| {d} | {_fmt(m('dmn', tm))} | {_fmt(m('imn', tm))} | "
+                     f"{_fmt(m('dmn', tm) / m('imn', tm))} | {_fmt(m('dmn', 'val_err_mean'))} | "
+                     f"{_fmt(m('imn', 'val_err_mean'))} | "
+                     f"{_fmt(m('dmn', 'online_err_mean'))} | {_fmt(m('imn', 'online_err_mean'))} | "
+                     f"{_fmt(m('dmn', cm) / m('imn', cm))} |")
+    return ("## DMN vs IMN per depth (means over seeds; CPU times where recorded)\n\n" + "\n".join(lines)
+            + "\n")
+
+
 def _setting_table(rows: list[dict]) -> str:
     groups: dict = {}
     for r in rows:
@@ -438,6 +470,9 @@ def markdown(rows: list[dict], cfg: dict, summ: dict, figures: list[str], n_plan
             "seeds, DMN/IMN accuracy by Welch's t-test (or ≤ 25 % relative difference); significance "
             f"p < {ALPHA}.", ""]
     out += ["## Per-setting results (mean ± std over seeds)", "", _setting_table(rows)]
+    by_depth = formulation_by_depth(rows, cfg["baseline"])
+    if by_depth:
+        out += [by_depth]
     if figures:
         out += ["## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in figures] + [""]
     if failed:
