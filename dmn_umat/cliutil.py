@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .fileio import json_default
+
 
 class CLIError(Exception):
     """An error whose message is shown to the user as one line (exit code 2)."""
@@ -52,17 +54,7 @@ def load_micro(path: str | Path, n_phases: int | None = None) -> np.ndarray:
 
 def emit_json(obj) -> None:
     """Write ``obj`` as JSON to stdout (numpy arrays become nested lists)."""
-
-    def default(o):
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, np.generic):
-            return o.item()
-        if isinstance(o, Path):
-            return str(o)
-        raise TypeError(f"not JSON serializable: {type(o)}")
-
-    json.dump(obj, sys.stdout, default=default)
+    json.dump(obj, sys.stdout, default=json_default)
     sys.stdout.write("\n")
 
 

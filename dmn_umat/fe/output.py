@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from ..fileio import atomic_save, atomic_write_text
 from ..tensors import mandel_to_tensor_components
 from .assembly import Assembler
 from .solver import Increment
@@ -24,8 +25,12 @@ from .solver import Increment
 #: Mandel/our order (11, 22, 33, 23, 13, 12) → XDMF Tensor6 order (11, 12, 13, 22, 23, 33).
 TENSOR6_ORDER = [0, 5, 4, 1, 3, 2]
 
-_XDMF_TOPO = {"triangle": "Triangle", "quad": "Quadrilateral", "tetra": "Tetrahedron",
-              "hexahedron": "Hexahedron"}
+_XDMF_TOPO = {
+    "triangle": "Triangle",
+    "quad": "Quadrilateral",
+    "tetra": "Tetrahedron",
+    "hexahedron": "Hexahedron",
+}
 
 
 def von_mises(stress: np.ndarray) -> np.ndarray:
@@ -85,17 +90,21 @@ class XdmfSeries:
         self.h5[key] = data
         kind = {1: "Scalar", 3: "Vector", 6: "Tensor6"}.get(1 if data.ndim == 1 else data.shape[1], "Matrix")
         dims = " ".join(str(s) for s in data.shape)
-        return (f'<Attribute Name="{escape(name)}" AttributeType="{kind}" Center="{center}">'
-                f'<DataItem Dimensions="{dims}" NumberType="Float" Precision="8" Format="HDF">'
-                f"{self.h5_path.name}:/{key}</DataItem></Attribute>")
+        return (
+            f'<Attribute Name="{escape(name)}" AttributeType="{kind}" Center="{center}">'
+            f'<DataItem Dimensions="{dims}" NumberType="Float" Precision="8" Format="HDF">'
+            f"{self.h5_path.name}:/{key}</DataItem></Attribute>"
+        )
 
     def write(self, t: float, point_data: dict, cell_data: dict) -> None:
         k = len(self.steps)
         nn, ne, nen = self.A.mesh.n_nodes, self.A.mesh.n_cells, self.A.mesh.cells.shape[1]
-        attrs = [self._attr(n, f"step{k}/point/{n}", np.asarray(v, float), "Node")
-                 for n, v in point_data.items()]
-        attrs += [self._attr(n, f"step{k}/cell/{n}", np.asarray(v, float), "Cell")
-                  for n, v in cell_data.items()]
+        attrs = [
+            self._attr(n, f"step{k}/point/{n}", np.asarray(v, float), "Node") for n, v in point_data.items()
+        ]
+        attrs += [
+            self._attr(n, f"step{k}/cell/{n}", np.asarray(v, float), "Cell") for n, v in cell_data.items()
+        ]
         self.steps.append(
             f'<Grid Name="step{k}" GridType="Uniform"><Time Value="{t:.17g}"/>'
             f'<Topology TopologyType="{_XDMF_TOPO[self.cell_type]}" NumberOfElements="{ne}">'
@@ -107,24 +116,26 @@ class XdmfSeries:
 
     def close(self) -> None:
         self.h5.close()
-        xml = ('<?xml version="1.0"?>\n<Xdmf Version="3.0"><Domain>'
-               '<Grid Name="fe" GridType="Collection" CollectionType="Temporal">\n'
-               + "\n".join(self.steps) + "\n</Grid></Domain></Xdmf>\n")
+        xml = (
+            '<?xml version="1.0"?>\n<Xdmf Version="3.0"><Domain>'
+            '<Grid Name="fe" GridType="Collection" CollectionType="Temporal">\n'
+            + "\n".join(self.steps)
+            + "\n</Grid></Domain></Xdmf>\n"
+        )
         os.replace(self._tmp_h5, self.h5_path)
         atomic_write_text(self.path, xml)
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def plot_curve(path: str | Path, displacement: np.ndarray, force: np.ndarray, *, xlabel: str, ylabel: str,
-               title: str = "", reference: dict[str, float] | None = None) -> None:
+def plot_curve(
+    path: str | Path,
+    displacement: np.ndarray,
+    force: np.ndarray,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+    reference: dict[str, float] | None = None,
+) -> None:
     """Load–displacement PNG (matplotlib Agg); ``reference`` draws labelled horizontal lines."""
     import matplotlib
 
@@ -142,9 +153,7 @@ def plot_curve(path: str | Path, displacement: np.ndarray, force: np.ndarray, *,
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(fd)
-    fig.savefig(tmp, format="png")
-    plt.close(fig)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    try:
+        atomic_save(path, lambda tmp: fig.savefig(tmp, format="png"), suffix=".png")
+    finally:
+        plt.close(fig)

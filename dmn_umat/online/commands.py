@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..cliutil import CLIError, emit_json, load_phases, progress
+from ..fileio import atomic_save, atomic_write_json, atomic_write_text
 
 
 def register(sub) -> None:
@@ -45,19 +44,6 @@ def register(sub) -> None:
     )
     p.add_argument("--threads", type=int, default=1, help="numba threads (default 1)")
     p.set_defaults(func=run)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _load_dns(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -129,16 +115,10 @@ def plot(res: dict, png: str, dns: tuple[np.ndarray, np.ndarray] | None = None, 
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    Path(png).parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=Path(png).parent, suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, png)
+        atomic_save(png, lambda tmp: fig.savefig(tmp, dpi=120), suffix=".png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def run(args) -> int:
@@ -183,15 +163,9 @@ def run(args) -> int:
     if args.out:
         outp = Path(args.out)
         if outp.suffix.lower() == ".csv":
-            _atomic_write(outp, _csv_text(res))
+            atomic_write_text(outp, _csv_text(res))
         else:
-            _atomic_write(
-                outp,
-                json.dumps(
-                    {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()},
-                    default=_jsonable,
-                ),
-            )
+            atomic_write_json(outp, out, indent=None)
     if args.png:
         plot(res, args.png, dns, title=Path(args.model).name)
     if args.json:
@@ -206,11 +180,3 @@ def run(args) -> int:
             file=sys.stdout,
         )
     return 0
-
-
-def _jsonable(o):
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON serializable: {type(o)}")

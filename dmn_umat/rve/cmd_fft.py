@@ -9,13 +9,10 @@ Output in Mandel notation (order 11,22,33,23,13,12; shear components x sqrt2).
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 from ..cliutil import CLIError, emit_json, load_micro, load_phases, progress
+from ..fileio import atomic_write_json
 
 
 def _common(p) -> None:
@@ -73,27 +70,7 @@ def _check_tol(tol: float) -> None:
 
 
 def _write_json(path: str, obj: dict) -> None:
-    import numpy as np
-
-    def default(o):
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, np.generic):
-            return o.item()
-        raise TypeError(f"not JSON serializable: {type(o)}")
-
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, default=default)
-            fh.write("\n")
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(path, obj, indent=None)
 
 
 def _fmt_matrix(C) -> str:
@@ -110,8 +87,9 @@ def run_homogenize(args) -> int:
     micro = load_micro(args.micro, len(phases))
     workers = _threads(args.threads)
     try:
-        res = fft.homogenize(micro, [p.stiffness() for p in phases], tol=args.tol,
-                             max_iter=args.max_iter, workers=workers)
+        res = fft.homogenize(
+            micro, [p.stiffness() for p in phases], tol=args.tol, max_iter=args.max_iter, workers=workers
+        )
     except (ValueError, fft.FFTConvergenceError) as exc:
         raise CLIError(str(exc)) from None
     obj = {
@@ -131,8 +109,10 @@ def run_homogenize(args) -> int:
     else:
         print(f"effective stiffness C (Mandel 6x6, order 11,22,33,23,13,12), grid {micro.shape}:")
         print(_fmt_matrix(res.C))
-        print(f"PCG iterations per load case: {res.iterations}; asymmetry {res.asymmetry:.2e}; "
-              f"{res.seconds:.2f} s")
+        print(
+            f"PCG iterations per load case: {res.iterations}; asymmetry {res.asymmetry:.2e}; "
+            f"{res.seconds:.2f} s"
+        )
     return 0
 
 
@@ -152,8 +132,15 @@ def run_dns(args) -> int:
     workers = _threads(args.threads)
     bar = progress(total=path.shape[0], desc="dns steps")
     try:
-        res = fft.dns(micro, phases, path, stress_free=free, tol=args.tol, workers=workers,
-                      progress=lambda i, n: bar.update(1))
+        res = fft.dns(
+            micro,
+            phases,
+            path,
+            stress_free=free,
+            tol=args.tol,
+            workers=workers,
+            progress=lambda i, n: bar.update(1),
+        )
     except (ValueError, fft.FFTConvergenceError) as exc:
         raise CLIError(str(exc)) from None
     finally:
@@ -175,8 +162,10 @@ def run_dns(args) -> int:
     if args.json:
         emit_json(obj)
     else:
-        names = " ".join(f"{'e' + c:>11}" for c in tensors.COMPONENTS) + " " + " ".join(
-            f"{'s' + c:>11}" for c in tensors.COMPONENTS
+        names = (
+            " ".join(f"{'e' + c:>11}" for c in tensors.COMPONENTS)
+            + " "
+            + " ".join(f"{'s' + c:>11}" for c in tensors.COMPONENTS)
         )
         print(f"step {names}  newton  pcg   (Mandel)")
         for k in range(path.shape[0]):

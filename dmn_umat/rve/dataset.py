@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..fileio import atomic_save, atomic_write
 from .sampling import SamplerSettings, sample_pair
 
 __all__ = [
@@ -178,19 +179,6 @@ def _sha256_bytes(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _load_micro(micro) -> tuple[np.ndarray, dict]:
     """Voxels (int8) and their description from a .npy path or an array."""
     from ..cliutil import CLIError, load_micro
@@ -324,7 +312,7 @@ class _Partial:
             self.dir.mkdir(parents=False)
         if not mpath.exists():
             text = json.dumps(manifest, sort_keys=True).encode()
-            _atomic_write(mpath, lambda fh: fh.write(text))
+            atomic_write(mpath, lambda fh: fh.write(text))
 
     def _file(self, index: int) -> Path:
         return self.dir / f"s{index:08d}.npz"
@@ -352,7 +340,7 @@ class _Partial:
 
     def store(self, rec: dict) -> None:
         arrays = {k: np.asarray(v) for k, v in rec.items()}
-        _atomic_write(self._file(int(rec["index"])), lambda fh: np.savez(fh, **arrays))
+        atomic_write(self._file(int(rec["index"])), lambda fh: np.savez(fh, **arrays))
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -569,12 +557,11 @@ def _write(ds: Dataset, out: Path) -> None:
             format_version=np.array(FORMAT_VERSION),
             metadata=np.array(meta),
         )
-        _atomic_write(out, lambda fh: np.savez_compressed(fh, **payload))
+        atomic_write(out, lambda fh: np.savez_compressed(fh, **payload))
         return
     import h5py
 
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
+    def write_h5(tmp: str) -> None:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = FORMAT_VERSION
@@ -584,12 +571,8 @@ def _write(ds: Dataset, out: Path) -> None:
             f.create_dataset("split/train", data=ds.train_idx)
             f.create_dataset("split/val", data=ds.val_idx)
             f.create_dataset("micro", data=ds.micro, compression="gzip", compression_opts=4)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+    atomic_save(out, write_h5)
 
 
 def load_dataset(path: str | Path) -> Dataset:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ..fileio import atomic_write
 
 __all__ = [
     "MicroError",
@@ -652,21 +652,6 @@ def sidecar_path(npy: str | Path) -> Path:
     return Path(npy).with_suffix(".json")
 
 
-def _atomic_write(path: Path, write) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_micro(micro: Microstructure, path: str | Path, png: str | Path | None = None) -> dict:
     """Write voxels to ``path`` (.npy, atomically) and the metadata sidecar ``.json``; optionally a
     PNG of three mid-plane slices. Returns the metadata dict written."""
@@ -675,11 +660,11 @@ def save_micro(micro: Microstructure, path: str | Path, png: str | Path | None =
         raise MicroError(f"microstructure output must end in .npy, got {str(path)!r}")
     if not path.parent.exists():
         raise MicroError(f"output directory {str(path.parent)!r} does not exist")
-    _atomic_write(path, lambda fh: np.save(fh, micro.voxels, allow_pickle=False))
+    atomic_write(path, lambda fh: np.save(fh, micro.voxels, allow_pickle=False))
     meta = micro.metadata()
     meta["file"] = path.name
     text = json.dumps(meta, indent=1).encode()
-    _atomic_write(sidecar_path(path), lambda fh: fh.write(text))
+    atomic_write(sidecar_path(path), lambda fh: fh.write(text))
     if png is not None:
         save_png(micro, png)
     return meta
@@ -711,7 +696,7 @@ def save_png(micro: Microstructure, path: str | Path) -> None:
         axh.set_yticks([])
     fig.suptitle(f"{micro.kind}: vf = {micro.volume_fraction:.4f}")
     fig.tight_layout()
-    _atomic_write(Path(path), lambda fh: fig.savefig(fh, format="png", dpi=100))
+    atomic_write(Path(path), lambda fh: fig.savefig(fh, format="png", dpi=100))
     plt.close(fig)
 
 

@@ -1,0 +1,104 @@
+"""Atomic file writes and JSON conversion — the one place for both.
+
+Every write that matters goes to a temporary file in the target's folder, is flushed to disk,
+gets the mode a plain ``open`` would give (0o666 minus the umask), and replaces the target
+with ``os.replace``: a reader sees the old file or the new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+def file_mode() -> int:
+    """Permission bits a newly created file gets under the current umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_save(path: str | Path, save: Callable[[str], None], suffix: str = ".tmp") -> Path:
+    """Call ``save(tmp_name)`` (any library that writes by file name), then move into place.
+
+    ``suffix`` matters for writers that infer the format from the name (e.g. ``.png``).
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        save(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+@contextmanager
+def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
+    """``with atomic_open(p, "w") as fh: ...`` — the file appears only if the block succeeds."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
+    """Call ``write(fh)`` on a binary handle (e.g. ``np.save``), then move into place."""
+    with atomic_open(path, "wb") as fh:
+        write(fh)
+    return Path(path)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    with atomic_open(path, "w") as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def json_default(o: Any) -> Any:
+    """``json.dump(default=...)`` hook: numpy arrays/scalars and paths."""
+    import numpy as np
+
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serializable: {type(o)}")
+
+
+def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 1, sort_keys: bool = False) -> Path:
+    """Write ``obj`` as JSON (numpy-aware) atomically, with a trailing newline."""
+    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, default=json_default)
+    return atomic_write_text(path, text + "\n")
