@@ -109,6 +109,8 @@ def test_config_files_load_and_plan_ofat(tmp_path):
     ("sweep.axes.foo=[1]", "unknown"),
     ("phases.specs=[\"j2:E=1\", \"elastic:E=1,nu=0.2\"]", "j2"),
     ("nokey", "KEY=VALUE"),
+    ("baseline.dpeth=3", "unknown baseline key"),
+    ("sweeps.seeds=[1]", "unknown key"),
 ])
 def test_config_errors_are_one_line(override, msg):
     from dmn_umat.phases import PhaseSpecError
@@ -271,3 +273,14 @@ def test_formulation_by_depth_table_from_grid():
         ratio = float(ln.split("|")[4])
         assert 3.8 < ratio < 4.2
     assert rep.formulation_by_depth(_rows(small_cfg()), cfg["baseline"]) == ""
+
+
+def test_sweep_on_an_existing_scheduler(tmp_path):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cluster:
+        res = run_assessment(small_cfg(), tmp_path / "s", scheduler=cluster.scheduler_address,
+                             execute=fake_execute, prepare=fake_prepare, show_progress=False)
+        assert res["finished"] == 4 and not res["failed"]
+        with Client(cluster.scheduler_address) as c:  # the user's cluster is left running
+            assert c.submit(lambda x: x + 1, 1).result() == 2

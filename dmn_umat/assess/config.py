@@ -153,9 +153,21 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+_TOP_KEYS = set(DEFAULTS) | {"source"}
+_TEST_KEYS = ("test_",)  # hooks used by the test-suite's synthetic executor
+
+
 def validate(cfg: dict) -> None:
-    """Raise CLIError with a one-line message for an unusable config."""
+    """Raise CLIError with a one-line message for an unusable config (typos included)."""
+    unknown = [k for k in cfg if k not in _TOP_KEYS and not k.startswith(_TEST_KEYS)]
+    if unknown:
+        raise CLIError(f"config: unknown key(s) {', '.join(map(repr, unknown))} "
+                       f"(known: {', '.join(sorted(DEFAULTS))})")
     b = cfg["baseline"]
+    extra = [k for k in b if k not in BASELINE_KEYS]
+    if extra:
+        raise CLIError(f"config: unknown baseline key(s) {', '.join(map(repr, extra))} "
+                       f"(known: {', '.join(BASELINE_KEYS)})")
     for k in BASELINE_KEYS:
         if k not in b:
             raise CLIError(f"config: baseline.{k} is missing")
