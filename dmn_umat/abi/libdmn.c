@@ -68,6 +68,7 @@ static atomic_int g_nmessages;
 static atomic_long g_ncalls;
 
 static __thread char tl_err[DMN_ERR];
+static __thread long tl_calls; /* UMAT calls of this thread not yet added to g_ncalls */
 static __thread double *tl_work;
 static __thread int64_t tl_cap;
 static __thread int tl_last = -1;
@@ -269,7 +270,9 @@ int dmn_eval_batch(int handle, int n, const double *strain, const double *state_
     return nfail;
 }
 
-long dmn_call_count(void) { return atomic_load(&g_ncalls); }
+/* Exact for the calling thread; other threads' calls are published in batches of 256 so that
+   concurrent callers do not fight over one cache line on every call. */
+long dmn_call_count(void) { return atomic_load(&g_ncalls) + tl_calls; }
 
 /* ------------------------------------------------------------------ UMAT */
 static void fatal(const char *msg) {
@@ -299,7 +302,10 @@ static int find_material(const char *raw, size_t len) {
 int dmn_umat(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
              const char *cmname, int64_t cmname_len, int ndi, int nshr, int ntens, int nstatv,
              const double *props, int nprops, double *pnewdt, int noel, int npt) {
-    atomic_fetch_add_explicit(&g_ncalls, 1, memory_order_relaxed);
+    if (++tl_calls == 256) {
+        atomic_fetch_add_explicit(&g_ncalls, tl_calls, memory_order_relaxed);
+        tl_calls = 0;
+    }
     if (dmn_init() != 0) fatal(g_init_err);
     /* CMNAME: blank padded; the hidden length may arrive as a 32-bit int in a 64-bit slot */
     size_t len = (size_t)(uint32_t)cmname_len;

@@ -47,7 +47,8 @@ int dmn_close(int handle);
 /* Message of the last failure in this thread (or of a failed initialization); never NULL. */
 const char *dmn_last_error(void);
 
-/* Number of UMAT calls served by this process (diagnostics). */
+/* Number of UMAT calls served by this process (diagnostics): exact for the calling thread's own
+   calls; other threads' calls are included in batches of 256. */
 long dmn_call_count(void);
 
 /* The UMAT with an explicit CMNAME length (what the Fortran shim calls).  Returns 0 on success,
