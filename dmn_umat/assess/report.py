@@ -454,11 +454,13 @@ def markdown(rows: list[dict], cfg: dict, summ: dict, figures: list[str], n_plan
         "Metrics per run: *validation error* = relative Frobenius error ‖C̄_net − C̄_FFT‖/‖C̄_FFT‖ "
         "(Mandel) of the exported, pruned network (numpy recursive laminate) on the held-out samples "
         "(mean and max); *training time* = wall time of the training loop reported by `dmn train` for "
-        "the fixed epoch budget; *active leaves* = leaves with non-zero weight after pruning; "
+        "the fixed epoch budget (`train_seconds`) and CPU time of the worker thread over the whole "
+        "`dmn train` call (`train_cpu_seconds`; DMN/IMN ratios use it where every run has it); "
+        "*active leaves* = leaves with non-zero weight after pruning; "
         "*online error* = relative L2 norm over the path of the stress of the network "
         "(`NetworkMaterial`, J2 matrix + elastic inclusions, mixed control) against the FFT DNS; "
         "*online cost* = µs per integration point per increment of a batched update "
-        f"({on.get('cost_points', 256)} points, one plastic increment, one thread).", "",
+        f"({on.get('cost_points', 256)} points, one plastic increment, one thread; wall and CPU).", "",
     ]
     if cfg.get("source"):
         out += [f"Reproduce: `dmn assess {cfg['source']}` (add `--resume` to continue an interrupted sweep).",
