@@ -27,14 +27,13 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
 import struct
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .fileio import atomic_write_bytes
 from .network import Network
 
 MAGIC = b"\x89DMN\r\n\x1a\n"
@@ -56,13 +55,6 @@ def _body_size(n: int, flags: int, meta_len: int) -> int:
     if flags & FLAG_ROTATIONS:
         size += 72 * n
     return size
-
-
-def file_mode() -> int:
-    """Permission bits of a newly created file under the current umask (mkstemp uses 0600)."""
-    um = os.umask(0)
-    os.umask(um)
-    return 0o666 & ~um
 
 
 def _git_hash() -> str | None:
@@ -140,22 +132,7 @@ def write(path: str | Path, net: Network, add_creation_info: bool = True) -> Pat
     if add_creation_info and "created" not in net.metadata:
         net.metadata["created"] = creation_info()
     data = encode(net)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_bytes(path, data)
     return path
 
 

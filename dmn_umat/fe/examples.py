@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import atomic_write_text
 from . import mesh as M
-from .output import XdmfSeries, atomic_write_text, increment_fields, plot_curve
+from .output import XdmfSeries, increment_fields, plot_curve
 from .solver import Dirichlet, Problem, Result, Solver
 
 #: Default material of the examples: the shipped pretrained IMN of a spherical-particle composite
@@ -88,12 +89,24 @@ def make_material(model: str | None, phase_specs: list[str] | None, example: str
 
 def _check(value: float, reference: float, lo: float, hi: float, note: str) -> dict:
     ratio = value / reference
-    return {"value": float(value), "reference": float(reference), "ratio": float(ratio),
-            "ok": bool(lo <= ratio <= hi), "note": note}
+    return {
+        "value": float(value),
+        "reference": float(reference),
+        "ratio": float(ratio),
+        "ok": bool(lo <= ratio <= hi),
+        "note": note,
+    }
 
 
-def _run(name: str, problem: Problem, lams: np.ndarray, out: Path | None, progress: bool,
-         material_label: str, **opts) -> tuple[Result, dict]:
+def _run(
+    name: str,
+    problem: Problem,
+    lams: np.ndarray,
+    out: Path | None,
+    progress: bool,
+    material_label: str,
+    **opts,
+) -> tuple[Result, dict]:
     solver = Solver(problem, **opts)
     writer = None
     if out is not None:
@@ -142,10 +155,21 @@ def _finish(summary: dict, out: Path | None, disp, force, xlabel, ylabel, refs) 
     summary["curve"] = {"displacement": np.asarray(disp).tolist(), "force": np.asarray(force).tolist()}
     if out is not None:
         name = summary["example"]
-        plot_curve(out / f"{name}_load_displacement.png", disp, force, xlabel=xlabel, ylabel=ylabel,
-                   title=f"{name} ({summary['material']})", reference=refs)
-        summary["files"] = [str(out / f"{name}.xdmf"), str(out / f"{name}.h5"),
-                            str(out / f"{name}_load_displacement.png"), str(out / f"{name}_summary.json")]
+        plot_curve(
+            out / f"{name}_load_displacement.png",
+            disp,
+            force,
+            xlabel=xlabel,
+            ylabel=ylabel,
+            title=f"{name} ({summary['material']})",
+            reference=refs,
+        )
+        summary["files"] = [
+            str(out / f"{name}.xdmf"),
+            str(out / f"{name}.h5"),
+            str(out / f"{name}_load_displacement.png"),
+            str(out / f"{name}_summary.json"),
+        ]
         atomic_write_text(out / f"{name}_summary.json", json.dumps(summary, indent=1))
     return summary
 
@@ -201,8 +225,15 @@ def _hole_top_stress(res: Result, material, mesh: M.Mesh, a: float) -> float:
     return float((D[0, 0] - D[0, 1] * D[1, 0] / D[1, 1]) * eps_tt)
 
 
-def plate_hole(material, size: str = "coarse", out: Path | None = None, progress: bool = False,
-               strain: float = 0.02, n_steps: int | None = None, linear_solver: str = "direct") -> dict:
+def plate_hole(
+    material,
+    size: str = "coarse",
+    out: Path | None = None,
+    progress: bool = False,
+    strain: float = 0.02,
+    n_steps: int | None = None,
+    linear_solver: str = "direct",
+) -> dict:
     """Quarter plate (10×10 mm, hole radius 1 mm), plane strain, ux = strain·10 mm on x = 10.
 
     Checks: elastic stress concentration σxx(hole top)/σ_gross vs Heywood's finite-width
@@ -213,58 +244,93 @@ def plate_hole(material, size: str = "coarse", out: Path | None = None, progress
     h = {"tiny": (a / 5, 2.5), "coarse": (a / 8, 1.5), "fine": (a / 20, 0.6)}[_size(size)]
     mesh = M.plate_with_hole(W, H, a, *h)
     delta = strain * W
-    bcs = [Dirichlet(mesh.node_sets["xmin"], 0), Dirichlet(mesh.node_sets["ymin"], 1),
-           Dirichlet(mesh.node_sets["xmax"], 0, delta)]
+    bcs = [
+        Dirichlet(mesh.node_sets["xmin"], 0),
+        Dirichlet(mesh.node_sets["ymin"], 1),
+        Dirichlet(mesh.node_sets["xmax"], 0, delta),
+    ]
     n = n_steps or {"tiny": 12, "coarse": 20, "fine": 40}[size]
     lams = np.r_[0.01, np.linspace(0.02, 1.0, n)]  # first increment elastic (Kt)
     prob = Problem(mesh, material, bcs)
-    res, summary = _run("plate-hole", prob, lams, out, progress, _label(material),
-                        linear_solver=linear_solver)
+    res, summary = _run(
+        "plate-hole", prob, lams, out, progress, _label(material), linear_solver=linear_solver
+    )
     P = res.reaction_sum(mesh.node_sets["xmax"], 0)
     P0 = res.reaction_sum(mesh.node_sets["xmin"], 0)
     d = res.lam * delta
     kt = _hole_top_stress(res, material, mesh, a) / (P[0] / H)
     kt_ref = (2.0 + (1.0 - a / H) ** 3) / (1.0 - a / H)
     checks = {
-        "stress_concentration": _check(kt, kt_ref, 0.95, 1.05,
-                                       "elastic σxx at hole / gross stress vs Heywood (d/W = 0.1)"),
-        "equilibrium": {"value": float(np.max(np.abs(P + P0)) / np.max(np.abs(P))), "reference": 0.0,
-                        "ok": bool(np.max(np.abs(P + P0)) <= 1e-6 * np.max(np.abs(P))),
-                        "note": "|R(x=10) + R(x=0)| / |R|"},
+        "stress_concentration": _check(
+            kt, kt_ref, 0.95, 1.05, "elastic σxx at hole / gross stress vs Heywood (d/W = 0.1)"
+        ),
+        "equilibrium": {
+            "value": float(np.max(np.abs(P + P0)) / np.max(np.abs(P))),
+            "reference": 0.0,
+            "ok": bool(np.max(np.abs(P + P0)) <= 1e-6 * np.max(np.abs(P))),
+            "note": "|R(x=10) + R(x=0)| / |R|",
+        },
     }
     # net-section load: the material point's own plane-strain uniaxial response at the nominal strain
     # (for perfect J2 → (2/√3)σy); the ligament carries at least that, at most the gross section
     sig_ps = _point_stress(material, res.lam * strain, (1, 5))
     p_net = sig_ps[-1] * (H - a)
-    checks["limit_load"] = _check(P[-1], p_net, 0.98, H / (H - a) + 0.02,
-                                  "final load vs net section × point plane-strain stress at the nominal "
-                                  "strain; ≤ gross H/(H−a)")
+    checks["limit_load"] = _check(
+        P[-1],
+        p_net,
+        0.98,
+        H / (H - a) + 0.02,
+        "final load vs net section × point plane-strain stress at the nominal strain; ≤ gross H/(H−a)",
+    )
     refs = {"σ_ps(ε_nom)·net": p_net}
     summary["checks"] = checks
     return _finish(summary, out, d, P, "end displacement u_x [mm]", "load per unit thickness [N/mm]", refs)
 
 
 # --------------------------------------------------------------------------- (b) notched bar
-def notched_bar(material, size: str = "coarse", out: Path | None = None, progress: bool = False,
-                strain: float = 0.01, n_steps: int | None = None, linear_solver: str = "direct") -> dict:
+def notched_bar(
+    material,
+    size: str = "coarse",
+    out: Path | None = None,
+    progress: bool = False,
+    strain: float = 0.01,
+    n_steps: int | None = None,
+    linear_solver: str = "direct",
+) -> dict:
     """One eighth of a double-edge notched bar (hexahedra), 40×10×4 mm, notch radius 2 mm,
     ux = strain·20 mm on the end.  Checks: limit load vs σy·A_net (J2 phase), equilibrium."""
     L, B, T, r = 20.0, 5.0, 2.0, 2.0
     h = {"tiny": (r / 3, 4.0, 1), "coarse": (r / 5, 2.5, 2), "fine": (r / 10, 1.2, 4)}[_size(size)]
     mesh = M.notched_bar(L, B, T, r, h[0], h[1], h[2])
     delta = strain * L
-    bcs = [Dirichlet(mesh.node_sets["xmin"], 0), Dirichlet(mesh.node_sets["ymin"], 1),
-           Dirichlet(mesh.node_sets["zmin"], 2), Dirichlet(mesh.node_sets["xmax"], 0, delta)]
+    bcs = [
+        Dirichlet(mesh.node_sets["xmin"], 0),
+        Dirichlet(mesh.node_sets["ymin"], 1),
+        Dirichlet(mesh.node_sets["zmin"], 2),
+        Dirichlet(mesh.node_sets["xmax"], 0, delta),
+    ]
     n = n_steps or {"tiny": 10, "coarse": 16, "fine": 30}[size]
     lams = np.r_[0.02, np.linspace(0.05, 1.0, n)]
-    res, summary = _run("notched-bar", Problem(mesh, material, bcs), lams, out, progress, _label(material),
-                        linear_solver=linear_solver)
+    res, summary = _run(
+        "notched-bar",
+        Problem(mesh, material, bcs),
+        lams,
+        out,
+        progress,
+        _label(material),
+        linear_solver=linear_solver,
+    )
     P = res.reaction_sum(mesh.node_sets["xmax"], 0)
     P0 = res.reaction_sum(mesh.node_sets["xmin"], 0)
     a_net = (B - r) * T
-    checks = {"equilibrium": {"value": float(np.max(np.abs(P + P0)) / np.max(np.abs(P))), "reference": 0.0,
-                              "ok": bool(np.max(np.abs(P + P0)) <= 1e-6 * np.max(np.abs(P))),
-                              "note": "|R(end) + R(net section)| / |R|"}}
+    checks = {
+        "equilibrium": {
+            "value": float(np.max(np.abs(P + P0)) / np.max(np.abs(P))),
+            "reference": 0.0,
+            "ok": bool(np.max(np.abs(P + P0)) <= 1e-6 * np.max(np.abs(P))),
+            "note": "|R(end) + R(net section)| / |R|",
+        }
+    }
     # net-section load with the point's uniaxial-stress response (σy for perfect J2) at the mean
     # axial strain of the integration points within h_notch of the net section
     A = res.assembler
@@ -272,18 +338,31 @@ def notched_bar(material, size: str = "coarse", out: Path | None = None, progres
     e_lig = np.array([np.average(i.strain[near, 0], weights=A.wdet.ravel()[near]) for i in res.increments])
     sig_u = _point_stress(material, e_lig, (1, 2, 3, 4, 5))
     p_net = sig_u[-1] * a_net
-    checks["limit_load"] = _check(P[-1], p_net, 0.98, 1.35,
-                                  "final load vs A_net × point uniaxial stress at the mean ligament strain "
-                                  "(notch constraint factor, ~1.2 here)")
+    checks["limit_load"] = _check(
+        P[-1],
+        p_net,
+        0.98,
+        1.35,
+        "final load vs A_net × point uniaxial stress at the mean ligament strain "
+        "(notch constraint factor, ~1.2 here)",
+    )
     refs = {"σ_uni(ε_lig)·A_net": p_net}
     summary["checks"] = checks
-    return _finish(summary, out, res.lam * delta, P, "end displacement u_x [mm]", "load (1/8 model) [N]",
-                   refs)
+    return _finish(
+        summary, out, res.lam * delta, P, "end displacement u_x [mm]", "load (1/8 model) [N]", refs
+    )
 
 
 # --------------------------------------------------------------------------- (c) cyclic
-def cyclic(material, size: str = "coarse", out: Path | None = None, progress: bool = False,
-           strain: float = 0.01, n_steps: int | None = None, linear_solver: str = "direct") -> dict:
+def cyclic(
+    material,
+    size: str = "coarse",
+    out: Path | None = None,
+    progress: bool = False,
+    strain: float = 0.01,
+    n_steps: int | None = None,
+    linear_solver: str = "direct",
+) -> dict:
     """The plate with hole under a displacement cycle 0 → +δ → −δ → +δ (δ = strain·10 mm).
 
     Checks: the first unloading increment is elastic, so its slope equals the initial elastic
@@ -298,10 +377,20 @@ def cyclic(material, size: str = "coarse", out: Path | None = None, progress: bo
     down = np.r_[0.99, np.linspace(1.0, -1.0, 2 * n + 1)[1:]]
     reup = np.linspace(-1.0, 1.0, 2 * n + 1)[1:]
     lams = np.r_[up, down, reup]
-    bcs = [Dirichlet(mesh.node_sets["xmin"], 0), Dirichlet(mesh.node_sets["ymin"], 1),
-           Dirichlet(mesh.node_sets["xmax"], 0, delta)]
-    res, summary = _run("cyclic", Problem(mesh, material, bcs), lams, out, progress, _label(material),
-                        linear_solver=linear_solver)
+    bcs = [
+        Dirichlet(mesh.node_sets["xmin"], 0),
+        Dirichlet(mesh.node_sets["ymin"], 1),
+        Dirichlet(mesh.node_sets["xmax"], 0, delta),
+    ]
+    res, summary = _run(
+        "cyclic",
+        Problem(mesh, material, bcs),
+        lams,
+        out,
+        progress,
+        _label(material),
+        linear_solver=linear_solver,
+    )
     P = res.reaction_sum(mesh.node_sets["xmax"], 0)
     d = res.lam * delta
     k0 = P[0] / d[0]
@@ -309,8 +398,9 @@ def cyclic(material, size: str = "coarse", out: Path | None = None, progress: bo
     k_unload = (P[i] - P[i - 1]) / (d[i] - d[i - 1])
     i_min = int(np.argmin(d))
     checks = {
-        "elastic_unloading": _check(k_unload, k0, 1 - 1e-5, 1 + 1e-5,
-                                    "first unloading slope / initial slope"),
+        "elastic_unloading": _check(
+            k_unload, k0, 1 - 1e-5, 1 + 1e-5, "first unloading slope / initial slope"
+        ),
         "reversed_load": _check(-P[i_min], P[n - 1], 0.7, 1.3, "|P(−δ)| / P(+δ) (Bauschinger, hardening)"),
         "loop_closure": _check(P[-1], P[n - 1], 0.9, 1.1, "P(+δ) second time / first time"),
     }

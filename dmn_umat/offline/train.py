@@ -23,8 +23,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..model_file import file_mode
+from ..fileio import atomic_save, atomic_write_json
 from ..network import Network
 from .data import TrainingData
 from .export import to_network
@@ -137,17 +135,7 @@ def _fingerprint(data: TrainingData) -> str:
 
 
 def _atomic_torch_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_save(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _make_optimizer(model: MaterialNetwork, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -344,13 +332,7 @@ def write_log(result: TrainResult, path: str | Path, extra: dict | None = None) 
         "history": result.history,
         **(extra or {}),
     }
-    fd, tmp = tempfile.mkstemp(
-        prefix=path.name + ".", suffix=".tmp", dir=path.parent if str(path.parent) else "."
-    )
-    with os.fdopen(fd, "w") as fh:
-        json.dump(obj, fh, indent=1)
-    os.chmod(tmp, file_mode())
-    os.replace(tmp, path)
+    atomic_write_json(path, obj)
     return path
 
 
@@ -373,12 +355,8 @@ def plot_curve(result: TrainResult, path: str | Path) -> Path:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(
-        prefix=path.name + ".", suffix=".png", dir=path.parent if str(path.parent) else "."
-    )
-    os.close(fd)
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.chmod(tmp, file_mode())
-    os.replace(tmp, path)
+    try:
+        atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=110), suffix=".png")
+    finally:
+        plt.close(fig)
     return path
