@@ -23,18 +23,17 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def atomic_save(path: str | Path, save: Callable[[str], None], suffix: str = ".tmp") -> Path:
-    """Call ``save(tmp_name)`` (any library that writes by file name), then move into place.
-
-    ``suffix`` matters for writers that infer the format from the name (e.g. ``.png``).
-    """
+@contextmanager
+def _replacing(path: str | Path, suffix: str = ".tmp") -> Iterator[str]:
+    """Yield a temporary file name next to ``path``; on success fsync it, give it the
+    default mode and move it onto ``path``; on failure remove it."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
     os.close(fd)
     try:
-        save(tmp)
+        yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, file_mode())
@@ -43,27 +42,23 @@ def atomic_save(path: str | Path, save: Callable[[str], None], suffix: str = ".t
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return path
+
+
+def atomic_save(path: str | Path, save: Callable[[str], None], suffix: str = ".tmp") -> Path:
+    """Call ``save(tmp_name)`` (any library that writes by file name), then move into place.
+
+    ``suffix`` matters for writers that infer the format from the name (e.g. ``.png``).
+    """
+    with _replacing(path, suffix) as tmp:
+        save(tmp)
+    return Path(path)
 
 
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """``with atomic_open(p, "w") as fh: ...`` — the file appears only if the block succeeds."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, mode) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with _replacing(path) as tmp, open(tmp, mode) as fh:
+        yield fh
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
