@@ -7,8 +7,11 @@ Rows:
 - ``kernel (numba, in process)``: ``network_update`` in an @njit loop, same inputs every call
   (fresh state, so every call does the same work) — the reference cost.
 - ``batch``: the in-process batched material (``NetworkMaterial.update``, 1 thread), per point.
+- ``cfunc``: the same kernel through the ABI's cfunc address (what the library calls), from an
+  @njit loop in the same process on the same arrays, runs interleaved with the kernel row.
+  ``overhead`` = cfunc − kernel: the ABI's own cost per call (acceptance: ≤ 10 ns).
 - ``C API dmn_eval_batch(n=1)``: one C call per point from the C driver (function pointer →
-  numba cfunc → kernel).  ``overhead`` = this − kernel (acceptance: ≤ 10 ns).
+  numba cfunc → kernel), separate process.
 - ``umat_``: the full Abaqus entry (material lookup, PROPS parsing, Voigt conversion, STATEV).
 - threads: calls/s of ``umat_`` with 1 and 2 threads (C driver, pthreads), ratio.
 - start-up: wall time of a 1-call driver run with an empty numba cache (cold) and again (warm).
@@ -52,19 +55,60 @@ def _kernel_loop(n, mi, mf, ptab, strain, s_old, stress, C, s_new, work, info):
     return acc
 
 
-def kernel_ns(net, props, strain_mandel, calls: int, repeat: int) -> float:
+_POINT = None
+
+
+def _point_fn():
+    """The ABI's ``point`` cfunc as a ctypes function pointer (callable from @njit code)."""
+    global _POINT
+    if _POINT is None:
+        import ctypes
+
+        from dmn_umat.abi import cfuncs
+
+        V, L = ctypes.c_void_p, ctypes.c_int64
+        proto = ctypes.CFUNCTYPE(ctypes.c_int32, V, L, V, L, V, L, V, V, L, V, V, V, V, L, V)
+        _POINT = proto(cfuncs.point.address)
+    return _POINT
+
+
+def _make_cfunc_loop():
+    f = _point_fn()
+
+    @njit
+    def loop(n, mi, nmi, mf, nmf, pt, nph, e, so, nsv, s, C, sn, w, nw, info):
+        acc = 0.0
+        for _ in range(n):
+            f(mi, nmi, mf, nmf, pt, nph, e, so, nsv, s, C, sn, w, nw, info)
+        return acc
+
+    return loop
+
+
+def kernel_ns(net, props, strain_mandel, calls: int, repeat: int) -> tuple[float, float]:
+    """(ns per call of the kernel from an @njit loop, ns per call of the same kernel through the
+    ABI's cfunc address from an @njit loop) — same process, same arrays, interleaved runs."""
     ptab = deck.parse_props(props, net.n_phases)
     mi, mf = kernel.pack_network(net)
     nsv = int(kernel.state_size(mi, ptab))
     args = (mi, mf, ptab, np.array(strain_mandel, float), np.zeros(nsv), np.zeros(6), np.zeros((6, 6)),
             np.zeros(nsv), np.zeros(int(kernel.work_size(mi))), np.zeros(4))
+    mi_, mf_, pt, e, so, s, C, sn, w, info = args
+    p = [a.ctypes.data for a in args]
+    cargs = (p[0], mi.size, p[1], mf.size, p[2], ptab.shape[0], p[3], p[4], nsv, p[5], p[6], p[7], p[8],
+             w.size, p[9])
+    cloop = _make_cfunc_loop()
     _kernel_loop(10, *args)
-    best = np.inf
+    cloop(10, *cargs)
+    best_k = best_c = np.inf
     for _ in range(repeat):
         t = time.perf_counter()
         _kernel_loop(calls, *args)
-        best = min(best, time.perf_counter() - t)
-    return 1e9 * best / calls
+        best_k = min(best_k, time.perf_counter() - t)
+        t = time.perf_counter()
+        cloop(calls, *cargs)
+        best_c = min(best_c, time.perf_counter() - t)
+    return 1e9 * best_k / calls, 1e9 * best_c / calls
 
 
 def batched_ns(net, phases, strain_mandel, calls: int, repeat: int, threads: int = 1) -> float:
@@ -144,14 +188,14 @@ def main(argv=None) -> int:
         d = tmp / name.replace(" ", "_").replace(",", "").replace("/", "_")
         props = prepare(d, net, phases, strain_t)
         env = dict(os.environ, DMN_UMAT_MODEL=str(d / "model.dmn"), DMN_UMAT_QUIET="1")
-        k = kernel_ns(net, props, tensors.tensor_components_to_mandel(strain_t), calls, args.repeat)
+        k, kc = kernel_ns(net, props, tensors.tensor_components_to_mandel(strain_t), calls, args.repeat)
         bt = batched_ns(net, phases, tensors.tensor_components_to_mandel(strain_t), calls, args.repeat)
         api = driver_bench(exe, d, calls, 1, True, args.repeat, env)
         um1 = driver_bench(exe, d, calls, 1, False, args.repeat, env)
         um2 = driver_bench(exe, d, calls, 2, False, args.repeat, env)
         rows.append({
-            "model": name, "calls": calls, "kernel_ns": k, "batched_ns": bt, "api_ns": api["ns_per_call"],
-            "overhead_ns": api["ns_per_call"] - k, "umat_ns": um1["ns_per_call"],
+            "model": name, "calls": calls, "kernel_ns": k, "cfunc_ns": kc, "overhead_ns": kc - k,
+            "batched_ns": bt, "api_ns": api["ns_per_call"], "umat_ns": um1["ns_per_call"],
             "umat_calls_per_s_1t": um1["calls_per_s"], "umat_calls_per_s_2t": um2["calls_per_s"],
             "thread_ratio": um2["calls_per_s"] / um1["calls_per_s"],
         })
@@ -165,11 +209,13 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{'model':<22}{'kernel ns':>11}{'batch ns':>10}{'C API ns':>10}{'overhead':>10}{'umat_ ns':>10}"
+    print(f"{'model':<22}{'kernel ns':>11}{'cfunc ns':>10}{'overhead':>10}{'batch ns':>10}{'C API ns':>10}"
+          f"{'umat_ ns':>10}"
           f"{'calls/s 1t':>13}{'calls/s 2t':>13}{'2t/1t':>7}")
     for r in rows:
-        print(f"{r['model']:<22}{r['kernel_ns']:>11.1f}{r['batched_ns']:>10.1f}{r['api_ns']:>10.1f}{r['overhead_ns']:>10.1f}"
-              f"{r['umat_ns']:>10.1f}{r['umat_calls_per_s_1t']:>13.3g}{r['umat_calls_per_s_2t']:>13.3g}"
+        print(f"{r['model']:<22}{r['kernel_ns']:>11.1f}{r['cfunc_ns']:>10.1f}{r['overhead_ns']:>10.1f}"
+              f"{r['batched_ns']:>10.1f}{r['api_ns']:>10.1f}{r['umat_ns']:>10.1f}"
+              f"{r['umat_calls_per_s_1t']:>13.3g}{r['umat_calls_per_s_2t']:>13.3g}"
               f"{r['thread_ratio']:>7.2f}")
     print(f"start-up (1-call C driver run): cold cache {cold:.2f} s, warm {warm:.2f} s; "
           f"{os.cpu_count()} CPUs")

@@ -87,24 +87,24 @@ def props_to_table(props, nprops, nphase, table):
 
 @njit(cache=True)
 def _point_impl(mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info):
-    for i in range(4):
-        info[i] = 0.0
-    info[0] = 1.0
-    for i in range(6):
-        if not math.isfinite(strain[i]):
-            return ST_FAILED
+    """The kernel, statuses mapped (it checks its inputs and fills ``info`` itself)."""
     st = network_update(mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info)
     if st == 0:
-        for i in range(6):
-            if not math.isfinite(stress[i]):
-                return ST_FAILED
-            for j in range(6):
-                if not math.isfinite(tangent[i, j]):
-                    return ST_FAILED
         return ST_OK
     if st == 1:
         return ST_CUTBACK
     return ST_FAILED
+
+
+@njit(cache=True)
+def _finite_result(stress, tangent):
+    for i in range(6):
+        if not math.isfinite(stress[i]):
+            return False
+        for j in range(6):
+            if not math.isfinite(tangent[i, j]):
+                return False
+    return True
 
 
 def _drop_stale_cache() -> None:
@@ -223,6 +223,8 @@ def _umat_impl(
     for i in range(nsv):
         sold[i] = statev[i]
     st = _point_impl(mi, mf, ptab, eps, sold, sig, tang, snew, kwork, kinfo)
+    if st == ST_OK and not _finite_result(sig, tang):
+        st = ST_FAILED  # never hand a non-finite STRESS/DDSDDE to the host
     for i in range(4):
         info[i] = kinfo[i]
     if st == ST_OK:
