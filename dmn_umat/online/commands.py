@@ -21,7 +21,7 @@ def register(sub) -> None:
         "nonlinear phase laws along a loading path. Output in Mandel notation "
         "(order 11,22,33,23,13,12; shear x sqrt2).",
     )
-    p.add_argument("model", help="network model file (*.dmn)")
+    p.add_argument("model", help="network model file (*.dmn) or the name of a shipped model (dmn models)")
     p.add_argument(
         "--phase", action="append", metavar="SPEC", help="phase law, once per phase (0-based order)"
     )
@@ -123,6 +123,7 @@ def plot(res: dict, png: str, dns: tuple[np.ndarray, np.ndarray] | None = None, 
 
 def run(args) -> int:
     from .. import loadpath, model_file
+    from ..offline.pretrained import resolve
     from .driver import DriveError, drive
     from .solver import NetworkMaterial
 
@@ -131,7 +132,7 @@ def run(args) -> int:
     if args.threads < 1:
         raise CLIError("--threads must be >= 1")
     try:
-        net = model_file.read(args.model)
+        net = model_file.read(resolve(args.model))
     except (ValueError, OSError) as exc:
         raise CLIError(str(exc)) from None
     phases = load_phases(args.phase)
