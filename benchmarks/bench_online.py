@@ -4,9 +4,12 @@ Random complete trees of depth 4–8 (and the same trees with ~30% of the leaves
 weight), J2 matrix (phase 0, Voce + kinematic hardening) and a stiff elastic inclusion (phase 1),
 random leaf rotations.  Every point follows its own random proportional path to 2% strain in
 ``--incr`` increments (load), then unloads half way; timings exclude the first (compiling) call.
-Prints a table; ``--json`` prints the rows as JSON.
+Prints a table; ``--json`` prints the rows as JSON.  A second table runs one path (uniaxial
+stress, load to 2 % and unload) through the shipped model ``spheres16_imn_d6`` and through the
+FFT DNS of the 16³ RVE it was trained on, and prints both times and the speed-up.
 
-    python benchmarks/bench_online.py [--depths 4 5 6 7 8] [--points 64] [--incr 10] [--threads N] [--rtol R]
+    python benchmarks/bench_online.py [--depths 4 5 6 7 8] [--points 64] [--incr 10] [--threads N]
+        [--rtol R] [--dns-steps 20 | --no-dns]
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ def main() -> None:
         "--threads", type=int, default=numba.config.NUMBA_NUM_THREADS, help="'all threads' column"
     )
     ap.add_argument("--rtol", type=float, default=1e-10, help="Newton tolerance of the network solve")
+    ap.add_argument("--dns-steps", type=int, default=20, help="steps of the network-vs-DNS path")
+    ap.add_argument("--no-dns", action="store_true", help="skip the network-vs-DNS comparison")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     rows = []
@@ -90,8 +95,9 @@ def main() -> None:
                     "substepped_share": sub,
                 }
             )
+    dns_row = None if args.no_dns else network_vs_dns(args.dns_steps)
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps({"depths": rows, "network_vs_dns": dns_row}))
         return
     print(
         f"# online network update, J2 matrix + elastic inclusion, {args.points} points, "
@@ -107,6 +113,58 @@ def main() -> None:
             f"| {r['depth']} | {r['leaves']} | {r['us_1thread']:.1f} | {r[f'us_{args.threads}threads']:.1f} "
             f"| {r['newton_per_incr']:.2f} | {100 * r['substepped_share']:.0f}% |"
         )
+    if dns_row:
+        r = dns_row
+        print(f"\n# one path (uniaxial stress, mixed control), {r['steps']} increments, 1 thread:")
+        print("# shipped IMN (depth 6) vs the FFT DNS of the 16³ RVE it was trained on")
+        print("| solver | seconds | ms per increment | iterations/incr | mean σ11 error vs DNS |")
+        print("|---|---|---|---|---|")
+        net_ms = 1e3 * r["net_s"] / r["steps"]
+        print(
+            f"| network | {r['net_s']:.3f} | {net_ms:.2f} | {r['net_newton']:.1f} Newton (all mixed-control"
+            f" evaluations) | {100 * r['mean_err']:.2f} % |"
+        )
+        dns_ms = 1e3 * r["dns_s"] / r["steps"]
+        print(
+            f"| FFT DNS | {r['dns_s']:.2f} | {dns_ms:.1f} "
+            f"| {r['dns_newton']:.1f} Newton, {r['dns_pcg']:.0f} PCG | — |"
+        )
+        print(f"| speed-up | {r['dns_s'] / r['net_s']:.0f}× | | | |")
+
+
+def network_vs_dns(steps: int) -> dict:
+    """Time one uniaxial load/unload path through the shipped IMN and through the FFT DNS."""
+    from dmn_umat import loadpath, model_file
+    from dmn_umat.offline.pretrained import path as model_path
+    from dmn_umat.online.driver import drive
+    from dmn_umat.phases import parse_phase
+    from dmn_umat.rve import fft, micro
+
+    numba.set_num_threads(1)
+    phases = [parse_phase(MATRIX), parse_phase(INCLUSION)]
+    net = model_file.read(model_path("spheres16_imn_d6"))
+    rve = micro.spheres(16, 0.2, seed=1)  # the RVE the model was trained on (docs/training.md)
+    path = loadpath.cyclic([0.02, 0.0], steps // 2)
+    free = loadpath.ALL_BUT_11
+    mat = NetworkMaterial(net, phases, threads=1)
+    drive(mat, path[:2], free)  # compile
+    t0 = time.perf_counter()
+    res = drive(mat, path, free)
+    net_s = time.perf_counter() - t0
+    fft.dns(rve.voxels, phases, path[:1], free, workers=1)  # compile
+    t0 = time.perf_counter()
+    ref = fft.dns(rve.voxels, phases, path, free, workers=1)
+    dns_s = time.perf_counter() - t0
+    peak = np.abs(ref.stress[:, 0]).max()
+    return {
+        "steps": len(path),
+        "net_s": net_s,
+        "dns_s": dns_s,
+        "net_newton": float(np.mean(res["iterations"])),
+        "dns_newton": float(np.mean(ref.iterations[:, 0])),
+        "dns_pcg": float(np.mean(ref.iterations[:, 1])),
+        "mean_err": float(np.mean(np.abs(res["stress"][:, 0] - ref.stress[:, 0])) / peak),
+    }
 
 
 if __name__ == "__main__":
