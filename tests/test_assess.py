@@ -111,6 +111,7 @@ def test_config_files_load_and_plan_ofat(tmp_path):
     ("nokey", "KEY=VALUE"),
     ("baseline.dpeth=3", "unknown baseline key"),
     ("sweeps.seeds=[1]", "unknown key"),
+    ("training.reg=\"l2\"", "training.reg"),
 ])
 def test_config_errors_are_one_line(override, msg):
     from dmn_umat.phases import PhaseSpecError

@@ -315,3 +315,39 @@ def test_loads_rve_dataset_with_its_split(tmp_path):
     net = complete_tree(1, np.array([0.5, 0.5]), np.array([[1.0, 0, 0]]))
     for a, b, c in zip(d.C1, d.C2, d.Cbar):
         assert tensors.relative_error(net.homogenize([a, b]), c) < 1e-6
+
+
+def test_l1_regularizer_values_and_scale_invariance():
+    m = models.build("imn", 3, "relu", seed=0)
+    with torch.no_grad():
+        m.z.copy_(torch.full((8,), 0.4))
+        assert float(T.regularization(m, "l1")) == pytest.approx(1.0)  # all leaves equal
+        m.z.mul_(7.0)
+        assert float(T.regularization(m, "l1")) == pytest.approx(1.0)  # scale-invariant like C̄
+        m.z.copy_(torch.tensor([0.9, -1.0, -0.2, 0.0, -0.3, -0.1, -2.0, -0.5]))
+        assert float(T.regularization(m, "l1")) == pytest.approx(0.0, abs=1e-14)  # one active leaf
+    with pytest.raises(T.TrainError, match="reg must be one of"):
+        T.TrainConfig(reg="l2").check()
+
+
+@pytest.mark.parametrize("formulation", ["imn", "dmn"])
+def test_l1_regularizer_prunes_leaves(formulation, tmp_path):
+    d = D.laminate_dataset(60, depth=2, seed=1)
+    base = dict(formulation=formulation, depth=3, epochs=20, batch_size=16, lr=0.05, activation="relu",
+                seed=0, reg="l1")
+    active = {}
+    for lam in (0.0, 1.0):
+        r = T.train(d, T.TrainConfig(**base, lam=lam), show_progress=False)
+        active[lam] = int((r.model.weights() > 0).sum())
+        assert r.best_val < 0.15  # still a usable network
+    assert active[0.0] == 8
+    assert active[1.0] <= 6
+    # the default ``sum`` term at the same λ does not remove leaves
+    r = T.train(d, T.TrainConfig(**{**base, "reg": "sum"}, lam=1.0), show_progress=False)
+    assert int((r.model.weights() > 0).sum()) == 8
+    # reg is part of the checkpointed configuration
+    cfg = T.TrainConfig(**base, lam=1.0)
+    T.train(d, cfg, checkpoint_dir=tmp_path, show_progress=False, stop_after=2)
+    with pytest.raises(T.TrainError, match="different settings: reg"):
+        T.train(d, T.TrainConfig(**{**base, "reg": "sum"}, lam=1.0), checkpoint_dir=tmp_path, resume=True,
+                show_progress=False)

@@ -11,8 +11,9 @@ report).  Sections of a config (all optional except where noted; defaults in :da
   the voxels selects ``specs[p]``), e.g. a J2 matrix and elastic inclusions.
 - ``[dataset]``: ``samples``, ``val_fraction``, ``seed``, ``tol`` and sampler fields (``kind``,
   ...) — passed to ``rve.dataset.generate_dataset``; generated once, cached in ``DIR/cache``.
-- ``[training]``: settings shared by every run (``epochs`` budget, ``lr``, ``loss``, ...) —
-  passed to ``dmn train`` as ``--key value``.
+- ``[training]``: settings shared by every run (``epochs`` budget, ``lr``, ``loss``, ``reg``,
+  ...) — passed to ``dmn train`` as ``--key value``; ``reg = "l1"`` selects the sparsity
+  (normalized L1) activation regularizer that the ``lam`` axis then weights (default ``"sum"``).
 - ``[baseline]``: the reference setting: ``formulation``, ``depth``, ``init``, ``angles``,
   ``batch_size``, ``n_train``, ``lam``.
 - ``[sweep]``: ``design = "ofat"`` (one factor at a time around the baseline) or ``"grid"``
@@ -222,6 +223,8 @@ def validate(cfg: dict) -> None:
         raise CLIError("config: online.steps must be a positive integer")
     if not isinstance(cfg["training"].get("epochs"), int) or cfg["training"]["epochs"] < 1:
         raise CLIError("config: training.epochs must be a positive integer")
+    if cfg["training"].get("reg", "sum") not in ("sum", "l1"):
+        raise CLIError(f"config: training.reg = {cfg['training']['reg']!r} must be 'sum' or 'l1'")
     if "file" not in cfg["micro"] and "generator" not in cfg["micro"]:
         raise CLIError("config: micro needs either file = 'X.npy' or generator = 'spheres'|...")
 

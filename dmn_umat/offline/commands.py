@@ -31,7 +31,12 @@ def register(sub) -> None:
     p.add_argument(
         "--loss", choices=("rel", "rel2"), default="rel", help="mean rel. Frobenius error (or squared)"
     )
-    p.add_argument("--lam", type=float, default=0.0, help="weight of lam*(sum w / W0 - 1)^2 (default 0)")
+    p.add_argument("--lam", type=float, default=0.0, help="weight of the activation regularizer (default 0)")
+    p.add_argument(
+        "--reg", choices=("sum", "l1"), default="sum",
+        help="regularizer: sum = (sum w / W0 - 1)^2 (fixes the total weight, default); "
+        "l1 = normalized L1/L2 norm of the leaf weights (sparsity: prunes leaves as lam grows)",
+    )
     p.add_argument(
         "--activation",
         choices=("relu", "softplus"),
@@ -127,6 +132,7 @@ def _train(args) -> int:
         schedule=args.schedule,
         loss=args.loss,
         lam=args.lam,
+        reg=args.reg,
         activation=args.activation,
         init=args.init,
         angles=args.angles,

@@ -5,10 +5,17 @@ Loss over a mini-batch of B samples with per-sample relative Frobenius error
 
 - ``rel``:  mean_b e_b        - ``rel2``: mean_b e_b²
 
-plus the activation regularization ``λ · (Σ_i w_i / W0 − 1)²`` with W0 the sum of the initial
-leaf weights (Liu & Wu's ``λ (Σ w − W0)²`` divided by W0², so λ does not depend on the depth).
-C̄ only depends on weight ratios; the term fixes the scale so that ReLU leaves can die and
-be pruned (λ controls the network complexity).
+plus λ times an activation regularization chosen by ``reg``:
+
+- ``sum`` (default): ``(Σ_i w_i / W0 − 1)²`` with W0 the sum of the initial leaf weights
+  (Liu & Wu's ``λ (Σ w − W0)²`` divided by W0², so λ does not depend on the depth).  C̄ only
+  depends on weight ratios; the term fixes the scale, it does not favour fewer leaves.
+- ``l1``: ``(‖w‖₁ / ‖w‖₂ − 1) / (√K − 1)`` over the K = 2^depth leaf weights — the L1 norm of
+  the activations normalized to unit L2 norm (Hoyer's sparsity measure), scaled to [0, 1]
+  (0: one active leaf, 1: all leaves equal) so that λ does not depend on the depth.  Scale-
+  invariant like C̄ itself (a plain λ Σ w_i would only shrink all weights together), its
+  gradient pushes the small activations to zero: with ReLU they die and are pruned, so λ
+  controls the number of active leaves.
 
 Every epoch: shuffled mini-batches (seeded torch generator), then the validation error on the
 held-out set; the state with the lowest mean validation error is kept.  A checkpoint
@@ -57,6 +64,7 @@ class TrainConfig:
     schedule: str = "cosine"  # cosine | decay-on-increase | none
     loss: str = "rel"  # rel | rel2
     lam: float = 0.0
+    reg: str = "sum"  # sum | l1 (see module docstring)
     activation: str | None = None  # relu | softplus (default: relu for dmn, softplus for imn)
     init: str = "uniform"  # uniform | normal
     angles: str = "random"  # random | structured
@@ -68,6 +76,7 @@ class TrainConfig:
             "optimizer": ("adam", "amsgrad"),
             "schedule": ("cosine", "decay-on-increase", "none"),
             "loss": ("rel", "rel2"),
+            "reg": ("sum", "l1"),
             "activation": (None, "relu", "softplus"),
             "init": ("uniform", "normal"),
             "angles": ("random", "structured"),
@@ -104,14 +113,26 @@ def relative_errors(C_pred: torch.Tensor, C_ref: torch.Tensor) -> torch.Tensor:
     return torch.linalg.matrix_norm(C_pred - C_ref) / torch.linalg.matrix_norm(C_ref)
 
 
+def regularization(model: MaterialNetwork, reg: str = "sum") -> torch.Tensor:
+    """Activation regularization term (scalar, multiplied by λ): ``sum`` or ``l1`` (module docstring)."""
+    w = model.weights()
+    if reg == "sum":
+        return (w.sum() / model.w0 - 1.0) ** 2
+    if reg == "l1":
+        k = w.numel()
+        hoyer = w.sum() / torch.linalg.vector_norm(w).clamp_min(torch.finfo(w.dtype).tiny)
+        return (hoyer - 1.0) / (math.sqrt(k) - 1.0)
+    raise TrainError(f"reg must be 'sum' or 'l1', got {reg!r}")
+
+
 def loss_value(
-    model: MaterialNetwork, C1, C2, Cref, kind: str, lam: float
+    model: MaterialNetwork, C1, C2, Cref, kind: str, lam: float, reg: str = "sum"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss scalar, per-sample errors) for one batch."""
     err = relative_errors(model(C1, C2), Cref)
     loss = err.mean() if kind == "rel" else (err**2).mean()
     if lam > 0:
-        loss = loss + lam * (model.weights().sum() / model.w0 - 1.0) ** 2
+        loss = loss + lam * regularization(model, reg)
     return loss, err
 
 
@@ -183,6 +204,7 @@ def train(
         if missing:
             raise TrainError(f"checkpoint {str(ck_path)!r} lacks {', '.join(sorted(missing))}")
         old = dict(ck["config"])
+        old.setdefault("reg", "sum")  # checkpoints written before ``reg`` existed
         new = cfg.to_dict()
         diff = [k for k in new if k != "epochs" and old.get(k) != new[k]]
         if diff:
@@ -226,7 +248,7 @@ def train(
         for s in range(0, n, cfg.batch_size):
             idx = perm[s : s + cfg.batch_size]
             opt.zero_grad(set_to_none=True)
-            loss, err = loss_value(model, C1[idx], C2[idx], Cb[idx], cfg.loss, cfg.lam)
+            loss, err = loss_value(model, C1[idx], C2[idx], Cb[idx], cfg.loss, cfg.lam, cfg.reg)
             if not torch.isfinite(loss):
                 raise TrainError(f"loss became non-finite at epoch {epoch}; lower the learning rate")
             loss.backward()
