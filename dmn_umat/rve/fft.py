@@ -365,20 +365,74 @@ class _NewtonFailure(Exception):
     pass
 
 
-class _DNSSolver:
-    """Newton–Krylov for one increment with mixed macroscopic control."""
+@dataclass(frozen=True)
+class RVEState:
+    """Committed state of an RVE between macroscopic increments (:class:`RVE`).
 
-    def __init__(self, phase_ids, phases, free, tol, max_newton, max_krylov, workers):
+    ``x`` (3N + nfree,): the unknowns, nodal periodic fluctuation u (3, nx, ny, nz) flattened in C
+    order, then the stress-free macroscopic strains (Mandel, ascending component order);
+    ``state`` (N, nsv): per-voxel law state (``laws.phase_update`` layout, voxels in C order);
+    ``strain`` (6,): macroscopic Mandel strain of this state; ``dx`` (3N + nfree,) and ``dE``
+    (6 - nfree,): the last converged increment of x and of the prescribed macro strains (zeros:
+    none), used to extrapolate the initial guess of the next increment.  :meth:`RVE.increment`
+    never mutates a state; it returns a new one.
+    """
+
+    x: np.ndarray
+    state: np.ndarray
+    strain: np.ndarray
+    dx: np.ndarray
+    dE: np.ndarray
+
+
+class RVE:
+    """Nonlinear FFT RVE solver for one macroscopic increment at a time (Newton–Krylov).
+
+    ``micro`` (nx, ny, nz) integer ids into ``phases`` (:class:`dmn_umat.phases.Phase`, any law of
+    :mod:`dmn_umat.online.laws`); components in ``stress_free`` (Mandel indices) have zero mean
+    stress and their strain is solved for; ``tol`` relative equilibrium residual (module doc);
+    ``max_newton`` Newton and ``max_krylov`` PCG iterations per increment; ``workers`` FFT threads.
+    One setup (reference medium, grid) serves any number of increments and states, e.g. one RVE
+    per integration point of an FE×FFT computation, each with its own :class:`RVEState`.
+    """
+
+    def __init__(
+        self,
+        micro: np.ndarray,
+        phases: Sequence,
+        stress_free: Sequence[int] = (),
+        tol: float = 1e-8,
+        max_newton: int = 25,
+        max_krylov: int = 5000,
+        workers: int | None = None,
+    ):
         from ..phases import props_table
 
+        phases = list(phases)
+        if not phases:
+            raise ValueError("the RVE needs at least one phase")
+        phase_ids = _check_micro(micro, len(phases))
+        free = tuple(sorted(int(c) for c in stress_free))
+        if len(set(free)) != len(free) or any(not 0 <= c < 6 for c in free) or len(free) == 6:
+            raise ValueError(
+                f"stress_free must list distinct Mandel indices 0..5 (not all 6), got {tuple(stress_free)}"
+            )
+        if not (tol > 0.0 and math.isfinite(tol)):
+            raise ValueError(f"tol must be a positive number, got {tol}")
+        self.shape = phase_ids.shape
+        self.phases = phases
         self.phase = np.ascontiguousarray(phase_ids.reshape(-1), dtype=np.int64)
-        self.props = props_table(list(phases))
+        self.props = props_table(phases)
         present = np.unique(self.phase)
         K0, G0, _ = reference_medium([phases[p].stiffness() for p in present])
         self.solver = StaggeredGridSolver(phase_ids.shape, K0, G0, free, workers)
         s = self.solver
+        self._tsolver = s if not free else StaggeredGridSolver(phase_ids.shape, K0, G0, (), workers)
+        self.free = free
+        self.mask = np.ones(6, bool)
+        self.mask[list(free)] = False
         self.nsv = max(1, max(ph.nstate for ph in phases))
-        self.tol, self.max_newton, self.max_krylov = tol, max_newton, max_krylov
+        self.tol, self.max_newton, self.max_krylov = float(tol), int(max_newton), int(max_krylov)
         self.idx = np.arange(s.N, dtype=np.int64)
         self.eps = np.zeros((s.N, 6))
         self.sig = np.zeros((s.N, 6))
@@ -386,7 +440,61 @@ class _DNSSolver:
         self.state_new = np.zeros((s.N, self.nsv))
         self.status = np.zeros(s.N, dtype=np.int64)
 
-    def residual(self, x, E, state_old, r):
+    @property
+    def nvox(self) -> int:
+        return self.solver.N
+
+    @property
+    def nx(self) -> int:
+        """Length of :attr:`RVEState.x`."""
+        return self.solver.n
+
+    def initial_state(self) -> RVEState:
+        """Unstrained virgin state (all zeros)."""
+        s = self.solver
+        return RVEState(np.zeros(s.n), np.zeros((s.N, self.nsv)), np.zeros(6), np.zeros(s.n),
+                        np.zeros(int(self.mask.sum())))
+
+    def increment(
+        self, strain: np.ndarray, state: RVEState, tangent: bool = True, extrapolate: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, RVEState, dict]:
+        """Equilibrium of the RVE at macroscopic strain ``strain`` (6,) Mandel from ``state``.
+
+        The prescribed components of ``strain`` are imposed (entries on ``stress_free`` are
+        ignored).  Initial guess: ``state.x`` plus ``state.dx`` scaled to the new prescribed
+        increment when ``extrapolate`` and loading continues in the same direction (ratio in
+        (0, 2]).  Returns ``(stress (6,), C (6, 6) or None, new_state, info)``: the Mandel mean
+        stress; the macroscopic consistent tangent dσ̄/dε̄ for all six components prescribed
+        (``C e_j = <C_alg (e_j + sym grad w_j)>``, one linearized periodic cell problem per
+        column; ``None`` if not ``tangent``); info ``newton``, ``krylov`` (iterations),
+        ``residual`` (relative), ``strain_field``, ``stress_field`` (N, 6) per voxel.
+        Raises :class:`FFTConvergenceError` if Newton, PCG or a phase law fails (the caller may
+        cut the increment), ValueError on bad input.
+        """
+        s = self.solver
+        strain = np.asarray(strain, dtype=np.float64)
+        if strain.shape != (6,) or not np.all(np.isfinite(strain)):
+            raise ValueError(f"strain must be a finite (6,) Mandel vector, got shape {strain.shape}")
+        ok = (state.x.shape == (s.n,) and state.dx.shape == (s.n,) and state.state.shape == (s.N, self.nsv)
+              and state.strain.shape == (6,) and state.dE.shape == (int(self.mask.sum()),))
+        if not ok:
+            raise ValueError("RVEState does not match this RVE (grid, stress-free set or state size)")
+        E = np.array(strain)
+        E[~self.mask] = state.strain[~self.mask]
+        dE = E[self.mask] - state.strain[self.mask]
+        den = float(state.dE @ state.dE)
+        ratio = float(dE @ state.dE) / den if den > 0.0 else 0.0
+        x = state.x + ratio * state.dx if extrapolate and 0.0 < ratio <= 2.0 else state.x.copy()
+        try:
+            nit, kit, mean, rel = self._newton(x, E, np.ascontiguousarray(state.state))
+        except _NewtonFailure as exc:
+            raise FFTConvergenceError(f"RVE increment not converged: {exc}") from None
+        new = RVEState(x, self.state_new.copy(), s.macro(x, E), x - state.x, dE)
+        info = {"newton": nit, "krylov": kit, "residual": rel,
+                "strain_field": self.eps.copy(), "stress_field": self.sig.copy()}
+        return mean, (self._tangent() if tangent else None), new, info
+
+    def _residual(self, x, E, state_old, r):
         """Material update at unknowns x; r = -B^T sigma.  Returns (res, ref, mean stress)."""
         s = self.solver
         E6 = s.macro(x, E)
@@ -407,19 +515,19 @@ class _DNSSolver:
             raise _NewtonFailure("non-finite residual")
         return res, ref, total / s.N
 
-    def increment(self, x, E, state_old):
+    def _newton(self, x, E, state_old):
         """Solve equilibrium at macro target E (prescribed comps) in place on x.
 
-        Returns (newton iterations, krylov iterations, mean stress); state_new/eps/sig hold
-        the converged fields.  Raises _NewtonFailure.
+        Returns (newton iterations, krylov iterations, mean stress, relative residual); the
+        buffers state_new/eps/sig/tang hold the converged fields.  Raises _NewtonFailure.
         """
         s = self.solver
         r = np.empty(s.n)
-        res, ref, mean = self.residual(x, E, state_old, r)
+        res, ref, mean = self._residual(x, E, state_old, r)
         krylov = 0
         for it in range(self.max_newton + 1):
             if res <= self.tol * ref or res == 0.0:
-                return it, krylov, mean
+                return it, krylov, mean, (res / ref if ref > 0.0 else 0.0)
             if it == self.max_newton:
                 break
             rel = res / ref
@@ -435,7 +543,7 @@ class _DNSSolver:
             for _ in range(4):  # backtracking on the equilibrium residual
                 x[:] = x0 + alpha * dx
                 try:
-                    res_new, ref_new, mean_new = self.residual(x, E, state_old, r)
+                    res_new, ref_new, mean_new = self._residual(x, E, state_old, r)
                 except _NewtonFailure:
                     res_new, ref_new = math.inf, 1.0
                 rel_new = res_new / ref_new if ref_new > 0.0 else (0.0 if res_new == 0.0 else math.inf)
@@ -446,6 +554,30 @@ class _DNSSolver:
                 raise _NewtonFailure("line search failed")
             res, ref, mean = res_new, ref_new, mean_new
         raise _NewtonFailure(f"Newton not converged in {self.max_newton} iterations")
+
+    def _tangent(self) -> np.ndarray:
+        """Macroscopic consistent tangent (6, 6) at the converged fields (per-voxel ``self.tang``)."""
+        s = self._tsolver
+        C = np.empty((6, 6))
+        q = np.empty(s.n)
+        z = np.empty(s.n)
+        zero = np.zeros(s.n)
+        for j in range(6):
+            e = np.zeros(6)
+            e[j] = 1.0
+            s.apply(zero, self.tang, self.idx, q, E=e)
+            b = -q
+            res0 = math.sqrt(max(s.precond(b, z), 0.0))
+            w = np.zeros(s.n)
+            if res0 > 0.0:
+                _, res = s.pcg(b, w, self.tang, self.idx, 1e-11 * res0, self.max_krylov)
+                if not res <= 1e-11 * res0:
+                    raise FFTConvergenceError(f"RVE tangent: cell problem {j + 1} not converged "
+                                              f"in {self.max_krylov} PCG iterations")
+            total, _ = s.apply(w, self.tang, self.idx, q, E=e)
+            C[:, j] = total / s.N
+        sym = np.allclose(C, C.T, rtol=1e-6, atol=1e-9 * np.abs(C).max())
+        return 0.5 * (C + C.T) if sym else C
 
 
 def dns(
@@ -467,28 +599,20 @@ def dns(
     ``path`` (n, 6) Mandel total-strain targets; components in ``stress_free`` (Mandel
     indices) have zero average stress and their strain is solved for, together with the
     fluctuation, in one Newton–Krylov system (their path entries are ignored).  Each step is
-    split in halves (up to ``max_cuts`` times) when Newton or a phase law fails.
-    ``progress(step, n)`` is called after each converged path step.
+    one :meth:`RVE.increment`, split in halves (up to ``max_cuts`` times) when Newton or a
+    phase law fails.  ``progress(step, n)`` is called after each converged path step.
     Raises ValueError on bad input, :class:`FFTConvergenceError` if a step cannot be solved.
     """
     t0 = time.perf_counter()
     phases = list(phases)
     if not phases:
         raise ValueError("dns needs at least one phase")
-    phase_ids = _check_micro(micro, len(phases))
     path = np.asarray(path, dtype=np.float64)
     if path.ndim != 2 or path.shape[1] != 6 or path.shape[0] == 0:
         raise ValueError(f"path must be an (n, 6) array of Mandel strains, got shape {path.shape}")
     if not np.all(np.isfinite(path)):
         raise ValueError("path contains NaN or inf")
-    free = tuple(sorted(int(c) for c in stress_free))
-    if len(set(free)) != len(free) or any(not 0 <= c < 6 for c in free) or len(free) == 6:
-        raise ValueError(f"stress_free must list distinct Mandel indices 0..5 (not all 6), got {stress_free}")
-    if not (tol > 0.0 and math.isfinite(tol)):
-        raise ValueError(f"tol must be a positive number, got {tol}")
-
-    S = _DNSSolver(phase_ids, phases, free, tol, max_newton, max_krylov, workers)
-    s = S.solver
+    rve = RVE(micro, phases, stress_free, tol, max_newton, max_krylov, workers)
     nph = len(phases)
     n = path.shape[0]
     strain_out = np.zeros((n, 6))
@@ -498,67 +622,53 @@ def dns(
     peeq = np.zeros((n, nph))
     max_peeq = np.zeros(n)
     j2 = np.array([int(ph.props[0]) == 2 for ph in phases])
-    counts = np.bincount(S.phase, minlength=nph).astype(float)
+    counts = np.bincount(rve.phase, minlength=nph).astype(float)
 
-    x = np.zeros(s.n)  # committed unknowns (u, E_free)
-    E_c = np.zeros(6)  # committed macro strain
-    state = np.zeros((s.N, S.nsv))
-    mask = np.ones(6, bool)
-    mask[list(free)] = False
-    dx_last = np.zeros(s.n)  # last converged increment of the unknowns ...
-    dE_last = np.zeros(int(mask.sum()))  # ... and of the prescribed macro strains
+    st = rve.initial_state()
+    mask = rve.mask
+    info = {}
     for step in range(n):
         target = path[step]
         a, h = 0.0, 1.0
         extrapolate = True
         while a < 1.0:
             b = min(1.0, a + h)
-            E = E_c.copy()
-            E[mask] = E_c[mask] + (b - a) / (1.0 - a) * (target[mask] - E_c[mask])
-            # initial guess: the last increment scaled to this one when loading continues in
-            # the same direction (ratio in (0, 2]); otherwise the committed state
-            dE = E[mask] - E_c[mask]
-            den = float(dE_last @ dE_last)
-            ratio = float(dE @ dE_last) / den if den > 0.0 else 0.0
-            x_try = x + ratio * dx_last if extrapolate and 0.0 < ratio <= 2.0 else x.copy()
+            E = st.strain.copy()
+            E[mask] += (b - a) / (1.0 - a) * (target[mask] - st.strain[mask])
             try:
-                nit, kit, mean = S.increment(x_try, E, state)
-            except _NewtonFailure as exc:
+                mean, _, st_new, info = rve.increment(E, st, tangent=False, extrapolate=extrapolate)
+            except FFTConvergenceError as exc:
                 h *= 0.5
-                extrapolate = False
+                extrapolate = False  # retry from the committed state
                 if h < 0.5**max_cuts:
                     raise FFTConvergenceError(
                         f"dns: step {step + 1} not solved after {max_cuts} step cuts ({exc})"
                     ) from None
                 continue
             extrapolate = True
-            dx_last = x_try - x
-            dE_last = dE
-            x = x_try
-            E_c = s.macro(x, E)
-            state, S.state_new = S.state_new, state
-            iters[step] += (nit, kit)
+            st = st_new
+            iters[step] += (info["newton"], info["krylov"])
             subs[step] += 1
             a = b
             h = min(2.0 * h, 1.0)
-        strain_out[step] = E_c
+        strain_out[step] = st.strain
         stress_out[step] = mean
         if j2.any():
-            p = state[:, 6] if S.nsv >= 7 else np.zeros(s.N)
-            sums = np.bincount(S.phase, weights=np.where(j2[S.phase], p, 0.0), minlength=nph)
+            p = st.state[:, 6] if rve.nsv >= 7 else np.zeros(rve.nvox)
+            sums = np.bincount(rve.phase, weights=np.where(j2[rve.phase], p, 0.0), minlength=nph)
             peeq[step] = np.divide(sums, counts, out=np.zeros(nph), where=counts > 0)
-            max_peeq[step] = float(p[j2[S.phase]].max())
+            max_peeq[step] = float(p[j2[rve.phase]].max())
         if progress is not None:
             progress(step + 1, n)
-    shp = phase_ids.shape
+    shp = rve.shape
     return DNSResult(
         strain=strain_out,
         stress=stress_out,
         iterations=iters,
         substeps=subs,
         fields={"peeq": peeq, "max_peeq": max_peeq},
-        final_strain=S.eps.reshape((*shp, 6)).copy(),
-        final_stress=S.sig.reshape((*shp, 6)).copy(),
-        final_state=state.reshape((*shp, S.nsv)).copy(),
+        final_strain=info["strain_field"].reshape((*shp, 6)),
+        final_stress=info["stress_field"].reshape((*shp, 6)),
+        final_state=st.state.reshape((*shp, rve.nsv)),
         seconds=time.perf_counter() - t0,
     )
