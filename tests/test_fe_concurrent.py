@@ -31,6 +31,22 @@ def test_fft_material_tangent_is_consistent():
         assert np.abs(fd - D[0][:, j]).max() <= 1e-5 * np.abs(D).max()
 
 
+def test_fft_material_reports_non_convergence_as_status():
+    """A point whose RVE increment fails (1 Newton iteration allowed) gets status 1 and keeps its old
+    state; a point at rest is solved exactly as RVE.increment does (same code path)."""
+    micro = spheres(6, 0.25, seed=1, radius=1.6).voxels
+    fm = FFTMaterial(micro, PHASES, tol=1e-10, max_newton=1)
+    st0 = fm.initial_state(2)
+    st0[1, -1] = 1e-3  # a non-zero stored fluctuation: it must come back untouched on failure
+    e = np.array([[0.0, 0, 0, 0, 0, 0], [0.05, -0.02, 0.0, 0.01, 0.0, 0.0]])
+    s, D, st, status = fm.update(e, st0)
+    assert list(status) == [0, 1]
+    assert np.array_equal(st[1], st0[1])
+    s_ref, D_ref, _, _ = fm.rve.increment(e[0], fm.rve.initial_state())
+    assert np.all(s[0] == 0.0) and np.array_equal(s[0], s_ref) and np.array_equal(D[0], D_ref)
+    assert np.linalg.eigvalsh(D[0]).min() > 0.0
+
+
 def test_fe2_equals_fe_x_fft_for_a_laminate():
     """For a laminate RVE the depth-1 network is exact, so FE² and FE×FFT agree to round-off
     through elasto-plastic loading of a multiaxially strained strip."""
