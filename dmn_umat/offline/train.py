@@ -18,7 +18,9 @@ plus λ times an activation regularization chosen by ``reg``:
   controls the number of active leaves.
 
 Every epoch: shuffled mini-batches (seeded torch generator), then the validation error on the
-held-out set; the state with the lowest mean validation error is kept.  A checkpoint
+held-out set; the state with the lowest mean validation error is kept (with ``reg = "l1"`` and
+λ > 0: the lowest validation error + λ·R, the regularized objective on the held-out set —
+otherwise an early, not yet sparse state would undo the regularizer).  A checkpoint
 (``DIR/checkpoint.pt``, atomic write) holds model, optimizer, schedule, generator state,
 history and the best state, so ``resume`` continues bit-identically.
 """
@@ -191,6 +193,7 @@ def train(
     history: list[dict] = []
     best_state = copy.deepcopy(model.state_dict())
     best_val, best_epoch = math.inf, -1
+    best_score = math.inf  # selection criterion (= best_val unless reg == "l1" and lam > 0)
     lr_now, prev_loss = cfg.lr, math.inf
     start_epoch, wall_before = 0, 0.0
     ck_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
@@ -216,6 +219,7 @@ def train(
         gen.set_state(ck["generator"])
         history = ck["history"]
         best_state, best_val, best_epoch = ck["best_state"], ck["best_val"], ck["best_epoch"]
+        best_score = ck.get("best_score", best_val)
         lr_now, prev_loss = ck["lr"], ck["prev_loss"]
         start_epoch, wall_before = ck["epoch"], ck["wall_time"]
         if log:
@@ -273,8 +277,13 @@ def train(
             "cpu_time": cpu_before + time.process_time() - c0,  # process CPU s (robust to shared load)
         }
         history.append(rec)
-        if rec["val_error"] < best_val:
-            best_val, best_epoch = rec["val_error"], epoch + 1
+        score = rec["val_error"]
+        if cfg.reg == "l1" and cfg.lam > 0:
+            with torch.no_grad():
+                rec["reg"] = float(regularization(model, cfg.reg))
+            score += cfg.lam * rec["reg"]
+        if score < best_score:
+            best_score, best_val, best_epoch = score, rec["val_error"], epoch + 1
             best_state = copy.deepcopy(model.state_dict())
         bar.update(1)
         bar.set_postfix(val=f"{rec['val_error']:.4f}", best=f"{best_val:.4f}")
@@ -289,6 +298,7 @@ def train(
                     "history": history,
                     "best_state": best_state,
                     "best_val": best_val,
+                    "best_score": best_score,
                     "best_epoch": best_epoch,
                     "lr": lr_now,
                     "prev_loss": prev_loss,
