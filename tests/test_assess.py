@@ -80,7 +80,7 @@ def test_config_files_load_and_plan_ofat(tmp_path):
     base = {k: cfg["baseline"][k] for k in cfgmod.BASELINE_KEYS}
     axes = cfg["sweep"]["axes"]
     expected = 1 + sum(len([v for v in vals if v != base[k]]) for k, vals in axes.items())
-    assert len(settings) == expected == 14
+    assert len(settings) == expected == 17
     assert settings[0] == base
     for s in settings:  # OFAT: each setting differs from the baseline in at most one key
         assert sum(s[k] != base[k] for k in base) <= 1
