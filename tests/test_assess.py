@@ -285,3 +285,23 @@ def test_sweep_on_an_existing_scheduler(tmp_path):
         assert res["finished"] == 4 and not res["failed"]
         with Client(cluster.scheduler_address) as c:  # the user's cluster is left running
             assert c.submit(lambda x: x + 1, 1).result() == 2
+
+
+def test_time_to_target_on_synthetic_histories():
+    from dmn_umat.assess.convergence import first_reach, time_to_target
+
+    def hist(rate, cpu_per_epoch, floor, n=50):
+        # val error decays geometrically to ``floor``; CPU time grows linearly
+        return [{"epoch": e, "val_error": floor + (1 - floor) * rate**e, "cpu_time": cpu_per_epoch * e}
+                for e in range(1, n + 1)]
+
+    assert first_reach(hist(0.5, 1.0, 0.1), 0.2) == (4.0, 4)  # 0.1 + 0.9/16 ≤ 0.2 first at e = 4
+    assert first_reach(hist(0.5, 1.0, 0.1), 0.05) is None
+    logs = {"dmn": [hist(0.8, 2.0, 0.10)] * 2, "imn": [hist(0.5, 1.0, 0.10)] * 3}
+    r = time_to_target(logs, factor=1.5)
+    assert r["target"] == pytest.approx(0.15, rel=1e-3)  # dmn best = 0.1 + 0.9·0.8⁵⁰
+    # dmn: 0.9·0.8^e ≤ 0.05 first at e = 13; imn: 0.9·0.5^e ≤ 0.05 at e = 5
+    assert r["per"]["dmn"]["epochs_to_target"] == 13 and r["per"]["imn"]["epochs_to_target"] == 5
+    assert r["speedup_to_target"] == pytest.approx(26.0 / 5.0)
+    assert r["speedup_per_epoch"] == pytest.approx(2.0)
+    assert r["per"]["imn"]["reached"] == 3
