@@ -138,26 +138,13 @@ def run(args) -> int:
 
     path_csv = out / "uniaxial_load_unload.csv"
     loadpath.write_path(path_csv, loadpath.cyclic([0.01, 0.0], 8))
-    free = "22,33,23,13,12"
+    phase_args = ["--phase", MATRIX, "--phase", INCLUSION]
+    load_args = [*phase_args, "--path", str(path_csv), "--stress-free", "22,33,23,13,12"]
     dns_json = out / "dns.json"
     _step(
         log,
         "6. nonlinear FFT DNS reference: J2 matrix, elastic spheres, uniaxial load/unload",
-        [
-            "dns",
-            str(micro),
-            "--phase",
-            MATRIX,
-            "--phase",
-            INCLUSION,
-            "--path",
-            str(path_csv),
-            "--stress-free",
-            free,
-            "--out",
-            str(dns_json),
-            "--json",
-        ],
+        ["dns", str(micro), *load_args, "--out", str(dns_json), "--json"],
     )
     s_dns = np.array(json.loads(dns_json.read_text())["stress"])[:, 0]
     summary["online_vs_dns"] = {}
@@ -180,23 +167,7 @@ def run(args) -> int:
         r = _step(
             log,
             title,
-            [
-                "drive",
-                name,
-                "--phase",
-                MATRIX,
-                "--phase",
-                INCLUSION,
-                "--path",
-                str(path_csv),
-                "--stress-free",
-                free,
-                "--dns",
-                str(dns_json),
-                "--png",
-                str(out / png),
-                "--json",
-            ],
+            ["drive", name, *load_args, "--dns", str(dns_json), "--png", str(out / png), "--json"],
         )
         err = np.abs(np.array(r["stress"])[:, 0] - s_dns) / np.abs(s_dns).max()
         summary["online_vs_dns"][name] = {
@@ -204,24 +175,11 @@ def run(args) -> int:
             "max_rel_error": float(err.max()),
         }
 
+    fe_args = ["fe2", "plate-hole", "--model", str(model), *phase_args, "--size", args.fe_size]
     f = _step(
         log,
         "8. FE²: plate with a hole in tension, network at every integration point",
-        [
-            "fe2",
-            "plate-hole",
-            "--model",
-            str(model),
-            "--phase",
-            MATRIX,
-            "--phase",
-            INCLUSION,
-            "--size",
-            args.fe_size,
-            "--out",
-            str(out / "fe2-plate-hole"),
-            "--json",
-        ],
+        [*fe_args, "--out", str(out / "fe2-plate-hole"), "--json"],
     )
     summary["fe2"] = f
     summary["seconds"] = time.perf_counter() - t_start
