@@ -234,6 +234,29 @@ class _Gmsh:
         return False
 
 
+def _refine_near_arc(gmsh, centre, radius: float, tol: float, h_min: float, h_max: float,
+                     dist_max: float) -> None:
+    """Background size field: ``h_min`` on the curves whose centre of mass lies within
+    ``tol·radius`` of the circle (``centre``, ``radius``), growing to ``h_max`` at ``dist_max``."""
+    f = gmsh.model.mesh.field
+    arc = [c[1] for c in gmsh.model.getEntities(1)
+           if abs(np.hypot(*(np.array(gmsh.model.occ.getCenterOfMass(1, c[1])[:2]) - centre)) - radius)
+           < tol * radius]
+    dist = f.add("Distance")
+    f.setNumbers(dist, "CurvesList", arc)
+    f.setNumber(dist, "Sampling", 100)
+    th = f.add("Threshold")
+    f.setNumber(th, "InField", dist)
+    f.setNumber(th, "SizeMin", h_min)
+    f.setNumber(th, "SizeMax", h_max)
+    f.setNumber(th, "DistMin", 0.0)
+    f.setNumber(th, "DistMax", dist_max)
+    f.setAsBackgroundMesh(th)
+    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+
+
 def plate_with_hole(width: float, height: float, radius: float, h_hole: float, h_far: float,
                     quads: bool = True) -> Mesh:
     """Quarter of a plate with a central circular hole: [0,width]×[0,height] minus the disk of
@@ -248,22 +271,7 @@ def plate_with_hole(width: float, height: float, radius: float, h_hole: float, h
         disk = occ.addDisk(0, 0, 0, radius, radius)
         occ.cut([(2, rect)], [(2, disk)])
         occ.synchronize()
-        f = gmsh.model.mesh.field
-        dist = f.add("Distance")
-        hole_curves = [c[1] for c in gmsh.model.getEntities(1)
-                       if abs(np.hypot(*gmsh.model.occ.getCenterOfMass(1, c[1])[:2]) - radius) < 0.3 * radius]
-        f.setNumbers(dist, "CurvesList", hole_curves)
-        f.setNumber(dist, "Sampling", 100)
-        th = f.add("Threshold")
-        f.setNumber(th, "InField", dist)
-        f.setNumber(th, "SizeMin", h_hole)
-        f.setNumber(th, "SizeMax", h_far)
-        f.setNumber(th, "DistMin", 0.0)
-        f.setNumber(th, "DistMax", 3.0 * radius + 4 * h_far)
-        f.setAsBackgroundMesh(th)
-        gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-        gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-        gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+        _refine_near_arc(gmsh, (0.0, 0.0), radius, 0.3, h_hole, h_far, 3.0 * radius + 4 * h_far)
         if quads:
             gmsh.option.setNumber("Mesh.RecombineAll", 1)
             gmsh.option.setNumber("Mesh.Algorithm", 8)
@@ -295,24 +303,8 @@ def notched_bar(length: float, width: float, thickness: float, notch_radius: flo
         disk = occ.addDisk(0, width, 0, notch_radius, notch_radius)
         occ.cut([(2, rect)], [(2, disk)])
         occ.synchronize()
-        f = gmsh.model.mesh.field
-        dist = f.add("Distance")
-        f.setNumbers(dist, "PointsList", [])
-        notch = [c[1] for c in gmsh.model.getEntities(1)
-                 if abs(np.hypot(*(np.array(occ.getCenterOfMass(1, c[1])[:2]) - [0, width])) - notch_radius)
-                 < 0.4 * notch_radius]
-        f.setNumbers(dist, "CurvesList", notch)
-        f.setNumber(dist, "Sampling", 100)
-        th = f.add("Threshold")
-        f.setNumber(th, "InField", dist)
-        f.setNumber(th, "SizeMin", h_notch)
-        f.setNumber(th, "SizeMax", h_far)
-        f.setNumber(th, "DistMin", 0.0)
-        f.setNumber(th, "DistMax", 2.0 * notch_radius + 3 * h_far)
-        f.setAsBackgroundMesh(th)
-        gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-        gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-        gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+        dist_max = 2.0 * notch_radius + 3 * h_far
+        _refine_near_arc(gmsh, (0.0, width), notch_radius, 0.4, h_notch, h_far, dist_max)
         gmsh.option.setNumber("Mesh.RecombineAll", 1)
         gmsh.option.setNumber("Mesh.Algorithm", 8)
         surfaces = gmsh.model.getEntities(2)
