@@ -69,10 +69,6 @@ def _check_tol(tol: float) -> None:
         raise CLIError(f"--tol must lie in (0, 1), got {tol}")
 
 
-def _write_json(path: str, obj: dict) -> None:
-    atomic_write_json(path, obj, indent=None)
-
-
 def _fmt_matrix(C) -> str:
     return "\n".join("  " + " ".join(f"{v:13.6g}" for v in row) for row in C)
 
@@ -103,7 +99,7 @@ def run_homogenize(args) -> int:
         "tol": args.tol,
     }
     if args.out:
-        _write_json(args.out, obj)
+        atomic_write_json(args.out, obj, indent=None)
     if args.json:
         emit_json(obj)
     else:
@@ -158,7 +154,7 @@ def run_dns(args) -> int:
         "tol": args.tol,
     }
     if args.out:
-        _write_json(args.out, obj)
+        atomic_write_json(args.out, obj, indent=None)
     if args.json:
         emit_json(obj)
     else:
