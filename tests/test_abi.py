@@ -517,3 +517,54 @@ def test_library_built_in_a_venv_embeds_the_venv(tmp_path):
     r = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.startswith("0|1|"), r.stdout
+
+
+HANDLE_HARNESS = textwrap.dedent(
+    r"""
+    import ctypes, json, sys
+    import numpy as np
+    lib_path, model, props_json, n_open = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    lib = ctypes.CDLL(lib_path)
+    lib.dmn_last_error.restype = ctypes.c_char_p
+    P = lambda a: a.ctypes.data_as(ctypes.c_void_p)
+    props = np.array(json.loads(props_json), float)
+    first = lib.dmn_open(model.encode(), P(props), props.size)
+    lib.dmn_close(first)
+    handles, failed = set(), []
+    for i in range(n_open):
+        h = lib.dmn_open(model.encode(), P(props), props.size)
+        if h < 1:
+            failed.append((i, lib.dmn_last_error().decode()))
+            break
+        handles.add(h)
+        assert lib.dmn_close(h) == 0
+    h = lib.dmn_open(model.encode(), P(props), props.size)
+    nsv = lib.dmn_nstate(h)
+    eps = np.array([[1e-3, 0, 0, 0, 0, 0], [float("nan"), 0, 0, 0, 0, 0], [2e-3, 0, 0, 0, 0, 0]])
+    s_old = np.zeros((3, nsv))
+    out = [np.zeros((3, 6)), np.zeros((3, 6, 6)), np.zeros((3, nsv)), np.zeros((3, 4))]
+    nbad = lib.dmn_eval_batch(h, 3, P(eps), P(s_old), *map(P, out))
+    nan_msg = lib.dmn_last_error().decode()
+    print(json.dumps({"failed": failed, "distinct": len(handles), "stale_nstate": lib.dmn_nstate(first),
+                      "stale_close": lib.dmn_close(first), "stale_msg": lib.dmn_last_error().decode(),
+                      "nbad": nbad, "status": out[3][:, 2].tolist(), "nan_msg": nan_msg,
+                      "close": lib.dmn_close(h)}))
+    """
+)
+
+
+def test_library_close_frees_handles_and_batch_failures_have_a_message(tmp_path, libpath, composite):
+    """Open/close more models than there are slots (closed slots are reused, a closed handle never
+    becomes valid again); a batch with a NaN strain says which point failed and why."""
+    model, props, _ = composite
+    script = tmp_path / "handles.py"
+    script.write_text(HANDLE_HARNESS)
+    r = subprocess.run([sys.executable, str(script), str(libpath), str(model), json.dumps(props.tolist()), "2100"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["failed"] == [] and res["distinct"] == 2100
+    assert res["stale_nstate"] == -1 and res["stale_close"] == -1 and "closed handle" in res["stale_msg"]
+    assert res["nbad"] == 1 and res["status"] == [0.0, 2.0, 0.0] and res["close"] == 0
+    assert "1 of 3 points failed" in res["nan_msg"] and "point 1" in res["nan_msg"]
+    assert "non-finite" in res["nan_msg"] and "strain" in res["nan_msg"]

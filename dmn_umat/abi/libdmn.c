@@ -33,7 +33,8 @@ int _dmn_py_close(int64_t key);
 #define DMN_ST_BADPROPS 10
 #define DMN_ST_BADNTENS 11
 #define DMN_ST_WORK 12
-#define DMN_MAX_ENTRIES 1024
+#define DMN_MAX_ENTRIES 1024 /* slots; closed dmn_open slots are reused */
+#define DMN_MAX_GEN (INT32_MAX / DMN_MAX_ENTRIES - 1)
 #define DMN_NAME 96
 #define DMN_ERR 2048
 #define DMN_MAX_MESSAGES 20
@@ -52,6 +53,7 @@ typedef struct {
     int64_t nmi, nmf, nphase, nsv, nwork, nwork_umat, key, nleaf;
     int is_material;
     atomic_int open;
+    atomic_int gen; /* generation of a dmn_open slot: handle = gen * DMN_MAX_ENTRIES + slot + 1 */
     size_t namelen;
     char name[DMN_NAME];
 } dmn_entry;
@@ -141,10 +143,24 @@ const char *dmn_last_error(void) {
 
 /* ------------------------------------------------------------------ models */
 static int add_entry(const char *path, const char *name, size_t namelen, const double *props, int nprops) {
-    /* call with g_lock held, after dmn_init succeeded */
+    /* call with g_lock held, after dmn_init succeeded.  Returns the slot, or -1.
+       A model of the C API (path given) reuses the slot of a closed one; UMAT materials are
+       never closed and always take a fresh slot (find_material reads them without the lock). */
     int n = atomic_load_explicit(&g_nentries, memory_order_acquire);
-    if (n >= DMN_MAX_ENTRIES) {
-        set_err("dmn_umat: too many open models");
+    int slot = n;
+    if (path) {
+        for (int i = 0; i < n; ++i) {
+            if (!g_entries[i].is_material && !atomic_load(&g_entries[i].open)) {
+                slot = i;
+                break;
+            }
+        }
+    }
+    if (slot >= DMN_MAX_ENTRIES) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "dmn_umat: too many open models (%d open at once; close some with dmn_close)",
+                 DMN_MAX_ENTRIES);
+        set_err(msg);
         return -1;
     }
     char cname[DMN_NAME];
@@ -160,7 +176,7 @@ static int add_entry(const char *path, const char *name, size_t namelen, const d
         snprintf(tl_err, sizeof tl_err, "dmn_umat: %.2000s", err[0] ? err : "cannot open model (traceback above)");
         return -1;
     }
-    dmn_entry *e = &g_entries[n];
+    dmn_entry *e = &g_entries[slot];
     e->nmi = ints[0];
     e->nmf = ints[1];
     e->nphase = ints[2];
@@ -175,9 +191,13 @@ static int add_entry(const char *path, const char *name, size_t namelen, const d
     e->is_material = name != NULL;
     e->namelen = name ? l : 0;
     memcpy(e->name, cname, sizeof cname);
+    if (slot < n) { /* reused: a new generation, so the closed handle stays invalid */
+        int g = atomic_load(&e->gen) + 1;
+        atomic_store(&e->gen, g > DMN_MAX_GEN ? 0 : g);
+    }
     atomic_store(&e->open, 1);
-    atomic_store_explicit(&g_nentries, n + 1, memory_order_release);
-    return n;
+    if (slot == n) atomic_store_explicit(&g_nentries, n + 1, memory_order_release);
+    return slot;
 }
 
 int dmn_open(const char *model_path, const double *props, int nprops) {
@@ -188,17 +208,20 @@ int dmn_open(const char *model_path, const double *props, int nprops) {
     if (dmn_init() != 0) return -1;
     pthread_mutex_lock(&g_lock);
     int idx = add_entry(model_path, NULL, 0, props, nprops);
+    int handle = idx < 0 ? -1 : atomic_load(&g_entries[idx].gen) * DMN_MAX_ENTRIES + idx + 1;
     pthread_mutex_unlock(&g_lock);
-    return idx < 0 ? -1 : idx + 1;
+    return handle;
 }
 
 static dmn_entry *get_handle(int handle) {
     int n = atomic_load_explicit(&g_nentries, memory_order_acquire);
-    if (handle < 1 || handle > n || g_entries[handle - 1].is_material || !atomic_load(&g_entries[handle - 1].open)) {
+    int slot = handle >= 1 ? (handle - 1) % DMN_MAX_ENTRIES : -1;
+    dmn_entry *e = slot >= 0 && slot < n ? &g_entries[slot] : NULL;
+    if (!e || e->is_material || !atomic_load(&e->open) || atomic_load(&e->gen) != (handle - 1) / DMN_MAX_ENTRIES) {
         set_err("dmn_umat: invalid or closed handle");
         return NULL;
     }
-    return &g_entries[handle - 1];
+    return e;
 }
 
 int dmn_close(int handle) {
@@ -241,6 +264,28 @@ static double *thread_work(int64_t n) {
     return w;
 }
 
+static int all_finite(const double *v, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        if (!(v[i] - v[i] == 0.0)) return 0; /* NaN and inf give NaN */
+    return 1;
+}
+
+/* dmn_last_error() after a batch with failed points: how many, and why the first one failed */
+static void batch_error(int nfail, int n, int i, int st, double ratio, const double *strain, const double *sold,
+                        int64_t nsv) {
+    char why[160];
+    if (!all_finite(strain, 6))
+        snprintf(why, sizeof why, "non-finite (NaN/inf) strain");
+    else if (sold && !all_finite(sold, nsv))
+        snprintf(why, sizeof why, "non-finite (NaN/inf) state_old");
+    else if (st == DMN_ST_CUTBACK)
+        snprintf(why, sizeof why, "step too large, retry with a step ratio of %.3g (info[0])", ratio);
+    else
+        snprintf(why, sizeof why, "no convergence of the network kernel");
+    snprintf(tl_err, sizeof tl_err, "dmn_eval_batch: %d of %d points failed; first: point %d (0-based): %s",
+             nfail, n, i, why);
+}
+
 int dmn_eval_batch(int handle, int n, const double *strain, const double *state_old, double *stress,
                    double *tangent, double *state_new, double *info) {
     dmn_entry *e = get_handle(handle);
@@ -257,7 +302,8 @@ int dmn_eval_batch(int handle, int n, const double *strain, const double *state_
     }
     const int64_t nsv = e->nsv;
     double loc[4];
-    int nfail = 0;
+    int nfail = 0, first = -1, first_st = 0;
+    double first_ratio = 0.0;
     for (int i = 0; i < n; ++i) {
         double *inf = info ? info + 4 * (size_t)i : loc;
         int32_t r = f(e->mi, e->nmi, e->mf, e->nmf, e->ptab, e->nphase, strain + 6 * (size_t)i,
@@ -265,8 +311,14 @@ int dmn_eval_batch(int handle, int n, const double *strain, const double *state_
                       state_new + nsv * (size_t)i, w, e->nwork, inf);
         int st = r >= DMN_RET_BASE ? r - DMN_RET_BASE : DMN_ST_FAILED;
         inf[2] = (double)st;
-        if (st != DMN_ST_OK) ++nfail;
+        if (st != DMN_ST_OK && nfail++ == 0) {
+            first = i;
+            first_st = st;
+            first_ratio = inf[0];
+        }
     }
+    if (nfail) batch_error(nfail, n, first, first_st, first_ratio, strain + 6 * (size_t)first,
+                           nsv ? state_old + nsv * (size_t)first : NULL, nsv);
     return nfail;
 }
 

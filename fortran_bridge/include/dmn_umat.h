@@ -25,7 +25,8 @@ extern "C" {
 int dmn_init(void);
 
 /* Open a model file with the phase-law parameters in the PROPS layout above.
-   Returns a handle >= 1, or -1 (message: dmn_last_error()). */
+   Returns a handle >= 1, or -1 (message: dmn_last_error()).  At most 1024 models (UMAT
+   materials included) are open at once; dmn_close frees a slot for the next dmn_open. */
 int dmn_open(const char *model_path, const double *props, int nprops);
 
 /* Number of state variables per point (state_old/state_new stride), or -1 for a bad handle. */
@@ -37,11 +38,13 @@ int dmn_nphase(int handle);
 /* Evaluate n points: strain (n,6) Mandel total strain, state_old (n,nstate) -> stress (n,6),
    tangent (n,6,6) row-major, state_new (n,nstate).  info (n,4) may be NULL; per point:
    [suggested step ratio, Newton iterations, status (0 ok, 1 cut back, 2 failed), 0].
-   Returns the number of points that did not succeed (0 = all ok), -1 on bad arguments. */
+   Returns the number of points that did not succeed (0 = all ok; else dmn_last_error() says how
+   many and why the first failed), -1 on bad arguments. */
 int dmn_eval_batch(int handle, int n, const double *strain, const double *state_old, double *stress,
                    double *tangent, double *state_new, double *info);
 
-/* Release a model (no call may be using the handle). 0 ok, -1 bad handle. */
+/* Release a model (no call may be using the handle). 0 ok, -1 bad handle.  The handle stays
+   invalid afterwards, also when its slot serves a later dmn_open (new handle value). */
 int dmn_close(int handle);
 
 /* Message of the last failure in this thread (or of a failed initialization); never NULL. */
