@@ -27,6 +27,8 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
+import stat
 import struct
 import subprocess
 from pathlib import Path
@@ -55,6 +57,54 @@ def _body_size(n: int, flags: int, meta_len: int) -> int:
     if flags & FLAG_ROTATIONS:
         size += 72 * n
     return size
+
+
+def _check_arrays(children, weights, normals, phase, rotations, n_phases: int) -> str | None:
+    """First violation of the spec's per-array rules (one line naming the node), or None.
+
+    children (N,2) int, weights (N,), normals (N,3), phase (N,), rotations (N,3,3) or None.
+    """
+
+    def first(mask: np.ndarray) -> int:
+        return int(np.flatnonzero(mask)[0])
+
+    internal = children[:, 0] >= 0
+    leaves = ~internal
+    bad = ~np.isfinite(weights)
+    if bad.any():
+        return f"non-finite (NaN/inf) weight at node {first(bad)}"
+    if np.any(weights < 0):
+        return f"negative weight at node {first(weights < 0)}"
+    with np.errstate(invalid="ignore", over="ignore"):
+        norm = np.linalg.norm(normals, axis=1)
+    bad = internal & ~(np.abs(norm - 1.0) <= 1e-10)  # also catches NaN/inf
+    if bad.any():
+        k = first(bad)
+        return f"normal of internal node {k} is not a unit vector ({normals[k].tolist()})"
+    bad = leaves & np.any(normals != 0.0, axis=1)  # NaN != 0 too
+    if bad.any():
+        k = first(bad)
+        return f"normal of leaf {k} must be zero, got {normals[k].tolist()}"
+    bad = leaves & ((phase < 0) | (phase >= n_phases))
+    if bad.any():
+        k = first(bad)
+        return f"leaf {k} has phase {int(phase[k])} outside 0..{n_phases - 1}"
+    bad = internal & (phase != -1)
+    if bad.any():
+        k = first(bad)
+        return f"internal node {k} has phase {int(phase[k])} (must be -1)"
+    if rotations is not None:
+        bad = ~np.all(np.isfinite(rotations), axis=(1, 2))
+        if bad.any():
+            return f"non-finite (NaN/inf) rotation at node {first(bad)}"
+        bad = internal & np.any(np.abs(rotations - np.eye(3)) > 1e-12, axis=(1, 2))
+        if bad.any():
+            return f"rotation of internal node {first(bad)} is not the identity"
+        err = np.abs(rotations @ rotations.transpose(0, 2, 1) - np.eye(3)).max(axis=(1, 2))
+        bad = leaves & ~(err <= 1e-10)
+        if bad.any():
+            return f"rotation of leaf {first(bad)} is not orthogonal"
+    return None
 
 
 def _git_hash() -> str | None:
@@ -89,6 +139,12 @@ def encode(net: Network) -> bytes:
         net.validate()
     except ValueError as exc:
         raise ModelFileError(f"cannot write an invalid network: {exc}") from None
+    n_phases = max(net.n_phases, int(net.metadata.get("n_phases", 0) or 0))
+    rot = None if net.rotations is None else np.asarray(net.rotations, dtype=np.float64)
+    msg = _check_arrays(np.asarray(net.children), np.asarray(net.weights, dtype=np.float64),
+                        np.asarray(net.normals, dtype=np.float64), np.asarray(net.phase), rot, n_phases)
+    if msg:
+        raise ModelFileError(f"cannot write an invalid network: {msg}")
     N = net.n_nodes
     if N > MAX_NODES:
         raise ModelFileError(f"network too large for the model file ({N} nodes > {MAX_NODES})")
@@ -100,7 +156,6 @@ def encode(net: Network) -> bytes:
     normals = np.ascontiguousarray(net.normals, dtype="<f8")
     phase = np.ascontiguousarray(net.phase, dtype="<i4")
     flags = 0 if net.rotations is None else FLAG_ROTATIONS
-    n_phases = max(net.n_phases, int(net.metadata.get("n_phases", 0) or 0))
     try:
         meta = json.dumps(
             net.metadata, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -136,17 +191,18 @@ def write(path: str | Path, net: Network, add_creation_info: bool = True) -> Pat
     return path
 
 
-def decode(data: bytes, name: str = "<bytes>") -> Network:
-    """Parse and check model-file bytes; raise :class:`ModelFileError` on any problem."""
+def _check_header(head: bytes, size: int, name: str) -> tuple[int, int, int, int]:
+    """Check the header bytes ``head`` (the file's first bytes) against the file ``size`` in
+    bytes; return (flags, N, P, L).  Raises :class:`ModelFileError`."""
 
     def fail(msg: str):
         raise ModelFileError(f"model file {name}: {msg}")
 
-    if len(data) < HEADER.size + DIGEST_SIZE:
-        if len(data) >= 8 and data[:8] != MAGIC:
+    if size < HEADER.size + DIGEST_SIZE:
+        if len(head) >= 8 and head[:8] != MAGIC:
             fail("not a dmn model file (wrong magic bytes)")
-        fail(f"truncated ({len(data)} bytes, a header alone is {HEADER.size + DIGEST_SIZE})")
-    magic, version, flags, N, P, L = HEADER.unpack_from(data, 0)
+        fail(f"truncated ({size} bytes, a header alone is {HEADER.size + DIGEST_SIZE})")
+    magic, version, flags, N, P, L = HEADER.unpack_from(head, 0)
     if magic != MAGIC:
         fail("not a dmn model file (wrong magic bytes)")
     if version != FORMAT_VERSION:
@@ -156,10 +212,20 @@ def decode(data: bytes, name: str = "<bytes>") -> Network:
     if not (1 <= N <= MAX_NODES) or L > MAX_METADATA or P < 1:
         fail(f"implausible header (nodes={N}, phases={P}, metadata bytes={L})")
     expected = _body_size(N, flags, L) + DIGEST_SIZE
-    if len(data) < expected:
-        fail(f"truncated ({len(data)} bytes, header announces {expected})")
-    if len(data) > expected:
-        fail(f"{len(data) - expected} unexpected trailing bytes (header announces {expected})")
+    if size < expected:
+        fail(f"truncated ({size} bytes, header announces {expected})")
+    if size > expected:
+        fail(f"{size - expected} unexpected trailing bytes (header announces {expected})")
+    return flags, N, P, L
+
+
+def decode(data: bytes, name: str = "<bytes>") -> Network:
+    """Parse and check model-file bytes; raise :class:`ModelFileError` on any problem."""
+
+    def fail(msg: str):
+        raise ModelFileError(f"model file {name}: {msg}")
+
+    flags, N, P, L = _check_header(data[: HEADER.size], len(data), name)
     body = data[:-DIGEST_SIZE]
     if hashlib.sha256(body).digest() != data[-DIGEST_SIZE:]:
         fail("checksum mismatch (file corrupted)")
@@ -183,19 +249,9 @@ def decode(data: bytes, name: str = "<bytes>") -> Network:
     if not isinstance(metadata, dict):
         fail("metadata block must be a JSON object")
 
-    if not np.all(np.isfinite(weights)):
-        fail("non-finite (NaN/inf) weight")
-    if np.any(weights < 0):
-        fail(f"negative weight at node {int(np.flatnonzero(weights < 0)[0])}")
-    internal = children[:, 0] >= 0
-    nn = np.linalg.norm(normals[internal], axis=1)
-    if not np.all(np.isfinite(normals)) or np.any(np.abs(nn - 1.0) > 1e-10):
-        fail("an internal node's normal is not a unit vector")
-    leaves = ~internal
-    if np.any(phase[leaves] >= P) or np.any(phase[leaves] < 0):
-        fail(f"leaf phase index outside 0..{P - 1}")
-    if np.any(phase[internal] != -1):
-        fail("internal node with a phase index (must be -1)")
+    msg = _check_arrays(children, weights, normals, phase, rotations, P)
+    if msg:
+        fail(msg)
     net = Network(children, normals, weights, phase, rotations, metadata)
     try:
         net.validate()
@@ -213,12 +269,30 @@ def decode(data: bytes, name: str = "<bytes>") -> Network:
 
 
 def read(path: str | Path) -> Network:
-    """Read and check a ``*.dmn`` file → :class:`Network` (metadata in ``net.metadata``)."""
+    """Read and check a ``*.dmn`` file → :class:`Network` (metadata in ``net.metadata``).
+
+    Only a regular file is read (a device, FIFO, socket or directory is refused without
+    reading or blocking), and only as many bytes as its header announces once that size
+    has been checked against the file's size.
+    """
     path = Path(path)
+    name = repr(str(path))
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise ModelFileError(f"model file {str(path)!r} not found") from None
+        raise ModelFileError(f"model file {name} not found") from None
     except OSError as exc:
-        raise ModelFileError(f"cannot read model file {str(path)!r}: {exc.strerror}") from None
-    return decode(data, repr(str(path)))
+        raise ModelFileError(f"cannot read model file {name}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise ModelFileError(f"model file {name}: not a regular file (directory, device, FIFO, socket)")
+        with os.fdopen(fd, "rb") as fh:
+            head = fh.read(HEADER.size)
+            flags, N, P, L = _check_header(head, st.st_size, name)
+            rest = fh.read(_body_size(N, flags, L) + DIGEST_SIZE - len(head) + 1)  # +1: a file that grew
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {name}: {exc.strerror or exc}") from None
+    return decode(head + rest, name)

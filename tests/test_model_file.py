@@ -1,7 +1,10 @@
 """The binary model file: bit-exact round trip and refusal of corrupted/invalid files."""
 
 import hashlib
+import os
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -135,3 +138,89 @@ def test_missing_file_and_bad_metadata(tmp_path):
     net.metadata = {"x": object()}
     with pytest.raises(ModelFileError, match="JSON"):
         model_file.write(tmp_path / "m.dmn", net)
+
+
+def _normals_offset(n: int) -> int:
+    return _weights_offset(n) + 8 * n
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [([1e308, -5.0, 3.0], r"normal of leaf \d+ must be zero"), ([np.nan, 0.0, 0.0], r"normal of leaf \d+")],
+)
+def test_leaf_normal_must_be_zero(tmp_path, value, match):
+    """The spec says zeros for leaves: a non-zero (or NaN) leaf normal is refused, naming the leaf."""
+    net = _net()
+    p = tmp_path / "m.dmn"
+    model_file.write(p, net)
+    leaf = int(net.leaves[1])
+    data = bytearray(p.read_bytes())
+    struct.pack_into("<3d", data, _normals_offset(net.n_nodes) + 24 * leaf, *value)
+    p.write_bytes(_reseal(bytes(data)))
+    with pytest.raises(ModelFileError, match=match) as exc:
+        model_file.read(p)
+    assert f"leaf {leaf}" in str(exc.value)
+    bad = _net()
+    bad.normals[leaf] = value
+    with pytest.raises(ModelFileError, match=match):  # the writer refuses what the reader refuses
+        model_file.write(tmp_path / "w.dmn", bad)
+
+
+def test_nan_internal_normal_names_the_node(tmp_path):
+    net = _net()
+    p = tmp_path / "m.dmn"
+    model_file.write(p, net)
+    k = int(net.internal[2])
+    data = bytearray(p.read_bytes())
+    struct.pack_into("<d", data, _normals_offset(net.n_nodes) + 24 * k + 8, np.nan)
+    p.write_bytes(_reseal(bytes(data)))
+    with pytest.raises(ModelFileError, match=f"normal of internal node {k} is not a unit vector"):
+        model_file.read(p)
+
+
+def test_internal_rotation_must_be_identity(tmp_path):
+    net = _net(rotations=True)
+    p = tmp_path / "m.dmn"
+    model_file.write(p, net)
+    n = net.n_nodes
+    off = HEADER.size + n * (8 + 8 + 24 + 4)  # rotations follow the phase block
+    data = bytearray(p.read_bytes())
+    R = tensors.rotation_from_euler(0.3, 0.2, 0.1)
+    struct.pack_into("<9d", data, off, *R.ravel())  # root (internal) rotation
+    p.write_bytes(_reseal(bytes(data)))
+    with pytest.raises(ModelFileError, match="rotation of internal node 0 is not the identity"):
+        model_file.read(p)
+
+
+def test_special_files_are_refused_without_reading(tmp_path):
+    """/dev/zero would be read forever, a FIFO would block: both are refused at once."""
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        model_file.read("/dev/zero")
+    fifo = tmp_path / "pipe.dmn"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        model_file.read(fifo)
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        model_file.read(tmp_path)
+
+
+def test_size_checked_from_header_before_reading(tmp_path):
+    """A file far larger than its header announces is refused without being read (the read runs
+    under a 2 GiB address-space limit; the file is a sparse 64 GiB)."""
+    net = _net()
+    p = tmp_path / "m.dmn"
+    model_file.write(p, net)
+    with open(p, "ab") as fh:
+        fh.truncate(64 << 30)
+    code = (
+        "import resource, sys\n"
+        "from dmn_umat import model_file\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "try:\n"
+        "    model_file.read(sys.argv[1])\n"
+        "except model_file.ModelFileError as exc:\n"
+        "    print(exc)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "unexpected trailing bytes" in r.stdout
