@@ -7,6 +7,11 @@ list of target load factors (e.g. ``linspace(0, 1, n)[1:]`` or a cyclic sequence
 an increment whenever a material point reports ``status ≠ 0`` (retry with
 ``material.suggested_ratio(status)``) or Newton diverges (ratio 1/2).  Units are those of the
 mesh and the material (mm, MPa → N; per unit thickness in plane strain).
+
+Convergence: ``‖r_free‖ ≤ rtol · max(‖f_int‖, ‖f_ext‖, f_floor)`` with ``f_floor`` the nodal
+forces of a uniform stress ``EPS_REF · max C_jj`` (largest diagonal of the current point
+tangents, :data:`dmn_umat.online.kernel.EPS_REF`): relative to the force level, with an absolute
+floor so that a zero load increment or a step back to zero load converges at once.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ..online.kernel import EPS_REF
 from .assembly import Assembler
 from .elements import facet_measure
 from .mesh import Mesh
@@ -138,6 +144,9 @@ class Solver:
         self.free = np.flatnonzero(~fixed)
         self.cons = np.flatnonzero(fixed)
         self.fref = self._external_reference(problem.loads)
+        # force of a uniform unit stress in every component: times a stiffness and a strain
+        # tolerance it gives the absolute floor of the convergence test (_residual)
+        self._unit_force = float(np.linalg.norm(A.internal_force(np.ones((A.npts, 6)))))
         self.u = np.zeros(A.ndof)
         self.lam = 0.0
         self.state = problem.material.initial_state(A.npts)
@@ -200,7 +209,11 @@ class Solver:
         self.timing["assembly"] += time.perf_counter() - t0
         r = fint - fext
         rn = float(np.linalg.norm(r[self.free]))
-        scale = max(np.linalg.norm(fint), np.linalg.norm(fext))
+        # relative to the force level, floored by the nodal forces of a uniform stress
+        # EPS_REF x (largest tangent diagonal): a step back to zero load is no trap
+        cmax = float(np.abs(np.diagonal(tangent, axis1=1, axis2=2)).max()) if tangent.size else 0.0
+        floor = EPS_REF * cmax * self._unit_force if np.isfinite(cmax) else 0.0
+        scale = max(np.linalg.norm(fint), np.linalg.norm(fext), floor)
         return (r, rn, scale, strain, stress, tangent, state_new), status
 
     def _newton(self, lam: float, u0: np.ndarray):

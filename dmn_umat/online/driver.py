@@ -3,8 +3,17 @@
 Strain control (every component prescribed) or mixed control (``stress_free`` components held
 at zero stress, their strain solved for with :func:`dmn_umat.loadpath.solve_mixed`).  Works for
 any batched material (:class:`dmn_umat.online.solver.NetworkMaterial`,
-:class:`dmn_umat.material.PhaseMaterial`, ...).  A step that does not converge is bisected (up to
-``max_cuts`` levels); only converged states are committed.
+:class:`dmn_umat.material.PhaseMaterial`, ...).
+
+Failure policy (the same as a host FE code calling the C API / UMAT): a material status other
+than 0 cuts the step back — it is bisected, up to ``max_cuts`` levels — and only converged states
+are committed.  Every material call is capped by the kernel (at most
+:data:`dmn_umat.online.kernel.MAX_TOTAL_ITER` Newton iterations, all sub-steps, per call = per
+host increment, else it asks for a cut back), and one path step may spend at most ``max_iter``
+Newton iterations in all (every call of the step, failed ones included; default
+:data:`STEP_ITER_CAP` = 8 kernel calls' worth); past either limit the step fails with
+:class:`DriveError` instead of grinding on (a strain of 1e6 used to be "accepted" after
+tens of thousands of iterations).
 
 Result dict (Mandel, one row per path step): ``strain`` (n,6), ``stress`` (n,6),
 ``iterations`` (n,) network Newton iterations of the step (all mixed-control evaluations and
@@ -17,24 +26,32 @@ from __future__ import annotations
 import numpy as np
 
 from ..loadpath import solve_mixed
+from .kernel import MAX_TOTAL_ITER
+
+#: Newton iterations one path step may spend in all (bisections and failed calls included).
+STEP_ITER_CAP = 8 * MAX_TOTAL_ITER
 
 
 class DriveError(RuntimeError):
     """The driver could not follow the path (message is user-facing)."""
 
 
-def _eval(material, eps, state):
+def _eval(material, eps, state, spent=None):
+    """One material call at strain ``eps`` (6,); adds its Newton iterations to ``spent[0]``."""
     stress, tangent, state_new, status = material.update(eps[None, :], state[None, :])
     info = getattr(material, "last_info", None)
     its = int(info[0, 1]) if info is not None and len(info) else 0
+    if spent is not None:
+        spent[0] += its
     return stress[0], tangent[0], state_new[0], int(status[0]), its
 
 
-def _step(material, state, eps_from, target, free, C_prev):
+def _step(material, state, eps_from, target, free, C_prev, spent):
     """One path step from a committed state; returns (eps, stress, tangent, state, iterations)
-    or raises RuntimeError when the material or the mixed-control Newton fails."""
+    or raises RuntimeError when the material or the mixed-control Newton fails.  ``spent`` ([int])
+    accumulates the network Newton iterations of every call, failed ones included."""
     if not free:
-        stress, tangent, state_new, status, its = _eval(material, target, state)
+        stress, tangent, state_new, status, its = _eval(material, target, state, spent)
         if status != 0:
             raise RuntimeError(f"material status {status}")
         return target.copy(), stress, tangent, state_new, its
@@ -51,7 +68,7 @@ def _step(material, state, eps_from, target, free, C_prev):
     total = [0]
 
     def update(eps):
-        stress, tangent, state_new, status, its = _eval(material, eps, state)
+        stress, tangent, state_new, status, its = _eval(material, eps, state, spent)
         total[0] += its
         last["state"] = state_new
         return stress, tangent, status
@@ -67,11 +84,13 @@ def drive(
     stress_free: tuple[int, ...] = (),
     max_cuts: int = 10,
     progress=None,
+    max_iter: int = STEP_ITER_CAP,
 ) -> dict:
     """Follow ``path`` ((n,6) Mandel total strain targets; free components ignored).
 
     ``progress``: optional callable(iterable) → iterable (e.g. a tqdm wrapper).
-    Raises :class:`DriveError` if a step cannot be completed after ``max_cuts`` bisections.
+    Raises :class:`DriveError` if a step cannot be completed after ``max_cuts`` bisections or
+    within ``max_iter`` Newton iterations (module doc: failure policy).
     """
     path = np.atleast_2d(np.asarray(path, dtype=np.float64))
     if path.ndim != 2 or path.shape[1] != 6 or not np.all(np.isfinite(path)):
@@ -93,12 +112,19 @@ def drive(
         t_done = 0.0
         start = eps.copy()
         its_step = 0
+        spent = [0]
         while stack:
             t = stack[-1]
             tgt = start + t * (target - start)
             try:
-                e_new, s_new, C_new, st_new, its = _step(material, state, eps, tgt, free, C)
+                e_new, s_new, C_new, st_new, its = _step(material, state, eps, tgt, free, C, spent)
             except (RuntimeError, np.linalg.LinAlgError) as exc:
+                if spent[0] > max_iter:
+                    raise DriveError(
+                        f"step {k + 1}/{n}: no convergence within {max_iter} Newton iterations "
+                        f"({len(stack) - 1} bisections; the step is too large for the material, "
+                        "refine the path)"
+                    ) from None
                 if len(stack) > max_cuts:
                     raise DriveError(
                         f"step {k + 1}/{n}: no convergence after {max_cuts} bisections ({exc})"

@@ -21,7 +21,13 @@ Public API (signatures are fixed; everything is float64 / int64, C-contiguous)::
 - ``state_new``   (≥nsv,) out: state at the end of the increment (entries ≥ nsv copied from state_old)
 - ``work``        (≥nwork,) scratch, contents irrelevant on entry
 - ``info``        (4,)  out: [suggested step ratio, Newton iterations (all sub-steps),
-                  sub-steps used, final max residual / stress scale]
+                  sub-steps used, final max residual / max(max leaf stress, s_floor)]
+
+Convergence: ``max_k |r_k| <= rtol * max(max_i |σ_i|, s_floor)`` with ``s_floor = EPS_REF *
+max_p max_j C^p_jj`` (elastic stiffness of the phases): relative to the leaf stresses, with an
+absolute floor so that a zero macroscopic strain (zero stresses) is no trap.  One call spends at
+most ``MAX_TOTAL_ITER`` Newton iterations (all sub-steps); beyond that it asks for a cut back —
+the iteration cap that every caller (C API, UMAT, :mod:`dmn_umat.online.driver`) shares.
 
 Return status: 0 converged; 1 cut back requested (``info[0]`` = suggested ratio < 1; state_new =
 state_old, stress = 0, ddsdde = 0); 2 failed / bad input (NaN strain or
@@ -78,7 +84,11 @@ STATUS_CONVERGED = 0
 STATUS_CUTBACK = 1
 STATUS_FAILED = 2
 
-RTOL = 1e-10  # default Newton tolerance (mf[1]): max_k |r_k| <= rtol * max_i |σ_i|
+RTOL = 1e-10  # default Newton tolerance (mf[1]): max_k |r_k| <= rtol * max(max_i |σ_i|, s_floor)
+#: Strain below which the Newton test stops being relative: the stress scale never drops under
+#: s_floor = EPS_REF * (largest diagonal entry of the phases' elastic stiffnesses), so a point
+#: driven back to exactly zero strain (zero leaf stresses) still converges.
+EPS_REF = 1e-6
 MAX_NEWTON = 30
 MAX_LINESEARCH = 7
 MIN_SUBSTEP = 1.0 / 512.0
@@ -712,11 +722,12 @@ def _prepare_linear(mi, mf, table, work, N, has_rot):
 
 @njit(cache=True)
 def _solve_increment(
-    mi, mf, props_table, eps, s_start, s_trial, work, N, M, has_rot, nls, stress, ddsdde, rtol
+    mi, mf, props_table, eps, s_start, s_trial, work, N, M, has_rot, nls, stress, ddsdde, rtol, sfloor
 ):
-    """Newton solve for the jumps at macro strain ``eps`` from state ``s_start``.
+    """Newton solve for the jumps at macro strain ``eps`` from state ``s_start``; converged when
+    max|r_k| <= rtol * max(sref, sfloor) (``sfloor``: absolute stress floor, module doc).
 
-    Returns (status 0/1, iterations, relative residual)."""
+    Returns (status 0/1, iterations, residual / max(sref, sfloor))."""
     ok_ = NHEAD + _I_KIND * N
     oint = NHEAD + _I_INT * N
     oa = 81 * N
@@ -744,15 +755,15 @@ def _solve_increment(
     it = 0
     mu = 0.0
     small_step = False
-    while not (rmax <= rtol * sref or small_step):
+    while not (rmax <= rtol * max(sref, sfloor) or small_step):
         if it >= MAX_NEWTON:
-            return 1, it, rmax / max(sref, 1e-300)
+            return 1, it, rmax / max(sref, sfloor)
         st = _condense(mi, mf, work, N, mu)
         if st != 0:  # singular block: regularize
             mu = max(10.0 * mu, MU_MIN)
             st = _condense(mi, mf, work, N, mu)
             if st != 0:
-                return 1, it, rmax / max(sref, 1e-300)
+                return 1, it, rmax / max(sref, sfloor)
         dmax = _newton_direction(mi, mf, work, N)
         for i in range(3 * N):
             work[oa0 + i] = work[oa + i]
@@ -769,7 +780,7 @@ def _solve_increment(
                 break
             lam *= 0.5
         if st != 0:
-            return 1, it + 1, rmax / max(sref, 1e-300)
+            return 1, it + 1, rmax / max(sref, sfloor)
         it += 1
         # Levenberg–Marquardt: damp after a backtracked step, relax after a full one
         if accepted and lam == 1.0:
@@ -786,7 +797,7 @@ def _solve_increment(
     # consistent tangent: exact linearization at the converged point
     if _condense(mi, mf, work, N, 0.0) != 0:
         if _condense(mi, mf, work, N, 1e-10) != 0:
-            return 1, it, rmax / max(sref, 1e-300)
+            return 1, it, rmax / max(sref, sfloor)
     W = mf[0]
     for i in range(6):
         stress[i] = work[oT + i] / W
@@ -797,7 +808,22 @@ def _solve_increment(
         if m >= 0:
             for j in range(3):
                 s_trial[nls + 3 * m + j] = work[oa + 3 * k + j]
-    return 0, it, rmax / max(sref, 1e-300)
+    return 0, it, rmax / max(sref, sfloor)
+
+
+@njit(cache=True)
+def stiffness_scale(props_table, C):
+    """Largest diagonal entry of the phases' elastic Mandel stiffnesses (stress units; ``C`` is
+    (6,6) scratch).  0 if no row holds a known law."""
+    smax = 0.0
+    for p in range(props_table.shape[0]):
+        if laws.elastic_stiffness(props_table[p], C) != 0:
+            continue
+        for i in range(6):
+            if abs(C[i, i]) > smax:
+                smax = abs(C[i, i])
+    return smax
+
 
 
 @njit(cache=True)
@@ -860,6 +886,9 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
             work[otab + p * laws.MAX_NPROPS + j] = props_table[p, j]
     table = work[otab : otab + nph * laws.MAX_NPROPS].reshape((nph, laws.MAX_NPROPS))
     _prepare_linear(mi, mf, table, work, N, has_rot)
+    sfloor = EPS_REF * stiffness_scale(table, work[90 * N + 12 : 90 * N + 48].reshape((6, 6)))
+    if not sfloor > 1e-300:  # zero-stiffness (or non-finite) phases: keep the test well defined
+        sfloor = 1e-300
     t = 0.0
     dt = 1.0
     total_it = 0
@@ -875,7 +904,7 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
             else:
                 target[i] = work[oe0 + i] + tn * (strain[i] - work[oe0 + i])
         st, it, res = _solve_increment(
-            mi, mf, table, target, cur, trial, work, N, M, has_rot, nls, stress, ddsdde, rtol
+            mi, mf, table, target, cur, trial, work, N, M, has_rot, nls, stress, ddsdde, rtol, sfloor
         )
         total_it += it
         if st == 0:

@@ -17,7 +17,10 @@ consistent tangent ``B^T C_t B``.
 Equilibrium measure ("relative residual"): ``sqrt(r^T M^-1 r) / sqrt(sum_v sigma_v : C0^-1 :
 sigma_v)`` with r = B^T sigma the nodal force (and mean free stress) residual and M the
 reference operator: the C0-weighted norm of the Green-projected stress, relative to the
-stress level.  It is at most 1 for any stress field.
+stress level.  It is at most 1 for any stress field.  The stress level never drops below that of
+a uniform strain :data:`dmn_umat.online.kernel.EPS_REF` in the stiffest phase direction
+(``EPS_REF * sqrt(N * max_p max_j C^p_jj)``), so an RVE driven back to exactly zero macroscopic
+strain (zero stresses) converges instead of chasing round-off.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..online.kernel import EPS_REF
 from . import fft_kernels as kern
 
 
@@ -439,6 +443,10 @@ class RVE:
         self.tang = np.zeros((s.N, 6, 6))
         self.state_new = np.zeros((s.N, self.nsv))
         self.status = np.zeros(s.N, dtype=np.int64)
+        # absolute floor of the stress level (module doc): C0-weighted norm of a uniform strain
+        # EPS_REF in the stiffest direction of any phase
+        cmax = max(float(np.abs(np.diag(ph.stiffness())).max()) for ph in phases)
+        self._ref_floor = EPS_REF * math.sqrt(s.N * cmax)
 
     @property
     def nvox(self) -> int:
@@ -510,7 +518,7 @@ class RVE:
         r *= -1.0
         z = np.empty(s.n)
         res = math.sqrt(max(s.precond(r, z), 0.0))
-        ref = s.stress_norm(self.sig)
+        ref = max(s.stress_norm(self.sig), self._ref_floor)
         if not (math.isfinite(res) and math.isfinite(ref)):
             raise _NewtonFailure("non-finite residual")
         return res, ref, total / s.N
@@ -524,6 +532,7 @@ class RVE:
         s = self.solver
         r = np.empty(s.n)
         res, ref, mean = self._residual(x, E, state_old, r)
+        ref0 = ref  # stress level at the start: the forcing term's scale while the stress decays
         krylov = 0
         for it in range(self.max_newton + 1):
             if res <= self.tol * ref or res == 0.0:
@@ -531,7 +540,7 @@ class RVE:
             if it == self.max_newton:
                 break
             rel = res / ref
-            eta = max(min(0.1, rel), 0.1 * self.tol / rel)
+            eta = max(min(0.1, res / max(ref, ref0)), 0.1 * self.tol / rel)
             dx = np.zeros(s.n)
             try:
                 its, _ = s.pcg(r, dx, self.tang, self.idx, eta * res, self.max_krylov)
@@ -540,14 +549,15 @@ class RVE:
             krylov += its
             x0 = x.copy()
             alpha = 1.0
-            for _ in range(4):  # backtracking on the equilibrium residual
+            for _ in range(4):  # backtracking on the (absolute) equilibrium residual
                 x[:] = x0 + alpha * dx
                 try:
                     res_new, ref_new, mean_new = self._residual(x, E, state_old, r)
                 except _NewtonFailure:
                     res_new, ref_new = math.inf, 1.0
-                rel_new = res_new / ref_new if ref_new > 0.0 else (0.0 if res_new == 0.0 else math.inf)
-                if rel_new < (1.0 - 1e-4 * alpha) * rel or rel_new <= self.tol:
+                # the merit is res itself: the stress level ref moves with x (towards zero on
+                # an unload to zero strain), so res/ref need not decrease on a good step
+                if res_new < (1.0 - 1e-4 * alpha) * res or res_new <= self.tol * ref_new:
                     break
                 alpha *= 0.5
             else:
