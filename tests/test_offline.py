@@ -167,9 +167,8 @@ def test_dmn_learns_a_laminate_tree():
     )
 
 
-def test_cli_train_inspect_prune_models(tmp_path, capsys):
-    d = D.laminate_dataset(50, depth=2, seed=4)
-    npz = tmp_path / "data.npz"
+def _save_npz(d: D.TrainingData, npz) -> None:
+    """Write ``d`` as a ``dmn train`` .npz (C1, C2, Cbar, val mask)."""
     np.savez(
         npz,
         C1=np.concatenate([d.C1, d.C1_val]),
@@ -177,6 +176,12 @@ def test_cli_train_inspect_prune_models(tmp_path, capsys):
         Cbar=np.concatenate([d.Cbar, d.Cbar_val]),
         val=np.r_[np.zeros(d.n_train, bool), np.ones(d.n_val, bool)],
     )
+
+
+def test_cli_train_inspect_prune_models(tmp_path, capsys):
+    d = D.laminate_dataset(50, depth=2, seed=4)
+    npz = tmp_path / "data.npz"
+    _save_npz(d, npz)
     out = tmp_path / "m.dmn"
     rc = main(
         [
@@ -351,3 +356,60 @@ def test_l1_regularizer_prunes_leaves(formulation, tmp_path):
     with pytest.raises(T.TrainError, match="different settings: reg"):
         T.train(d, T.TrainConfig(**{**base, "reg": "sum"}, lam=1.0), checkpoint_dir=tmp_path, resume=True,
                 show_progress=False)
+
+
+def _thin_laminate_data() -> D.TrainingData:
+    """Depth-1 laminate with a 12 % phase 1 (a thin inclusion phase, like the 20³ vf 0.12 RVE)."""
+    from dmn_umat.network import complete_tree
+
+    truth = complete_tree(1, np.array([0.88, 0.12]), np.array([[1.0, 0.0, 0.0]]))
+    return D.laminate_dataset(60, seed=1, truth=truth, contrast=3.0)
+
+
+def test_dead_phase_is_recovered_by_default(tmp_path):
+    """ReLU DMN at the default lr kills every phase-1 leaf in the first epoch (C̄ then ignores C2,
+    a dead end: dead ReLUs get no gradient); the default training detects it and recovers."""
+    d = _thin_laminate_data()
+    base = dict(formulation="dmn", depth=2, epochs=30, seed=1)
+    old = T.train(d, T.TrainConfig(**base, recover=False), show_progress=False)
+    assert T.dead_phases(old.model) == [1] and old.best_val > 0.3 and not old.events
+    lines = []
+    new = T.train(d, T.TrainConfig(**base), show_progress=False, log=lines.append)
+    assert T.dead_phases(new.model) == []
+    w = new.model.weights().detach()
+    assert float(w[1::2].sum() / w.sum()) == pytest.approx(0.12, abs=0.03)  # the true phase-1 fraction
+    assert new.best_val < 0.05
+    assert new.events and new.events[0]["epoch"] == 1 and "dead phase 1" in new.events[0]["event"]
+    assert any("dead phase 1" in s for s in lines)
+    log = json.loads(T.write_log(new, tmp_path / "m.log.json").read_text())
+    assert log["events"] == new.events
+    # halved lr from the event on
+    assert new.history[0]["lr"] == pytest.approx(0.5 * 0.2)
+    # checkpoint/resume across a recovery is bit-identical
+    T.train(d, T.TrainConfig(**base), checkpoint_dir=tmp_path, show_progress=False, stop_after=2)
+    res = T.train(d, T.TrainConfig(**base), checkpoint_dir=tmp_path, resume=True, show_progress=False)
+    for a, b in zip(new.model.parameters(), res.model.parameters()):
+        assert torch.equal(a, b)
+    assert res.events == new.events
+    assert [h["val_error"] for h in res.history] == [h["val_error"] for h in new.history]
+
+
+def test_dead_phase_guard_gives_up_with_a_clear_error(monkeypatch):
+    monkeypatch.setattr(T, "MAX_RECOVERIES", 0)
+    with pytest.raises(T.TrainError, match="phase 1 died again at epoch 1"):
+        T.train(_thin_laminate_data(), T.TrainConfig(formulation="dmn", depth=2, epochs=3, seed=1),
+                show_progress=False)
+
+
+def test_cli_train_reports_recoveries(tmp_path, capsys):
+    npz = tmp_path / "thin.npz"
+    _save_npz(_thin_laminate_data(), npz)
+    out = tmp_path / "m.dmn"
+    args = ["train", str(npz), "--formulation", "dmn", "--depth", "2", "--epochs", "30", "--seed", "1",
+            "--out", str(out), "--no-plot"]
+    assert main(args) == 0
+    assert "epoch 1: dead phase 1" in capsys.readouterr().err
+    assert json.loads(out.with_suffix(".log.json").read_text())["events"]
+    assert main(args + ["--no-recover"]) == 0
+    assert "dead phase" not in capsys.readouterr().err
+    assert json.loads(out.with_suffix(".log.json").read_text())["events"] == []

@@ -47,6 +47,12 @@ def register(sub) -> None:
     p.add_argument("--angles", choices=("random", "structured"), default="random")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--no-recover",
+        action="store_true",
+        help="disable the dead-phase guard (default: when every leaf of a phase dies, roll back the "
+        "epoch and halve the lr; logged as events)",
+    )
+    p.add_argument(
         "--prune-tol",
         type=float,
         default=0.0,
@@ -137,6 +143,7 @@ def _train(args) -> int:
         init=args.init,
         angles=args.angles,
         seed=args.seed,
+        recover=not args.no_recover,
     )
     torch.set_default_dtype(torch.float64)
     try:

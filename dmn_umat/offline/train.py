@@ -46,6 +46,8 @@ from .export import to_network
 from .models import DTYPE, MaterialNetwork, build
 
 CHECKPOINT_NAME = "checkpoint.pt"
+DEAD_PHASE_SHARE = 1e-9  # a phase whose leaves carry less than this share of Σw is dead
+MAX_RECOVERIES = 10  # lr halvings before the guard gives up (lr / 1024)
 
 
 class TrainError(ValueError):
@@ -71,6 +73,7 @@ class TrainConfig:
     init: str = "uniform"  # uniform | normal
     angles: str = "random"  # random | structured
     seed: int = 0
+    recover: bool = True  # dead-phase guard (module docstring)
 
     def check(self) -> None:
         choices = {
@@ -108,6 +111,7 @@ class TrainResult:
     best_val: float = math.inf
     wall_time: float = 0.0
     finished: bool = True
+    events: list = field(default_factory=list)  # dead-phase recoveries: {"epoch", "event", "action"}
 
 
 def relative_errors(C_pred: torch.Tensor, C_ref: torch.Tensor) -> torch.Tensor:
@@ -125,6 +129,19 @@ def regularization(model: MaterialNetwork, reg: str = "sum") -> torch.Tensor:
         hoyer = w.sum() / torch.linalg.vector_norm(w).clamp_min(torch.finfo(w.dtype).tiny)
         return (hoyer - 1.0) / (math.sqrt(k) - 1.0)
     raise TrainError(f"reg must be 'sum' or 'l1', got {reg!r}")
+
+
+def dead_phases(model: MaterialNetwork) -> list[int]:
+    """Phases (0: C1 leaves, 1: C2 leaves) whose leaves carry < DEAD_PHASE_SHARE of the total weight.
+
+    Such a phase no longer enters C̄ (and a dead ReLU phase gets no gradient: it never revives).
+    """
+    with torch.no_grad():
+        w = model.weights()
+        total = float(w.sum())
+        if not total > 0:
+            return [0, 1]
+        return [p for p in (0, 1) if float(w[p::2].sum()) < DEAD_PHASE_SHARE * total]
 
 
 def loss_value(
@@ -195,6 +212,7 @@ def train(
     best_val, best_epoch = math.inf, -1
     best_score = math.inf  # selection criterion (= best_val unless reg == "l1" and lam > 0)
     lr_now, prev_loss = cfg.lr, math.inf
+    lr_scale, events = 1.0, []  # dead-phase guard: lr factor, recovery log
     start_epoch, wall_before = 0, 0.0
     ck_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
 
@@ -208,6 +226,7 @@ def train(
             raise TrainError(f"checkpoint {str(ck_path)!r} lacks {', '.join(sorted(missing))}")
         old = dict(ck["config"])
         old.setdefault("reg", "sum")  # checkpoints written before ``reg`` existed
+        old.setdefault("recover", True)  # ... and before the dead-phase guard
         new = cfg.to_dict()
         diff = [k for k in new if k != "epochs" and old.get(k) != new[k]]
         if diff:
@@ -222,6 +241,7 @@ def train(
         best_score = ck.get("best_score", best_val)
         lr_now, prev_loss = ck["lr"], ck["prev_loss"]
         start_epoch, wall_before = ck["epoch"], ck["wall_time"]
+        lr_scale, events = ck.get("lr_scale", 1.0), list(ck.get("events", []))
         if log:
             log(f"resumed from {ck_path} at epoch {start_epoch}")
     elif resume and log:
@@ -246,7 +266,9 @@ def train(
         if cfg.schedule == "cosine":
             lr_now = 0.5 * cfg.lr * (1.0 + math.cos(math.pi * epoch / cfg.epochs))
         for grp in opt.param_groups:
-            grp["lr"] = lr_now
+            grp["lr"] = lr_now * lr_scale
+        if cfg.recover:
+            snapshot = copy.deepcopy((model.state_dict(), opt.state_dict()))
         perm = torch.randperm(n, generator=gen)
         tot_loss, tot_err = 0.0, 0.0
         for s in range(0, n, cfg.batch_size):
@@ -260,6 +282,24 @@ def train(
             tot_loss += float(loss.detach()) * idx.numel()
             tot_err += float(err.detach().sum())
         train_loss = tot_loss / n
+        dead = dead_phases(model) if cfg.recover else []
+        if dead:
+            if len(events) >= MAX_RECOVERIES:
+                raise TrainError(
+                    f"phase {dead[0]} died again at epoch {epoch + 1} after {len(events)} recoveries "
+                    f"(lr x{lr_scale:g}); lower --lr or use --activation softplus"
+                )
+            model.load_state_dict(snapshot[0])
+            opt.load_state_dict(snapshot[1])
+            lr_scale *= 0.5
+            ev = {
+                "epoch": epoch + 1,
+                "event": f"dead phase {dead[0]} (its leaves carry no weight: C̄ ignores it)",
+                "action": f"rolled back to the start of the epoch, lr x{lr_scale:g} from now on",
+            }
+            events.append(ev)
+            if log:
+                log(f"epoch {ev['epoch']}: {ev['event']}; {ev['action']}")
         if cfg.schedule == "decay-on-increase":
             if train_loss > prev_loss:
                 lr_now *= 0.5
@@ -271,7 +311,7 @@ def train(
             "train_error": tot_err / n,
             "val_error": float(verr.mean()),
             "val_error_max": float(verr.max()),
-            "lr": lr_now,
+            "lr": lr_now * lr_scale,
             "active_leaves": int((model.weights() > 0).sum()),
             "time": wall_before + time.perf_counter() - t0,
             "cpu_time": cpu_before + time.process_time() - c0,  # process CPU s (robust to shared load)
@@ -302,6 +342,8 @@ def train(
                     "best_epoch": best_epoch,
                     "lr": lr_now,
                     "prev_loss": prev_loss,
+                    "lr_scale": lr_scale,
+                    "events": events,
                     "epoch": epoch + 1,
                     "wall_time": rec["time"],
                 },
@@ -312,7 +354,7 @@ def train(
     bar.close()
     model.load_state_dict(best_state)
     wall = history[-1]["time"] if history else 0.0
-    return TrainResult(model, cfg, history, best_epoch, best_val, wall, finished)
+    return TrainResult(model, cfg, history, best_epoch, best_val, wall, finished, events)
 
 
 def export_network(result: TrainResult, data: TrainingData, prune_tol: float | None = 0.0) -> Network:
@@ -361,6 +403,7 @@ def write_log(result: TrainResult, path: str | Path, extra: dict | None = None) 
         "best_epoch": result.best_epoch,
         "best_val_error": result.best_val,
         "wall_time_s": result.wall_time,
+        "events": result.events,
         "history": result.history,
         **(extra or {}),
     }
