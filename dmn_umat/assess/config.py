@@ -28,6 +28,7 @@ report).  Sections of a config (all optional except where noted; defaults in :da
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -225,8 +226,17 @@ def validate(cfg: dict) -> None:
         raise CLIError("config: training.epochs must be a positive integer")
     if cfg["training"].get("reg", "sum") not in ("sum", "l1"):
         raise CLIError(f"config: training.reg = {cfg['training']['reg']!r} must be 'sum' or 'l1'")
+    from ..offline.train import TrainConfig
+
+    known = {f.name for f in dataclasses.fields(TrainConfig)} | {*TRAINING_JOB_KEYS, "no_plot"}
+    unknown = sorted(set(cfg["training"]) - known)
+    if unknown:
+        raise CLIError(f"config: unknown training keys {unknown} (known: {', '.join(sorted(known))})")
     if "file" not in cfg["micro"] and "generator" not in cfg["micro"]:
         raise CLIError("config: micro needs either file = 'X.npy' or generator = 'spheres'|...")
+
+
+TRAINING_JOB_KEYS = ("val_fraction", "prune_tol")  # [training] keys of the TrainJob, not the TrainConfig
 
 
 def digest(obj: Any, n: int = 10) -> str:

@@ -2,12 +2,12 @@
 
 Everything here orchestrates the other stages through their public contracts:
 
-- microstructure: ``dmn micro GENERATOR ... --out`` (or a user ``.npy``),
+- microstructure: :func:`dmn_umat.rve.micro.generate` (or a user ``.npy``),
 - training data: :func:`dmn_umat.rve.dataset.generate_dataset` and
   :func:`dmn_umat.rve.dataset.load_dataset`,
 - DNS references: :func:`dmn_umat.rve.fft.dns` (computed once per path, cached as ``.npz``),
-- training: ``dmn train DATA --formulation ... --out MODEL.dmn --json`` and
-  :func:`dmn_umat.model_file.read`, pruning with ``dmn_umat.offline`` ``prune``,
+- training: :func:`dmn_umat.offline.api.train_model` (one :class:`~dmn_umat.offline.api.TrainJob`
+  per run), :func:`dmn_umat.model_file.read` and :func:`dmn_umat.offline.export.prune`,
 - online: :class:`dmn_umat.online.solver.NetworkMaterial` (batched material protocol) driven
   with mixed control by :func:`dmn_umat.loadpath.solve_mixed`.
 
@@ -25,63 +25,14 @@ A path the online solver cannot complete (Newton fails after sub-stepping) gives
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import io
-import json
-import threading
+import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
 
 from ..cliutil import CLIError
-from .config import digest
-
-_CLI_LOCK = threading.Lock()
-
-
-# --------------------------------------------------------------------------- helpers
-def cli_call(argv: list[str]) -> dict | None:
-    """Run ``dmn ARGV`` in this process; return its ``--json`` output (or None).
-
-    Raises RuntimeError with the command's error line if it exits non-zero.  stdout capture
-    is process-wide, hence the lock (threaded Dask workers serialize CLI calls).
-    """
-    from ..cli import main
-
-    buf, err = io.StringIO(), io.StringIO()
-    with _CLI_LOCK, contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
-        try:
-            rc = main([str(a) for a in argv])
-        except SystemExit as exc:  # argparse errors
-            rc = exc.code if isinstance(exc.code, int) else 2
-    if rc != 0:
-        lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
-        msg = lines[-1] if lines else f"exit code {rc}"
-        raise RuntimeError(f"'dmn {' '.join(str(a) for a in argv[:2])} ...' failed: {msg}")
-    text = buf.getvalue().strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text.splitlines()[-1])
-    except json.JSONDecodeError:
-        return None
-
-
-def options(table: dict, skip: tuple[str, ...] = ()) -> list[str]:
-    """{'val_fraction': 0.2} → ['--val-fraction', '0.2'] (bools → bare flag when true)."""
-    out: list[str] = []
-    for k, v in table.items():
-        if k in skip or v is None:
-            continue
-        flag = "--" + k.replace("_", "-")
-        if isinstance(v, bool):
-            if v:
-                out.append(flag)
-        else:
-            out += [flag, str(v)]
-    return out
+from .config import TRAINING_JOB_KEYS, digest
 
 
 def online_path(name: str, strain: float, steps: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -107,6 +58,7 @@ def _load_phases(specs: list[str]):
 def prepare_micro(cfg: dict, cache: Path) -> Path:
     """The microstructure ``.npy`` (user file, or generated once into ``cache``)."""
     from ..cliutil import load_micro
+    from ..rve import micro as micro_gen
 
     m = cfg["micro"]
     if m.get("file"):
@@ -114,9 +66,8 @@ def prepare_micro(cfg: dict, cache: Path) -> Path:
         return Path(m["file"])
     path = cache / f"micro-{m['generator']}-{digest(m)}.npy"
     if not path.is_file():
-        cli_call(["micro", m["generator"], *options(m, skip=("generator", "file")), "--out", path])
-        if not path.is_file():
-            raise CLIError(f"'dmn micro {m['generator']}' did not write {path}")
+        opts = {k: v for k, v in m.items() if k not in ("generator", "file") and v is not None}
+        micro_gen.save_micro(micro_gen.generate(m["generator"], **opts), path)
     load_micro(path, len(cfg["phases"]["specs"]))
     return path
 
@@ -239,19 +190,6 @@ def _split(ds, name: str):
     return np.asarray(ds.C1)[idx], np.asarray(ds.C2)[idx], np.asarray(ds.Cbar)[idx]
 
 
-def find_prune():
-    """The offline stage's ``prune(net, ...) -> Network`` (None if not available)."""
-    for mod, attr in (("dmn_umat.offline.export", "prune"), ("dmn_umat.offline.prune", "prune"),
-                      ("dmn_umat.offline.train", "prune"), ("dmn_umat.offline", "prune")):
-        try:
-            f = getattr(importlib.import_module(mod), attr, None)
-        except ImportError:
-            continue
-        if callable(f):
-            return f
-    return None
-
-
 def linear_errors(net, C1: np.ndarray, C2: np.ndarray, Cbar: np.ndarray) -> np.ndarray:
     """Relative Frobenius error of the network's linear homogenization per sample."""
     from ..tensors import relative_error
@@ -327,13 +265,24 @@ def online_cost(material, strain: np.ndarray, state: np.ndarray, npts: int,
     return best / npts * 1e6, best_cpu / npts * 1e6
 
 
-def _first(d: dict | None, *keys, default=None):
-    if not d:
-        return default
-    for k in keys:
-        if k in d and d[k] is not None:
-            return d[k]
-    return default
+def train_job(spec: dict, context: dict, model: Path):
+    """The :class:`~dmn_umat.offline.api.TrainJob` of one run: the run's setting (``spec``)
+    overlaid by the sweep's shared ``[training]`` table (which wins, as on a command line)."""
+    from ..offline.api import TrainJob
+    from ..offline.train import TrainConfig
+
+    tr = dict(context["training"])
+    plot = not tr.pop("no_plot", False)
+    job = {k: tr.pop(k) for k in TRAINING_JOB_KEYS if k in tr}
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(tr) - fields)  # config.validate refuses these before any run
+    if unknown:
+        raise ValueError(f"[training] keys {unknown} are not training settings")
+    setting = {"formulation": spec["formulation"], "depth": int(spec["depth"]), "init": spec["init"],
+               "angles": spec["angles"], "batch_size": int(spec["batch_size"]),
+               "n_train": int(spec["n_train"]), "lam": float(spec["lam"]), "seed": int(spec["seed"])}
+    cfg = TrainConfig(**{**setting, **tr})
+    return TrainJob(data=context.get("train_data", context["data"]), out=model, config=cfg, plot=plot, **job)
 
 
 def execute_run(spec: dict, context: dict) -> dict:
@@ -347,56 +296,46 @@ def execute_run(spec: dict, context: dict) -> dict:
     import numba
 
     from .. import model_file
+    from ..offline.api import train_model
+    from ..offline.export import prune
     from ..online.solver import NetworkMaterial
     from ..rve.dataset import load_dataset
 
     numba.set_num_threads(1)
     rid = spec["run_id"]
     model = Path(context["models"]) / f"{rid}.dmn"
-    tr = dict(context["training"])
-    argv = ["train", context.get("train_data", context["data"]),
-            "--formulation", spec["formulation"], "--depth", spec["depth"],
-            "--init", spec["init"], "--angles", spec["angles"], "--batch-size", spec["batch_size"],
-            "--n-train", spec["n_train"], "--lam", repr(float(spec["lam"])), "--seed", spec["seed"],
-            *options(tr), "--out", model, "--json"]
+    job = train_job(spec, context, model)
     t0, c0 = time.perf_counter(), time.thread_time()
-    log = cli_call(argv)
+    summary = train_model(job)
     call_seconds = time.perf_counter() - t0
     # CPU time of this thread (torch runs single-threaded here): robust to a loaded machine
     train_cpu_seconds = time.thread_time() - c0
-    # the training loop's own wall time (no data loading / export), else the whole call
-    train_seconds = float(_first(log, "wall_time_s", "seconds", default=call_seconds))
     net = model_file.read(model)
     n_leaves = 2 ** int(spec["depth"])  # leaves of the trained (complete) tree; the file is pruned
-    prune = find_prune()
-    pruned = prune(net) if prune is not None else net
+    pruned = prune(net)
     w = pruned.weights[pruned.leaves]
     active = int(np.count_nonzero(w > 0.0))
 
     ds = load_dataset(context["data"])
     C1v, C2v, Cv = _split(ds, "val")
     val_err = linear_errors(pruned, C1v, C2v, Cv)
-    epochs = int(_first(log, "epochs", "epochs_run", "epoch", default=tr["epochs"]))
     res = {
         "run_id": rid,
         "spec": spec,
-        "train_seconds": train_seconds,
+        "train_seconds": summary.wall_time_s,  # the training loop's own wall time
         "train_call_seconds": call_seconds,
         "train_cpu_seconds": train_cpu_seconds,
-        "train_val_err_reported": _first(log, "val_error"),
-        "epochs": epochs,
-        "seconds_per_epoch": train_seconds / max(epochs, 1),
-        "train_log": log,
+        "train_val_err_reported": summary.val_error,
+        "epochs": summary.epochs,
+        "seconds_per_epoch": summary.wall_time_s / max(summary.epochs, 1),
+        "train_log": summary.to_dict(),
         "val_err_mean": float(val_err.mean()),
         "val_err_max": float(val_err.max()),
         "leaves": n_leaves,
         "active_leaves": active,
-        "pruned_with": None if prune is None else f"{prune.__module__}.{prune.__name__}",
         "volume_fraction_net": pruned.volume_fractions().tolist(),
+        "train_err": summary.train_error,
     }
-    train_err = _first(log, "train_error", "train_err", "train_loss_best")
-    if isinstance(train_err, int | float):
-        res["train_err"] = float(train_err)
 
     phases = _load_phases(context["phases"])
     mat = NetworkMaterial(pruned, phases)

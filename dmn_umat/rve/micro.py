@@ -38,6 +38,8 @@ __all__ = [
     "read_sidecar",
     "sidecar_path",
     "KINDS",
+    "GENERATORS",
+    "generate",
 ]
 
 KINDS = ("spheres", "short-fibres", "long-fibres", "laminate")
@@ -636,6 +638,31 @@ def laminate(shape: int | Sequence[int], vf: float, axis: str = "x", offset: int
     grid = np.ascontiguousarray(np.broadcast_to(layers.reshape(view), shape)).astype(np.int32)
     params = {"axis": axis.lower(), "layers": k, "offset": int(offset) % n}
     return Microstructure(grid, "laminate", vf, params, None)
+
+
+GENERATORS = {"spheres": spheres, "short-fibres": short_fibres, "long-fibres": long_fibres,
+              "laminate": laminate}
+
+
+def generate(kind: str, size: int = 32, vf: float = 0.2, *, size_x: int | None = None,
+             size_y: int | None = None, size_z: int | None = None, **options) -> Microstructure:
+    """The microstructure stage's one entry point: generator ``kind`` (one of :data:`KINDS`,
+    ``short_fibres`` spelling accepted) on an ``size``³ grid (``size_x/y/z`` override one side).
+
+    ``options``: the generator's own keyword arguments (``seed``, ``radius``, ``count``, ``gap``,
+    ``aspect``, ``orientation``, ``axis``, ``ends``, ...); ``dmn micro KIND --key value`` uses
+    the same names.  ``seed`` is ignored by the (deterministic) laminate.
+    """
+    name = str(kind).replace("_", "-")
+    if name not in GENERATORS:
+        raise MicroError(f"unknown microstructure kind {kind!r} (choose from {', '.join(KINDS)})")
+    if name == "laminate":
+        options.pop("seed", None)
+    shape = (size_x or size, size_y or size, size_z or size)
+    try:
+        return GENERATORS[name](shape, vf, **options)
+    except TypeError as exc:  # an option the generator does not take
+        raise MicroError(f"{name}: {exc}") from None
 
 
 def _seed_json(seed):
