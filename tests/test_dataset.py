@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -327,3 +328,42 @@ def test_long_fibres_equal_poisson_axial_modulus_is_rule_of_mixtures(tmp_path):
         E_axial = 1.0 / np.linalg.inv(ds.Cbar[i])[2, 2]
         assert E_axial == pytest.approx(f @ E, rel=1e-6)
         assert 1.0 / np.linalg.inv(ds.Cbar[i])[0, 0] < 0.99 * (f @ E)  # transverse: strictly below Voigt
+
+
+def test_resume_recomputes_stale_or_edited_sample_files(micro_file, tmp_path):
+    """A sample file of OUT.partial is used only if it belongs to this run (run id, index) and its
+    checksum holds: an edited record and one copied from another run are recomputed."""
+    n = 4
+    kw = dict(executor="local", show_progress=False)
+    ref = dsm.generate_dataset(micro_file, tmp_path / "ref.npz", n, seed=3, **kw)
+
+    def stop_after(k):
+        def hook(index, n_done):
+            if n_done >= k:
+                raise RuntimeError("stop")
+
+        return hook
+
+    other = tmp_path / "other.npz"  # another run (other seed): same file names, other samples
+    with pytest.raises(RuntimeError, match="stop"):
+        dsm.generate_dataset(micro_file, other, n, seed=4, on_sample=stop_after(2), **kw)
+    out = tmp_path / "d.npz"
+    with pytest.raises(RuntimeError, match="stop"):
+        dsm.generate_dataset(micro_file, out, n, seed=3, on_sample=stop_after(3), **kw)
+    part = dsm.partial_dir(out)
+    assert sorted(f.name for f in part.glob("s*.npz")) == ["s00000000.npz", "s00000001.npz", "s00000002.npz"]
+    # edit sample 0's C̄ (keeping every other field, its stored checksum included)
+    with np.load(part / "s00000000.npz", allow_pickle=False) as z:
+        rec = {k: z[k] for k in z.files}
+    rec["Cbar"] = rec["Cbar"] * 1.01
+    with open(part / "s00000000.npz", "wb") as fh:
+        np.savez(fh, **rec)
+    # replace sample 1 by the other run's sample 1 (a stale file, valid on its own)
+    shutil.copyfile(dsm.partial_dir(other) / "s00000001.npz", part / "s00000001.npz")
+    logs = []
+    ds = dsm.generate_dataset(micro_file, out, n, seed=3, log=logs.append, **kw)
+    assert ds.metadata["run"]["resumed_samples"] == 1  # only sample 2 was trusted
+    assert any("recomputing 2 sample file(s)" in m for m in logs), logs
+    got = dsm.load_dataset(out)
+    for k in ARRAYS:
+        assert np.array_equal(getattr(got, k), getattr(ref, k)), k

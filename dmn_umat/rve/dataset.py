@@ -6,7 +6,9 @@ in parallel over samples (a Dask ``LocalCluster`` by default, an existing schedu
 ``local`` executor), and writes ONE file atomically (HDF5 via h5py, or ``.npz``).
 
 Resume: each finished sample is written atomically to ``OUT.partial/sNNNNNNNN.npz`` next to the
-output; a rerun with the same microstructure, seed, sampler and solver settings skips them, and
+output, tied to its run (run id = hash of the manifest: seed, sampler, voxels, tolerance), its
+sample index and a SHA-256 over its contents; a rerun with the same microstructure, seed,
+sampler and solver settings skips the samples whose tie checks out (any other is recomputed), and
 the final file is identical to an uninterrupted run (every sample is computed with one numba
 thread, so bit-for-bit reproducible whatever the executor). The partial directory is removed
 once the output is in place.
@@ -281,12 +283,28 @@ def _compute_sample(
     }
 
 
+def _record_digest(rec: dict, run: str) -> str:
+    """SHA-256 (hex) tying a sample record to its run id and index: over both and every stored
+    array/number (name, dtype, shape, bytes)."""
+    h = hashlib.sha256(f"{run}\0{int(rec['index'])}\0".encode())
+    for k in _ARRAYS + ("seconds", "asymmetry"):
+        a = np.ascontiguousarray(np.asarray(rec[k]))
+        h.update(f"{k}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 class _Partial:
-    """The ``OUT.partial/`` directory: manifest.json + one ``sNNNNNNNN.npz`` per finished sample."""
+    """The ``OUT.partial/`` directory: manifest.json + one ``sNNNNNNNN.npz`` per finished sample.
+
+    Each record also stores ``run`` (hash of the manifest) and ``sha256``
+    (:func:`_record_digest`); :meth:`load` recomputes any record whose tie does not check out."""
 
     def __init__(self, out: Path, manifest: dict):
         self.dir = partial_dir(out)
         self.manifest = manifest
+        self.run = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
+        self.rejected = 0
         mpath = self.dir / "manifest.json"
         if self.dir.exists():
             if not self.dir.is_dir():
@@ -318,7 +336,10 @@ class _Partial:
         return self.dir / f"s{index:08d}.npz"
 
     def load(self, n: int) -> dict[int, dict]:
+        """Finished records with index < n whose run id, index and checksum check out; the others
+        are deleted (counted in ``self.rejected``) so that they are recomputed."""
         done = {}
+        self.rejected = 0
         for f in sorted(self.dir.glob("s*.npz")):
             try:
                 index = int(f.stem[1:])
@@ -330,16 +351,21 @@ class _Partial:
                 with np.load(f, allow_pickle=False) as z:
                     rec = {k: z[k] for k in z.files}
                 rec = {k: (v.item() if v.ndim == 0 else v) for k, v in rec.items()}
-                if int(rec["index"]) != index or not all(k in rec for k in _ARRAYS):
-                    raise ValueError("inconsistent record")
-            except Exception:  # noqa: BLE001 - unreadable record: recompute it
+                if int(rec["index"]) != index or rec.get("run") != self.run:
+                    raise ValueError("record of another sample or run")
+                if rec.get("sha256") != _record_digest(rec, self.run):
+                    raise ValueError("checksum mismatch")
+            except Exception:  # noqa: BLE001 - unreadable, stale or edited record: recompute it
                 f.unlink(missing_ok=True)
+                self.rejected += 1
                 continue
             done[index] = rec
         return done
 
     def store(self, rec: dict) -> None:
         arrays = {k: np.asarray(v) for k, v in rec.items()}
+        arrays["run"] = np.asarray(self.run)
+        arrays["sha256"] = np.asarray(_record_digest(arrays, self.run))
         atomic_write(self._file(int(rec["index"])), lambda fh: np.savez(fh, **arrays))
 
     def remove(self) -> None:
@@ -411,6 +437,9 @@ def generate_dataset(
     partial = _Partial(out, manifest)
     done = partial.load(samples)
     todo = [i for i in range(samples) if i not in done]
+    if partial.rejected:
+        log(f"recomputing {partial.rejected} sample file(s) in {partial.dir} that are unreadable, "
+            "of another run or edited (checksum)")
     if done:
         log(f"resuming: {len(done)} of {samples} samples already done in {partial.dir}")
 
