@@ -1,7 +1,7 @@
 """libdmn_umat: per-call cost through the C ABI vs the kernel called in process, thread
 scaling, and cold/warm start-up.  Prints a table (``--json`` for machine-readable output).
 
-    python benchmarks/bench_abi.py [--calls 200000] [--repeat 5] [--json]
+    python benchmarks/bench_abi.py [--calls 200000] [--repeat 5] [--json] [--startup-only]
 
 Rows:
 - ``kernel (numba, in process)``: ``network_update`` in an @njit loop, same inputs every call
@@ -14,7 +14,12 @@ Rows:
   numba cfunc → kernel), separate process.
 - ``umat_``: the full Abaqus entry (material lookup, PROPS parsing, Voigt conversion, STATEV).
 - threads: calls/s of ``umat_`` with 1 and 2 threads (C driver, pthreads), ratio.
-- start-up: wall time of a 1-call driver run with an empty numba cache (cold) and again (warm).
+- start-up: wall time of a 1-call C driver run (process start → first UMAT call served → exit):
+  ``cold`` with an empty numba cache (``$DMN_UMAT_NUMBA_CACHE`` = fresh directory: what every
+  first run paid before ``dmn abi build`` precompiled the kernels), ``first run after build``
+  = the first run of a library freshly built with ``build()`` (kernels compiled at build time
+  into ``DIR/numba``; the build's own time is printed too), ``warm`` = later runs (minimum).
+  ``--startup-only`` runs just this part.
 
 Two models: a one-leaf elastic "network" (kernel cost small, so the ABI overhead is visible)
 and the depth-3 J2/elastic composite of :mod:`dmn_umat.abi.selftest` (plastic point).
@@ -38,7 +43,7 @@ from numba import njit
 
 from dmn_umat import model_file, tensors
 from dmn_umat.abi import deck, selftest
-from dmn_umat.abi.build import ensure_library
+from dmn_umat.abi.build import build, ensure_library
 from dmn_umat.network import Network
 from dmn_umat.online import kernel
 from dmn_umat.phases import parse_phase
@@ -158,12 +163,35 @@ def prepare(d: Path, net: Network, phases, strain_tensor) -> np.ndarray:
     return props
 
 
-def startup(exe: Path, d: Path, cache: Path, env: dict) -> float:
-    e = dict(env, DMN_UMAT_NUMBA_CACHE=str(cache))
+def startup(exe: Path, d: Path, cache: Path | None, env: dict) -> float:
+    """Wall time (s) of one run of the C driver over ``d``'s one-step path; ``cache``: numba cache
+    base to use (None: the library's own, next to it)."""
+    e = {k: v for k, v in env.items() if k != "DMN_UMAT_NUMBA_CACHE"}
+    if cache is not None:
+        e["DMN_UMAT_NUMBA_CACHE"] = str(cache)
     t = time.perf_counter()
     cmd = [str(exe), str(d / "props.txt"), str(d / "path.csv")]
     subprocess.run(cmd, capture_output=True, env=e, check=True)
     return time.perf_counter() - t
+
+
+def startup_bench(tmp: Path, d: Path, env: dict) -> dict:
+    """Cold / first-after-build / warm start-up of a fresh library built into ``tmp/lib``."""
+    t = time.perf_counter()
+    lib = build(tmp / "lib")
+    t_build = time.perf_counter() - t
+    exe = build_driver(lib, tmp / "lib")
+    first = startup(exe, d, None, env)
+    warm = min(startup(exe, d, None, env) for _ in range(3))
+    cold = startup(exe, d, tmp / "numba_empty", env)
+    return {"startup_cold_s": cold, "startup_first_after_build_s": first, "startup_warm_s": warm,
+            "build_s": t_build}
+
+
+def print_startup(res: dict) -> None:
+    print(f"start-up (1-call C driver run, {os.cpu_count()} CPUs): cold cache {res['startup_cold_s']:.2f} s, "
+          f"first run after dmn abi build {res['startup_first_after_build_s']:.2f} s, "
+          f"warm {res['startup_warm_s']:.2f} s (build incl. precompile {res['build_s']:.1f} s)")
 
 
 def main(argv=None) -> int:
@@ -171,12 +199,25 @@ def main(argv=None) -> int:
     ap.add_argument("--calls", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--startup-only", action="store_true", help="only the start-up timings")
     args = ap.parse_args(argv)
 
-    lib = ensure_library()
     tmp = Path(tempfile.mkdtemp(prefix="bench_abi_"))
-    exe = build_driver(lib, tmp)
     strain_t = np.array([5e-3, -1.5e-3, -1.5e-3, 1e-3, 0.0, 2e-3])  # plastic for the composite
+    if args.startup_only:
+        d0 = tmp / "elastic_1_leaf"
+        prepare(d0, Network(np.array([[-1, -1]]), np.zeros((1, 3)), np.array([1.0]), np.array([0])),
+                [parse_phase("elastic:E=70000,nu=0.3")], strain_t)
+        env = dict(os.environ, DMN_UMAT_MODEL=str(d0 / "model.dmn"), DMN_UMAT_QUIET="1")
+        res = startup_bench(tmp, d0, env)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if args.json:
+            print(json.dumps(res))
+        else:
+            print_startup(res)
+        return 0
+    lib = ensure_library()
+    exe = build_driver(lib, tmp)
     models = {
         "elastic, 1 leaf": (Network(np.array([[-1, -1]]), np.zeros((1, 3)), np.array([1.0]), np.array([0])),
                             [parse_phase("elastic:E=70000,nu=0.3")], args.calls),
@@ -201,11 +242,9 @@ def main(argv=None) -> int:
         })
     d0 = tmp / "elastic_1_leaf"
     env = dict(os.environ, DMN_UMAT_MODEL=str(d0 / "model.dmn"), DMN_UMAT_QUIET="1")
-    cache = tmp / "numba_cache"
-    cold = startup(exe, d0, cache, env)
-    warm = min(startup(exe, d0, cache, env) for _ in range(3))
+    st = startup_bench(tmp, d0, env)
     shutil.rmtree(tmp, ignore_errors=True)
-    result = {"rows": rows, "startup_cold_s": cold, "startup_warm_s": warm, "cpus": os.cpu_count()}
+    result = {"rows": rows, **st, "cpus": os.cpu_count()}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -217,8 +256,7 @@ def main(argv=None) -> int:
               f"{r['batched_ns']:>10.1f}{r['api_ns']:>10.1f}{r['umat_ns']:>10.1f}"
               f"{r['umat_calls_per_s_1t']:>13.3g}{r['umat_calls_per_s_2t']:>13.3g}"
               f"{r['thread_ratio']:>7.2f}")
-    print(f"start-up (1-call C driver run): cold cache {cold:.2f} s, warm {warm:.2f} s; "
-          f"{os.cpu_count()} CPUs")
+    print_startup(st)
     return 0
 
 

@@ -312,8 +312,9 @@ def test_library_failures_cut_back(tmp_path, libpath, composite):
     assert 0 < newton["pnewdt"] < 1 and np.all(np.isfinite(newton["ddsdde"]))
     assert np.all(np.isfinite(newton["stress"]))
     assert "non-finite" in r.stderr and "material DMN -> model" in r.stderr
-    # the library compiled its kernels into the keyed cache directory (pitfall 6)
-    assert list(cachekey.cache_dir().rglob("cfuncs.umat_point-*.nbi"))
+    # the library's kernels are in the keyed cache directory next to it (pitfall 6), compiled there
+    # by the build (so the first call of an analysis loads machine code)
+    assert list(cachekey.cache_dir(base=libpath.parent / "numba").rglob("cfuncs.umat_point-*.nbi"))
 
 
 @pytest.mark.parametrize(
@@ -360,7 +361,7 @@ def test_library_failed_init_is_reported(tmp_path, libpath):
     env = dict(os.environ, PYTHONHOME="/bogus", PYTHONPATH="/bogus")
     r = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr  # isolated start: PYTHON* variables are ignored
-    broken = tmp_path / "broken" / "dmn_umat"
+    broken = tmp_path / "broken" / "numpy"  # DMN_UMAT_PYTHONPATH comes after the build's own tree
     broken.mkdir(parents=True)
     (broken / "__init__.py").write_text("raise ImportError('deliberately broken for the test')\n")
     env = dict(os.environ, DMN_UMAT_PYTHONPATH=str(broken.parent))
@@ -501,8 +502,8 @@ def test_library_built_in_a_venv_embeds_the_venv(tmp_path):
     # a .pth line runs at site initialization: visible only if the venv's site-packages is used
     Path(site, "dmn_venv_probe.pth").write_text("import os; os.environ['DMN_VENV_PROBE'] = '1'\n")
     out = tmp_path / "lib"
-    subprocess.run([str(vpy), "-m", "dmn_umat.abi.build", "--out", str(out)], check=True, capture_output=True,
-                   cwd=Path(__file__).resolve().parent.parent)
+    subprocess.run([str(vpy), "-m", "dmn_umat.abi.build", "--out", str(out), "--no-warm"], check=True,
+                   capture_output=True, cwd=Path(__file__).resolve().parent.parent)
     src = tmp_path / "t.c"
     src.write_text('#include <stdio.h>\n#include <stdlib.h>\n#include "dmn_umat.h"\n'
                    'int main(void){int r = dmn_init(); const char *v = getenv("DMN_VENV_PROBE");'
@@ -514,6 +515,9 @@ def test_library_built_in_a_venv_embeds_the_venv(tmp_path):
     subprocess.run([cc, str(src), "-o", str(exe), f"-I{out}", f"-L{out}", "-ldmn_umat", f"-Wl,-rpath,{out}"],
                    check=True)
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
+    from dmn_umat.abi.build import ensure_library
+
+    env["DMN_UMAT_NUMBA_CACHE"] = str(ensure_library().parent / "numba")  # compiled there already
     r = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.startswith("0|1|"), r.stdout
@@ -559,8 +563,8 @@ def test_library_close_frees_handles_and_batch_failures_have_a_message(tmp_path,
     model, props, _ = composite
     script = tmp_path / "handles.py"
     script.write_text(HANDLE_HARNESS)
-    r = subprocess.run([sys.executable, str(script), str(libpath), str(model), json.dumps(props.tolist()), "2100"],
-                       capture_output=True, text=True, timeout=600)
+    args = [str(libpath), str(model), json.dumps(props.tolist()), "2100"]
+    r = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["failed"] == [] and res["distinct"] == 2100
@@ -568,3 +572,62 @@ def test_library_close_frees_handles_and_batch_failures_have_a_message(tmp_path,
     assert res["nbad"] == 1 and res["status"] == [0.0, 2.0, 0.0] and res["close"] == 0
     assert "1 of 3 points failed" in res["nan_msg"] and "point 1" in res["nan_msg"]
     assert "non-finite" in res["nan_msg"] and "strain" in res["nan_msg"]
+
+
+INIT_PROBE = ('#include <stdio.h>\n#include "dmn_umat.h"\nint main(void){int r = dmn_init();'
+              'printf("%d|%s\\n", r, dmn_last_error()); return 0;}\n')
+
+
+def test_library_runs_the_source_it_was_built_from(tmp_path):
+    """A library built from one copy of the package runs that copy (not the installed one, nor one
+    on DMN_UMAT_PYTHONPATH), and refuses, with a clear message, edited sources or a host that
+    already imported another copy."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    root = Path(__file__).resolve().parent.parent
+    copy = tmp_path / "copy"
+    shutil.copytree(cachekey.package_root(), copy / "dmn_umat", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "fortran_bridge" / "include", copy / "fortran_bridge" / "include")
+    rt = copy / "dmn_umat" / "abi" / "runtime.py"
+    rt.write_text(rt.read_text() + textwrap.dedent("""
+
+        def py_init(ffi, kernels, err, errlen):  # this copy's kernel start-up: identifiable
+            _write_err(ffi, err, errlen, "COPY-MARKER: the copy's runtime ran")
+            return 0
+        """))
+    lib = tmp_path / "lib"
+    r = subprocess.run([sys.executable, "-m", "dmn_umat.abi.build", "--out", str(lib), "--no-warm"], cwd=copy,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (tmp_path / "t.c").write_text(INIT_PROBE)
+    exe = tmp_path / "t"
+    subprocess.run([cc, str(tmp_path / "t.c"), "-o", str(exe), f"-I{lib}", f"-L{lib}", "-ldmn_umat",
+                    f"-Wl,-rpath,{lib}"], check=True)
+
+    def init(**env_extra) -> tuple[int, str]:
+        env = {k: v for k, v in os.environ.items() if k != "DMN_UMAT_PYTHONPATH"}
+        env.update(env_extra)
+        r = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=600)
+        code, msg = r.stdout.split("|", 1)
+        return int(code), msg
+
+    # the installed dmn_umat (this checkout) is importable, but the copy's code runs
+    code, msg = init()
+    assert code == -1 and "COPY-MARKER" in msg, msg
+    code, msg = init(DMN_UMAT_PYTHONPATH=str(root))
+    assert code == -1 and "COPY-MARKER" in msg, msg
+    # a host Python that already runs another dmn_umat: refused, naming both copies
+    probe = ("import ctypes, sys, dmn_umat; lib = ctypes.CDLL(sys.argv[1]); "
+             "lib.dmn_last_error.restype = ctypes.c_char_p; "
+             "print(lib.dmn_init(), lib.dmn_last_error().decode())")
+    r = subprocess.run([sys.executable, "-c", probe, str(lib / "libdmn_umat.so")], capture_output=True,
+                       text=True, cwd=root, timeout=600)
+    assert r.stdout.startswith("-1 "), r.stdout + r.stderr
+    assert f"built from {copy / 'dmn_umat'}" in r.stdout
+    assert f"runs dmn_umat from {root / 'dmn_umat'}" in r.stdout
+    # the copy's kernel edited after the build: refused (rebuild), never run
+    k = copy / "dmn_umat" / "online" / "kernel.py"
+    k.write_text(k.read_text() + "\n# edited after the build\n")
+    code, msg = init()
+    assert code == -1 and "changed since this library was built" in msg and "COPY-MARKER" not in msg, msg

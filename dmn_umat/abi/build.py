@@ -7,6 +7,13 @@ writes ``DIR/libdmn_umat.so`` (exports ``umat_`` and the C API of
 CalculiX material ``@ABAQUS_DMN...`` loads, and a copy of the header ``DIR/dmn_umat.h``.
 The library embeds the interpreter that built it (its executable is recorded, so a venv is
 found through ``pyvenv.cfg``; override with ``$DMN_UMAT_PYTHON``).  Writes are atomic.
+
+The library runs the ``dmn_umat`` it was built from: its start-up puts that source tree first
+on ``sys.path`` and refuses (one-line message) another copy or sources edited since the build
+(:func:`dmn_umat.abi.cachekey.check_source`).  The build then loads the library once in a
+fresh process and runs a short self-test through its C entry points (:func:`warm`), which
+compiles every kernel into the numba cache ``DIR/numba/<key>``: the first call of an analysis
+loads machine code instead of compiling (``--no-warm`` skips this).
 """
 
 from __future__ import annotations
@@ -16,10 +23,13 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import sysconfig
 import tempfile
 from pathlib import Path
+
+from . import cachekey
 
 HERE = Path(__file__).resolve().parent
 C_SOURCE = HERE / "libdmn.c"
@@ -50,21 +60,30 @@ def _c_string(s: str) -> str:
     return json.dumps(s)  # a valid C string literal for ordinary paths
 
 
-def _init_code(pkg_parent: str) -> str:
-    # runs once, inside the embedded interpreter, with the GIL
+def _init_code(pkg_dir: str, src_hash: str, version: str, libdir: str) -> str:
+    # runs once, inside the embedded interpreter, with the GIL.  The build's source tree goes
+    # first on sys.path; the build tree's own cachekey.py (loaded by path, stdlib only) checks
+    # that the imported dmn_umat is that tree, unchanged, before anything else of it runs.
+    pkg_parent = os.path.dirname(pkg_dir)
+    checker = os.path.join(pkg_dir, "abi", "cachekey.py")
+    numba_base = os.path.join(libdir, "numba")
     return f"""
 import os, sys, traceback
 _DMN_ERR = None
+_rt = None
 try:
     import importlib.util as _ilu
     _extra = os.environ.get("DMN_UMAT_PYTHONPATH")
-    if _extra:
-        sys.path[:0] = [p for p in _extra.split(os.pathsep) if p]
-    if _ilu.find_spec("dmn_umat") is None:
-        sys.path.append({pkg_parent!r})
-    from dmn_umat.abi import cachekey as _ck
-    _ck.activate()
-    from dmn_umat.abi import runtime as _rt
+    sys.path[:0] = [{pkg_parent!r}] + [p for p in (_extra or "").split(os.pathsep) if p]
+    import dmn_umat
+    _spec = _ilu.spec_from_file_location("_dmn_umat_build_check", {checker!r})
+    _bc = _ilu.module_from_spec(_spec)
+    _spec.loader.exec_module(_bc)
+    _DMN_ERR = _bc.check_source({src_hash!r}, {version!r})
+    if _DMN_ERR is None:
+        from dmn_umat.abi import cachekey as _ck
+        _ck.activate(base={numba_base!r})
+        from dmn_umat.abi import runtime as _rt
 except BaseException:
     _rt = None
     _DMN_ERR = "cannot import dmn_umat in the embedded Python (" + sys.executable + "): " + \\
@@ -96,7 +115,8 @@ def _dmn_py_close(key):
 
 
 def build_key() -> str:
-    """Hash of everything baked into the library (sources, interpreter, cffi version)."""
+    """Hash of everything baked into the library: C source, build script, header, interpreter,
+    cffi version, the package directory and the source hash it is pinned to."""
     import cffi
 
     h = hashlib.sha256()
@@ -106,12 +126,19 @@ def build_key() -> str:
     if hp:
         h.update(hp.read_bytes())
     h.update(sys.executable.encode() + sys.version.encode() + cffi.__version__.encode())
+    h.update(str(HERE.parent).encode() + cachekey.source_hash().encode())
     return h.hexdigest()[:16]
 
 
-def build(out: str | Path, verbose: bool = False) -> Path:
-    """Compile the library into ``out`` (created); returns the path of ``libdmn_umat.so``."""
+def build(out: str | Path, verbose: bool = False, warm_cache: bool = True) -> Path:
+    """Compile the library into ``out`` (created); returns the path of ``libdmn_umat.so``.
+
+    ``warm_cache``: run :func:`warm` on the new library (compiles the kernels into
+    ``out/numba``; raises RuntimeError if the self-test fails).
+    """
     import cffi
+
+    from .. import __version__
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -120,7 +147,7 @@ def build(out: str | Path, verbose: bool = False) -> Path:
     if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
         raise RuntimeError("this Python has no shared libpython: the embedding library cannot be built")
     libpython = str(Path(libdir) / soname) if libdir and soname else ""
-    pkg_parent = str(HERE.parent.parent)
+    src_hash = cachekey.source_hash()
 
     ffi = cffi.FFI()
     ffi.embedding_api(EMBEDDING_API)
@@ -152,7 +179,7 @@ def build(out: str | Path, verbose: bool = False) -> Path:
             ],
             library_dirs=[libdir] if libdir else [],
         )
-        ffi.embedding_init_code(_init_code(pkg_parent))
+        ffi.embedding_init_code(_init_code(str(HERE.parent), src_hash, __version__, str(out)))
         cwd = os.getcwd()
         try:
             built = Path(ffi.compile(tmpdir=tmp, target=LIBNAME, verbose=verbose))
@@ -172,7 +199,78 @@ def build(out: str | Path, verbose: bool = False) -> Path:
         tmp_h = out / f".dmn_umat.h.{os.getpid()}.tmp"
         shutil.copyfile(hp, tmp_h)
         os.replace(tmp_h, out / "dmn_umat.h")
+    if warm_cache:
+        warm(out / LIBNAME)
     return out / LIBNAME
+
+
+def warm(lib: str | Path, timeout: float = 1800.0) -> None:
+    """Load ``lib`` in a fresh process and run :func:`_selftest_calls` through its C entry
+    points: every kernel the library runs gets compiled into its numba cache, and a library
+    that cannot start or computes nonsense is reported here (RuntimeError), not in an analysis."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(HERE.parent.parent),
+                                                                     os.environ.get("PYTHONPATH")])))
+    r = subprocess.run([sys.executable, "-m", "dmn_umat.abi.build", "--selftest", str(lib)], env=env,
+                       cwd=HERE.parent.parent, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError(f"the new library {lib} fails its self-test: {r.stderr.strip()[-2000:]}")
+
+
+def _selftest_calls(lib_path: str) -> None:
+    """In this (fresh) process: dmn_init, dmn_open with each law type, a load/unload path through
+    dmn_eval_batch, umat_ with NTENS 6 and 4.  Raises RuntimeError on any failure.  Nothing that
+    uses numba is imported before dmn_init, so every kernel lands in the library's cache."""
+    import ctypes
+
+    lib = ctypes.CDLL(lib_path)
+    lib.dmn_last_error.restype = ctypes.c_char_p
+
+    def check(ok: bool, what: str) -> None:
+        if not ok:
+            raise RuntimeError(f"{what}: {lib.dmn_last_error().decode(errors='replace')}")
+
+    check(lib.dmn_init() == 0, "dmn_init")
+    import numpy as np
+
+    from ..phases import parse_phase
+    from . import selftest
+    from .deck import props_vector
+
+    P = ctypes.c_void_p
+    ptr = lambda a: a.ctypes.data_as(P)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="dmn_abi_selftest_") as tmp:
+        d = Path(tmp)
+        selftest.setup(d)
+        model = str(d / "model.dmn").encode()
+        aniso = props_vector([parse_phase(selftest.PHASES[0]), parse_phase(
+            "aniso:C=" + ";".join(["3e5", "1e5", "1e5", "0", "0", "0", "3e5", "1e5", "0", "0", "0", "3e5"]
+                                  + ["0", "0", "0", "2e5", "0", "0", "2e5", "0", "2e5"]))])
+        for props in (np.loadtxt(d / "props.txt"), aniso):
+            h = lib.dmn_open(model, ptr(props), props.size)
+            check(h >= 1, "dmn_open")
+            nsv = lib.dmn_nstate(h)
+            s_old, s_new = np.zeros(nsv), np.zeros(nsv)
+            sig, C, info = np.zeros(6), np.zeros(36), np.zeros(4)
+            for e in selftest.example_path():
+                e = np.ascontiguousarray(e)
+                r = lib.dmn_eval_batch(h, 1, ptr(e), ptr(s_old), ptr(sig), ptr(C), ptr(s_new), ptr(info))
+                check(r == 0, "dmn_eval_batch")
+                s_old[:] = s_new
+            check(np.all(np.isfinite(sig)) and np.abs(sig).max() > 0, "dmn_eval_batch gave no stress")
+            check(lib.dmn_close(h) == 0, "dmn_close")
+        os.environ["DMN_UMAT_MODEL"] = str(d / "model.dmn")
+        os.environ["DMN_UMAT_QUIET"] = "1"
+        props = np.loadtxt(d / "props.txt")
+        nsv = int((d / "nstatv.txt").read_text())
+        name = b"@ABAQUS_DMN"
+        for ntens, nshr in ((6, 3), (4, 1)):
+            stress, sv, dd = np.zeros(ntens), np.zeros(nsv), np.zeros(ntens * ntens)
+            stran, dstran, pn = np.zeros(ntens), np.full(ntens, 1e-3), np.array([1.0])
+            I32 = ctypes.c_int
+            r = lib.dmn_umat(ptr(stress), ptr(sv), ptr(dd), ptr(stran), ptr(dstran), name,
+                             ctypes.c_int64(len(name)), I32(3), I32(nshr), I32(ntens), I32(nsv), ptr(props),
+                             I32(props.size), ptr(pn), I32(1), I32(1))
+            check(r == 0 and np.all(np.isfinite(dd)) and np.abs(stress).max() > 0, f"umat_ NTENS={ntens}")
 
 
 def default_dir() -> Path:
@@ -197,8 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m dmn_umat.abi.build", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=None, help="output directory (default: the per-build cache directory)")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--no-warm", action="store_true", help="do not precompile the kernels (self-test)")
+    ap.add_argument("--selftest", metavar="LIB", help=argparse.SUPPRESS)  # internal: see warm()
     args = ap.parse_args(argv)
-    lib = build(args.out or default_dir(), verbose=args.verbose)
+    if args.selftest:
+        _selftest_calls(args.selftest)
+        return 0
+    lib = build(args.out or default_dir(), verbose=args.verbose, warm_cache=not args.no_warm)
     print(lib)
     return 0
 
