@@ -4,6 +4,8 @@ loading, JSON output and progress bars.  Kept free of heavy imports (no torch he
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -16,24 +18,123 @@ class CLIError(Exception):
     """An error whose message is shown to the user as one line (exit code 2)."""
 
 
-def load_phases(specs: list[str] | None):
-    """Parse ``--phase`` strings into :class:`dmn_umat.phases.Phase` objects."""
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _check_phase_count(given: int, needed: int, owner: str, detail: str = "") -> None:
+    if given != needed:
+        raise CLIError(f"{owner} has {_count(needed, 'phase')}{detail} but {given} --phase given "
+                       f"(give exactly one per phase, in phase order)")
+
+
+def load_phases(specs: list[str] | None, n_phases: int | None = None, owner: str = "the model"):
+    """Parse ``--phase`` strings into :class:`dmn_umat.phases.Phase` objects.
+
+    ``n_phases``: the number the model / microstructure ``owner`` needs; any other count of
+    ``--phase`` (too few or too many) is refused.
+    """
     from .phases import parse_phase
 
+    if n_phases is not None:
+        _check_phase_count(len(specs or []), n_phases, owner)
     if not specs:
         raise CLIError("at least one --phase is required")
     return [parse_phase(s) for s in specs]
 
 
+def load_model(name: str | Path):
+    """A model file, or the name of a shipped model (``dmn models``) → ``(path, Network)``;
+    an unreadable model raises :class:`CLIError` (one line)."""
+    from . import model_file
+    from .offline.pretrained import resolve
+
+    path = resolve(name)
+    try:
+        return path, model_file.read(path)
+    except (ValueError, OSError) as exc:  # ModelFileError is a ValueError
+        raise CLIError(str(exc)) from None
+
+
+def _open_regular(path: str | Path, what: str, error: type[Exception]) -> int:
+    """Open ``path`` read-only without blocking; refuse anything but a regular file."""
+    name = repr(str(path))
+    try:
+        # O_NONBLOCK: a FIFO without a writer must not hang the open (no effect on regular files)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise error(f"{what} {name} not found") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {name}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise error(f"{what} {name} is a directory, not a file")
+        raise error(f"{what} {name} is not a regular file (device, FIFO or socket)")
+    return fd
+
+
+def input_file(path: str | Path, what: str, error: type[Exception] = CLIError) -> Path:
+    """Check that ``path`` is an existing, readable regular file → ``Path``.
+
+    For inputs that another reader opens (numpy, h5py, torch): missing files, directories,
+    devices (``/dev/zero``), FIFOs and unreadable files raise ``error`` with one line
+    naming ``what`` ("path file", "data set", ...).
+    """
+    os.close(_open_regular(path, what, error))
+    return Path(path)
+
+
+def read_text_file(path: str | Path, what: str, error: type[Exception] = CLIError) -> str:
+    """UTF-8 text of the regular file ``path``; the checks of :func:`input_file`, and
+    a file that is not UTF-8 text raises ``error`` with one line."""
+    fd = _open_regular(path, what, error)
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise error(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{what} {str(path)!r} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # links and different spellings of one file
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)  # at least one does not exist yet
+
+
+def check_outputs(inputs: dict[str, str | Path | None], outputs: dict[str, str | Path | None]) -> None:
+    """Refuse an output that is one of the inputs or another output (same file or folder).
+
+    ``inputs`` / ``outputs``: option name → path (``None`` = not given), e.g.
+    ``check_outputs({"--path": args.path}, {"--out": args.out})``.
+    """
+    ins = [(k, Path(v)) for k, v in inputs.items() if v is not None]
+    outs = [(k, Path(v)) for k, v in outputs.items() if v is not None]
+    for i, (ko, po) in enumerate(outs):
+        for ki, pi in ins:
+            if _same_file(po, pi):
+                raise CLIError(f"{ko} {str(po)!r} is the input {ki} file: refusing to overwrite it")
+        for ko2, po2 in outs[:i]:
+            if _same_file(po, po2):
+                raise CLIError(f"{ko2} and {ko} name the same file {str(po)!r}")
+
+
 def load_micro(path: str | Path, n_phases: int | None = None) -> np.ndarray:
     """Load a voxel microstructure ``.npy`` (nx, ny, nz) of integer phase ids.
 
-    Checks: file exists, integer dtype (or float holding integers exactly is refused),
-    3-D, ids ≥ 0 and, if ``n_phases`` is given, every id has a matching ``--phase``.
+    Checks: a regular file, integer dtype (or float holding integers exactly is refused),
+    3-D, ids ≥ 0 and, if ``n_phases`` is given, ids 0..n_phases-1 (one ``--phase`` per id,
+    none extra).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CLIError(f"microstructure file {str(path)!r} not found")
+    path = input_file(path, "microstructure file")
     try:
         arr = np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
@@ -44,11 +145,9 @@ def load_micro(path: str | Path, n_phases: int | None = None) -> np.ndarray:
         raise CLIError(f"microstructure {str(path)!r} must be 3-D (nx, ny, nz), got shape {arr.shape}")
     if arr.size == 0 or arr.min() < 0:
         raise CLIError(f"microstructure {str(path)!r} has negative phase ids or is empty")
-    if n_phases is not None and arr.max() >= n_phases:
-        raise CLIError(
-            f"microstructure {str(path)!r} uses phase id {int(arr.max())} "
-            f"but only {n_phases} --phase given (ids are 0-based)"
-        )
+    if n_phases is not None:
+        top = int(arr.max())
+        _check_phase_count(n_phases, top + 1, f"microstructure {str(path)!r}", f" (highest phase id {top})")
     return arr.astype(np.int32)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import tensors
+from .cliutil import read_text_file
 
 
 class PathError(ValueError):
@@ -26,12 +27,13 @@ ALL_BUT_11 = (1, 2, 3, 4, 5)  #: uniaxial stress along x1
 
 
 def read_path(path: str | Path) -> np.ndarray:
-    """Read a path CSV (tensor components) → (n, 6) Mandel strains."""
-    path = Path(path)
-    if not path.is_file():
-        raise PathError(f"path file {str(path)!r} not found")
+    """Read a path CSV (tensor components) → (n, 6) Mandel strains.
+
+    Raises :class:`PathError` (one line) for a missing file, a directory, a device or FIFO,
+    a file that is not UTF-8 text, and malformed rows."""
+    text = read_text_file(path, "path file", PathError)  # regular UTF-8 file, else one-line PathError
     rows = []
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue

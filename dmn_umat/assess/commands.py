@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cliutil import CLIError, emit_json
+from ..cliutil import CLIError, check_outputs, emit_json
 
 
 def register(sub) -> None:
@@ -55,6 +55,7 @@ def handle(args: argparse.Namespace) -> int:
                 print(r)
         return 0
     out = Path(args.out) if args.out else Path("assess_out") / str(cfg.get("name", "assessment"))
+    check_outputs({"config": args.config}, {"--out": out, "--report": args.report})
     try:
         res = run_assessment(cfg, out, resume=args.resume, scheduler=args.scheduler, workers=args.workers,
                              serial=args.serial, report=args.report)

@@ -35,7 +35,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..cliutil import CLIError
+from ..cliutil import CLIError, read_text_file
 
 try:
     import tomllib
@@ -130,9 +130,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
     base_dir = Path.cwd()
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise CLIError(f"config file {str(path)!r} not found")
-        text = path.read_text()
+        text = read_text_file(path, "config file")  # regular UTF-8 file, else one-line CLIError
         try:
             user = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:

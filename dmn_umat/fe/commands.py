@@ -28,7 +28,7 @@ def register(subparsers) -> None:
 def _run(args) -> int:
     from pathlib import Path
 
-    from ..cliutil import CLIError, emit_json
+    from ..cliutil import CLIError, check_outputs, emit_json, load_model, load_phases
     from .elements import MeshError
     from .examples import EXAMPLES, ExampleError, make_material
     from .solver import FESolverError
@@ -38,6 +38,10 @@ def _run(args) -> int:
     if args.strain is not None and not (0.0 < args.strain < 0.5):
         raise CLIError("--strain must lie in (0, 0.5) (small strain)")
     out = Path(args.out or f"fe2-{args.example}")
+    if args.model is not None:  # exactly one --phase per network phase; never write over the model
+        model_path, net = load_model(args.model)
+        load_phases(args.phase, net.n_phases, f"model {args.model!r}")
+        check_outputs({"--model": model_path}, {"--out": out})
     try:
         material = make_material(args.model, args.phase, args.example)
         kw = {"size": args.size, "out": out, "progress": not args.json, "n_steps": args.steps,

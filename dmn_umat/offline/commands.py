@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..cliutil import CLIError, emit_json
+from ..cliutil import CLIError, check_outputs, emit_json, input_file, load_model
 
 
 def register(sub) -> None:
@@ -76,7 +76,9 @@ def register(sub) -> None:
         "--phase", action="append", default=None, help="phase spec (with --abaqus), once per phase"
     )
     p.add_argument(
-        "--flavor", choices=("abaqus", "calculix"), default="abaqus", help="deck flavor for --abaqus"
+        "--flavor", choices=("calculix", "abaqus"), default="calculix",
+        help="deck flavor for --abaqus: calculix (default; adds the temperature field CalculiX reads) "
+        "or abaqus (exactly CONSTANTS values)",
     )
     p.add_argument("--material-name", default=None, help="material name for --abaqus (default: the ABI's)")
     p.set_defaults(func=_inspect)
@@ -96,17 +98,6 @@ def register(sub) -> None:
     p.set_defaults(func=_prune)
 
 
-def _read(name: str):
-    from .. import model_file
-    from .pretrained import resolve
-
-    path = resolve(name)
-    try:
-        return path, model_file.read(path)
-    except model_file.ModelFileError as exc:
-        raise CLIError(str(exc)) from None
-
-
 def _say(args, text: str) -> None:
     print(text, file=sys.stderr if args.json else sys.stdout)
 
@@ -121,6 +112,7 @@ def _train(args) -> int:
     out = Path(args.out)
     if out.suffix != ".dmn":
         raise CLIError(f"--out must end in .dmn, got {str(out)!r}")
+    check_outputs({"data set": input_file(args.data, "data set")}, {"--out": out})
     if args.resume and not args.checkpoint:
         raise CLIError("--resume needs --checkpoint DIR")
     if not 0.0 < args.val_fraction < 1.0:
@@ -223,7 +215,7 @@ def _abaqus(args, path: Path, net) -> int:
         from ..abi import deck
     except ImportError:
         raise CLIError("--abaqus is not available in this build (dmn_umat.abi.deck missing)") from None
-    phases = load_phases(args.phase)
+    phases = load_phases(args.phase, net.n_phases, f"model {args.model!r}")
     kw = {"flavor": args.flavor}
     if args.material_name:
         kw["name"] = args.material_name
@@ -243,7 +235,7 @@ def _fmt(x) -> str:
 
 
 def _inspect(args) -> int:
-    path, net = _read(args.model)
+    path, net = load_model(args.model)
     if args.abaqus:
         return _abaqus(args, path, net)
     s = summary_of(path, net)
@@ -310,9 +302,11 @@ def _prune(args) -> int:
     from .. import model_file
     from .export import prune
 
-    path, net = _read(args.model)
+    path, net = load_model(args.model)
     if args.tol < 0:
         raise CLIError("--tol must be >= 0")
+    inputs = {"model": path, "--data": None if args.data is None else input_file(args.data, "data set")}
+    check_outputs(inputs, {"--out": args.out})
     n_before = len(net.leaves)
     try:
         pruned = prune(net, args.tol)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cliutil import CLIError, emit_json, load_phases, progress
+from ..cliutil import CLIError, check_outputs, emit_json, load_model, load_phases, progress, read_text_file
 from ..fileio import atomic_save, atomic_write_json, atomic_write_text
 
 
@@ -47,12 +47,11 @@ def register(sub) -> None:
 
 
 def _load_dns(path: str) -> tuple[np.ndarray, np.ndarray]:
+    text = read_text_file(path, "--dns file")
     try:
-        d = json.loads(Path(path).read_text())
+        d = json.loads(text)
         e = np.asarray(d["strain"], dtype=np.float64)
         s = np.asarray(d["stress"], dtype=np.float64)
-    except FileNotFoundError:
-        raise CLIError(f"--dns: file {path!r} not found") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise CLIError(
             f"--dns: {path!r} is not a 'dmn dns --json' result (keys strain, stress): {exc}"
@@ -122,8 +121,7 @@ def plot(res: dict, png: str, dns: tuple[np.ndarray, np.ndarray] | None = None, 
 
 
 def run(args) -> int:
-    from .. import loadpath, model_file
-    from ..offline.pretrained import resolve
+    from .. import loadpath
     from .driver import DriveError, drive
     from .solver import NetworkMaterial
 
@@ -131,13 +129,10 @@ def run(args) -> int:
         raise CLIError("--out must end in .json or .csv")
     if args.threads < 1:
         raise CLIError("--threads must be >= 1")
-    try:
-        net = model_file.read(resolve(args.model))
-    except (ValueError, OSError) as exc:
-        raise CLIError(str(exc)) from None
-    phases = load_phases(args.phase)
-    if len(phases) < net.n_phases:
-        raise CLIError(f"model {args.model!r} has {net.n_phases} phases but {len(phases)} --phase given")
+    model_path, net = load_model(args.model)
+    check_outputs({"model": model_path, "--path": args.path, "--dns": args.dns},
+                  {"--out": args.out, "--png": args.png})
+    phases = load_phases(args.phase, net.n_phases, f"model {args.model!r}")
     try:
         path = loadpath.read_path(args.path)
         free = loadpath.parse_stress_free(args.stress_free)

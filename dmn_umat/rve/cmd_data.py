@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ..cliutil import CLIError, emit_json
+from ..cliutil import CLIError, check_outputs, emit_json, input_file
 
 
 def register(subparsers) -> None:
@@ -86,6 +86,7 @@ def _generate(args) -> int:
         _finite("--log10-contrast", v)
     if args.scheduler and args.executor != "dask":
         raise CLIError("--scheduler needs --executor dask")
+    check_outputs({"microstructure": input_file(args.micro, "microstructure file")}, {"--out": args.out})
     try:
         sampler = SamplerSettings(kind=args.kind, log10_contrast=tuple(args.log10_contrast))
         ds = generate_dataset(
@@ -121,6 +122,7 @@ def _generate(args) -> int:
 def _show(args) -> int:
     from .dataset import DatasetError, load_dataset
 
+    input_file(args.data, "data set")
     try:
         ds = load_dataset(args.data)
     except DatasetError as exc:

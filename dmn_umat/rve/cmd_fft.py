@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from ..cliutil import CLIError, emit_json, load_micro, load_phases, progress
+from ..cliutil import CLIError, check_outputs, emit_json, load_micro, load_phases, progress
 from ..fileio import atomic_write_json
 
 
@@ -79,6 +79,7 @@ def run_homogenize(args) -> int:
     _check_tol(args.tol)
     if args.max_iter < 1:
         raise CLIError(f"--max-iter must be >= 1, got {args.max_iter}")
+    check_outputs({"microstructure": args.micro}, {"--out": args.out})
     phases = load_phases(args.phase)
     micro = load_micro(args.micro, len(phases))
     workers = _threads(args.threads)
@@ -118,6 +119,7 @@ def run_dns(args) -> int:
     from . import fft
 
     _check_tol(args.tol)
+    check_outputs({"microstructure": args.micro, "--path": args.path}, {"--out": args.out})
     phases = load_phases(args.phase)
     micro = load_micro(args.micro, len(phases))
     try:

@@ -9,7 +9,7 @@ import argparse
 import math
 from pathlib import Path
 
-from ..cliutil import CLIError, emit_json
+from ..cliutil import CLIError, check_outputs, emit_json
 
 
 def register(subparsers) -> None:
@@ -77,6 +77,7 @@ def _run(args) -> int:
     out = Path(args.out)
     if out.suffix != ".npy":
         raise CLIError(f"--out must name a .npy file, got {args.out!r}")
+    check_outputs({}, {"--out": out, "its .json sidecar": m.sidecar_path(out), "--png": args.png})
     try:
         if args.micro_kind == "spheres":
             micro = m.spheres(shape, args.vf, args.seed, radius=args.radius, count=args.count, gap=args.gap)
