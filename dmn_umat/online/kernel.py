@@ -887,7 +887,7 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
     table = work[otab : otab + nph * laws.MAX_NPROPS].reshape((nph, laws.MAX_NPROPS))
     _prepare_linear(mi, mf, table, work, N, has_rot)
     sfloor = EPS_REF * stiffness_scale(table, work[90 * N + 12 : 90 * N + 48].reshape((6, 6)))
-    if not sfloor > 1e-300:  # zero-stiffness (or non-finite) phases: keep the test well defined
+    if not 1e-300 < sfloor < math.inf:  # zero-stiffness / non-finite phases: keep the test defined
         sfloor = 1e-300
     t = 0.0
     dt = 1.0
