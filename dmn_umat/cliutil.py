@@ -1,5 +1,7 @@
-"""Helpers shared by the ``dmn`` subcommands: user-facing errors, phase/microstructure
-loading, JSON output and progress bars.  Kept free of heavy imports (no torch here)."""
+"""Helpers shared by the ``dmn`` subcommands: user-facing errors, phase / model /
+microstructure loading (exactly one ``--phase`` per phase), input-file checks (regular,
+UTF-8 text), refusal of an output that is an input, JSON output and progress bars.
+Kept free of heavy imports (no torch here)."""
 
 from __future__ import annotations
 
