@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 
 from . import __version__
@@ -18,7 +17,6 @@ from .cliutil import CLIError
 
 COMMAND_MODULES = (
     "dmn_umat.demo",
-    "dmn_umat.rve.commands",
     "dmn_umat.rve.cmd_micro",
     "dmn_umat.rve.cmd_data",
     "dmn_umat.rve.cmd_fft",
@@ -37,8 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dmn_umat {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is None:
-            continue  # stage not built yet
         importlib.import_module(name).register(sub)
     return parser
 

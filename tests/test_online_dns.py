@@ -42,8 +42,6 @@ def test_trained_network_matches_fft_dns(name, steps):
     from dmn_umat.rve import fft
 
     path_file = MODELS / f"{name}.dmn"
-    if not path_file.is_file():
-        pytest.skip(f"pretrained model {name} not shipped")
     net = model_file.read(path_file)
     assert net.depth() >= 6
     vox = _rve(net)

@@ -287,13 +287,8 @@ def train_job(spec: dict, context: dict, model: Path):
 
 def execute_run(spec: dict, context: dict) -> dict:
     """Train, prune, validate and test one network; returns the run's result record."""
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
     import numba
+    import torch
 
     from .. import model_file
     from ..offline.api import train_model
@@ -301,6 +296,7 @@ def execute_run(spec: dict, context: dict) -> dict:
     from ..online.solver import NetworkMaterial
     from ..rve.dataset import load_dataset
 
+    torch.set_num_threads(1)
     numba.set_num_threads(1)
     rid = spec["run_id"]
     model = Path(context["models"]) / f"{rid}.dmn"

@@ -73,10 +73,8 @@ def make_material(model: str | None, phase_specs: list[str] | None, example: str
         net = model_file.read(path)
     except Exception as exc:  # noqa: BLE001 - unreadable model → user error
         raise ExampleError(f"cannot read model {str(path)!r}: {exc}") from None
-    try:
-        from ..online.solver import NetworkMaterial
-    except ImportError:
-        raise ExampleError("the network material (dmn_umat.online.solver) is not available yet") from None
+    from ..online.solver import NetworkMaterial
+
     if not specs:
         raise ExampleError("--model needs one --phase per network phase")
     try:

@@ -113,10 +113,8 @@ def load(path: str | Path, val_fraction: float = 0.2, seed: int = 0) -> Training
             return split(
                 arrays["C1"], arrays["C2"], arrays["Cbar"], val_fraction, seed, {"dataset": str(path)}, mask
             )
-    try:
-        from ..rve.dataset import load_dataset
-    except ImportError:
-        raise DataError(f"dataset {str(path)!r}: expected an .npz with C1, C2, Cbar") from None
+    from ..rve.dataset import load_dataset
+
     try:
         d = load_dataset(path)
     except Exception as exc:  # noqa: BLE001 - surface as a one-line error
