@@ -69,7 +69,6 @@ def _run(args) -> int:
 
     if not args.micro_kind:
         raise CLIError("choose a microstructure kind: " + ", ".join(m.KINDS))
-    shape = [args.size_x or args.size, args.size_y or args.size, args.size_z or args.size]
     for name in ("vf", "radius", "gap", "aspect"):
         v = getattr(args, name, None)
         if v is not None and not math.isfinite(v):
@@ -78,25 +77,11 @@ def _run(args) -> int:
     if out.suffix != ".npy":
         raise CLIError(f"--out must name a .npy file, got {args.out!r}")
     check_outputs({}, {"--out": out, "its .json sidecar": m.sidecar_path(out), "--png": args.png})
+    opts = {k: getattr(args, k) for k in ("seed", "radius", "count", "gap", "aspect", "orientation",
+                                          "axis", "ends") if hasattr(args, k)}
     try:
-        if args.micro_kind == "spheres":
-            micro = m.spheres(shape, args.vf, args.seed, radius=args.radius, count=args.count, gap=args.gap)
-        elif args.micro_kind == "short-fibres":
-            micro = m.short_fibres(
-                shape,
-                args.vf,
-                args.seed,
-                radius=args.radius,
-                aspect=args.aspect,
-                orientation=args.orientation,
-                axis=args.axis,
-                ends=args.ends,
-                gap=args.gap,
-            )
-        elif args.micro_kind == "long-fibres":
-            micro = m.long_fibres(shape, args.vf, args.seed, radius=args.radius, axis=args.axis, gap=args.gap)
-        else:
-            micro = m.laminate(shape, args.vf, axis=args.axis)
+        micro = m.generate(args.micro_kind, args.size, args.vf, size_x=args.size_x, size_y=args.size_y,
+                           size_z=args.size_z, **opts)
         meta = m.save_micro(micro, out, png=args.png)
     except m.MicroError as exc:
         raise CLIError(str(exc)) from None
