@@ -109,7 +109,7 @@ def test_export_equals_torch_and_survives_model_file(formulation, tmp_path):
 
 def test_prune_keeps_cbar_and_collapses():
     rng = np.random.default_rng(7)
-    m = models.DMN(4, seed=8)
+    m = models.DMN(4, "relu", seed=8)
     with torch.no_grad():
         m.z[[0, 1, 5, 9, 10, 11]] = -1.0  # leaves 0,1 (a whole subtree) and 10,11 die
     net = export.to_network(m)
@@ -366,11 +366,11 @@ def _thin_laminate_data() -> D.TrainingData:
     return D.laminate_dataset(60, seed=1, truth=truth, contrast=3.0)
 
 
-def test_dead_phase_is_recovered_by_default(tmp_path):
-    """ReLU DMN at the default lr kills every phase-1 leaf in the first epoch (C̄ then ignores C2,
-    a dead end: dead ReLUs get no gradient); the default training detects it and recovers."""
+def test_dead_phase_is_recovered(tmp_path):
+    """ReLU DMN at lr 0.2 (the old defaults) kills every phase-1 leaf in the first epoch (C̄ then
+    ignores C2, a dead end: dead ReLUs get no gradient); the guard detects it and recovers."""
     d = _thin_laminate_data()
-    base = dict(formulation="dmn", depth=2, epochs=30, seed=1)
+    base = dict(formulation="dmn", depth=2, epochs=30, seed=1, activation="relu", lr=0.2)
     old = T.train(d, T.TrainConfig(**base, recover=False), show_progress=False)
     assert T.dead_phases(old.model) == [1] and old.best_val > 0.3 and not old.events
     lines = []
@@ -383,8 +383,7 @@ def test_dead_phase_is_recovered_by_default(tmp_path):
     assert any("dead phase 1" in s for s in lines)
     log = json.loads(T.write_log(new, tmp_path / "m.log.json").read_text())
     assert log["events"] == new.events
-    # halved lr from the event on
-    assert new.history[0]["lr"] == pytest.approx(0.5 * 0.2)
+    assert new.history[0]["lr"] == pytest.approx(0.5 * 0.2)  # halved lr from the event on
     # checkpoint/resume across a recovery is bit-identical
     T.train(d, T.TrainConfig(**base), checkpoint_dir=tmp_path, show_progress=False, stop_after=2)
     res = T.train(d, T.TrainConfig(**base), checkpoint_dir=tmp_path, resume=True, show_progress=False)
@@ -394,11 +393,21 @@ def test_dead_phase_is_recovered_by_default(tmp_path):
     assert [h["val_error"] for h in res.history] == [h["val_error"] for h in new.history]
 
 
+@pytest.mark.parametrize("formulation", ["dmn", "imn"])
+def test_default_training_keeps_both_phases(formulation):
+    """The defaults (softplus leaves for both formulations) learn the thin laminate directly."""
+    r = T.train(_thin_laminate_data(), T.TrainConfig(formulation=formulation, depth=2, epochs=30, seed=1),
+                show_progress=False)
+    assert r.best_val < 0.05 and T.dead_phases(r.model) == []
+    w = r.model.weights().detach()
+    assert float(w[1::2].sum() / w.sum()) == pytest.approx(0.12, abs=0.03)
+
+
 def test_dead_phase_guard_gives_up_with_a_clear_error(monkeypatch):
     monkeypatch.setattr(T, "MAX_RECOVERIES", 0)
     with pytest.raises(T.TrainError, match="phase 1 died again at epoch 1"):
-        T.train(_thin_laminate_data(), T.TrainConfig(formulation="dmn", depth=2, epochs=3, seed=1),
-                show_progress=False)
+        T.train(_thin_laminate_data(), T.TrainConfig(formulation="dmn", depth=2, epochs=3, seed=1,
+                                                     activation="relu"), show_progress=False)
 
 
 def test_cli_train_reports_recoveries(tmp_path, capsys):
@@ -406,7 +415,7 @@ def test_cli_train_reports_recoveries(tmp_path, capsys):
     _save_npz(_thin_laminate_data(), npz)
     out = tmp_path / "m.dmn"
     args = ["train", str(npz), "--formulation", "dmn", "--depth", "2", "--epochs", "30", "--seed", "1",
-            "--out", str(out), "--no-plot"]
+            "--activation", "relu", "--out", str(out), "--no-plot"]
     assert main(args) == 0
     assert "epoch 1: dead phase 1" in capsys.readouterr().err
     assert json.loads(out.with_suffix(".log.json").read_text())["events"]

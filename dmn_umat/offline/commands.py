@@ -41,7 +41,7 @@ def register(sub) -> None:
         "--activation",
         choices=("relu", "softplus"),
         default=None,
-        help="leaf weight activation (default relu for dmn, softplus for imn)",
+        help="leaf weight activation (default softplus; relu: dead leaves are pruned at export)",
     )
     p.add_argument("--init", choices=("uniform", "normal"), default="uniform")
     p.add_argument("--angles", choices=("random", "structured"), default="random")

@@ -6,7 +6,9 @@ breadth-first order (BFS: root 0, children of b are 2b+1 and 2b+2); leaves alter
 phase 0 (``C1``) and phase 1 (``C2``).  All stiffnesses are Mandel (…, 6, 6) in the
 conventions of :mod:`dmn_umat.tensors`.
 
-- Leaf weights ``w = act(z)`` (``relu`` as in Liu et al.; ``softplus`` for a smooth variant).
+- Leaf weights ``w = act(z)``: ``softplus`` (default for both; never exactly zero) or ``relu``
+  (as in Liu et al.; dead leaves are pruned at export, but at depth 4 they cost about half the
+  accuracy: docs/training.md, "Robustness of the defaults").
   Child volume fractions ``f1 = w_c1 / (w_c1 + w_c2)``; a node whose children both have zero
   weight takes ``C2`` (its weight is zero so it never matters above).
 - Laminate of DESIGN §3: ``C̄ = f1 C1 + f2 C2 − f1 f2 ΔCᵀH (HᵀC̃H)⁻¹ HᵀΔC``.
@@ -100,7 +102,7 @@ class MaterialNetwork(torch.nn.Module):
 
     formulation = "?"
 
-    def __init__(self, depth: int, activation: str = "relu", init: str = "uniform", seed: int = 0):
+    def __init__(self, depth: int, activation: str = "softplus", init: str = "uniform", seed: int = 0):
         super().__init__()
         if depth < 1 or depth > 12:
             raise ValueError(f"depth must be in 1..12, got {depth}")
@@ -207,7 +209,7 @@ class DMN(MaterialNetwork):
     def __init__(
         self,
         depth: int,
-        activation: str = "relu",
+        activation: str = "softplus",
         init: str = "uniform",
         angles: str = "random",
         seed: int = 0,
@@ -252,9 +254,9 @@ def build(
     angles: str = "random",
     seed: int = 0,
 ) -> MaterialNetwork:
-    """Factory: ``formulation`` 'dmn' | 'imn'; activation defaults relu (dmn) / softplus (imn)."""
+    """Factory: ``formulation`` 'dmn' | 'imn'; ``activation`` None → softplus for both."""
     if formulation == "dmn":
-        return DMN(depth, activation or "relu", init, angles, seed)
+        return DMN(depth, activation or "softplus", init, angles, seed)
     if formulation == "imn":
         return IMN(depth, activation or "softplus", init, angles, seed)
     raise ValueError(f"formulation must be dmn or imn, got {formulation!r}")

@@ -69,7 +69,7 @@ class TrainConfig:
     loss: str = "rel"  # rel | rel2
     lam: float = 0.0
     reg: str = "sum"  # sum | l1 (see module docstring)
-    activation: str | None = None  # relu | softplus (default: relu for dmn, softplus for imn)
+    activation: str | None = None  # relu | softplus (None: softplus, models.build)
     init: str = "uniform"  # uniform | normal
     angles: str = "random"  # random | structured
     seed: int = 0
