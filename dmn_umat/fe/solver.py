@@ -10,7 +10,7 @@ mesh and the material (mm, MPa → N; per unit thickness in plane strain).
 
 Convergence: ``‖r_free‖ ≤ rtol · max(‖f_int‖, ‖f_ext‖, f_floor)`` with ``f_floor`` the nodal
 forces of a uniform stress ``EPS_REF · max C_jj`` (largest diagonal of the current point
-tangents, :data:`dmn_umat.online.kernel.EPS_REF`): relative to the force level, with an absolute
+tangents, :data:`dmn_umat.tolerances.EPS_REF`): relative to the force level, with an absolute
 floor so that a zero load increment or a step back to zero load converges at once.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..online.kernel import EPS_REF
+from ..tolerances import EPS_REF
 from .assembly import Assembler
 from .elements import facet_measure
 from .mesh import Mesh

@@ -67,6 +67,8 @@ import numpy as np
 from numba import njit
 
 from .. import tensors
+from .. import tolerances as _tolerances
+from ..tolerances import EPS_REF
 from . import laws
 
 MAGIC = 0x444D4E4B  # "DMNK"
@@ -85,10 +87,9 @@ STATUS_CUTBACK = 1
 STATUS_FAILED = 2
 
 RTOL = 1e-10  # default Newton tolerance (mf[1]): max_k |r_k| <= rtol * max(max_i |σ_i|, s_floor)
-#: Strain below which the Newton test stops being relative: the stress scale never drops under
-#: s_floor = EPS_REF * (largest diagonal entry of the phases' elastic stiffnesses), so a point
-#: driven back to exactly zero strain (zero leaf stresses) still converges.
-EPS_REF = 1e-6
+# EPS_REF (dmn_umat.tolerances): the Newton test's stress scale never drops under
+# s_floor = EPS_REF * (largest diagonal entry of the phases' elastic stiffnesses), so a point
+# driven back to exactly zero strain (zero leaf stresses) still converges.
 MAX_NEWTON = 30
 MAX_LINESEARCH = 7
 MIN_SUBSTEP = 1.0 / 512.0
@@ -934,4 +935,4 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
     return STATUS_CONVERGED
 
 
-drop_stale_numba_cache(network_update, __file__, [laws.__file__])
+drop_stale_numba_cache(network_update, __file__, [laws.__file__, tensors.__file__, _tolerances.__file__])

@@ -18,7 +18,7 @@ Equilibrium measure ("relative residual"): ``sqrt(r^T M^-1 r) / sqrt(sum_v sigma
 sigma_v)`` with r = B^T sigma the nodal force (and mean free stress) residual and M the
 reference operator: the C0-weighted norm of the Green-projected stress, relative to the
 stress level.  It is at most 1 for any stress field.  The stress level never drops below that of
-a uniform strain :data:`dmn_umat.online.kernel.EPS_REF` in the stiffest phase direction
+a uniform strain :data:`dmn_umat.tolerances.EPS_REF` in the stiffest phase direction
 (``EPS_REF * sqrt(N * max_p max_j C^p_jj)``), so an RVE driven back to exactly zero macroscopic
 strain (zero stresses) converges instead of chasing round-off.
 """
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..online.kernel import EPS_REF
+from ..tolerances import EPS_REF
 from . import fft_kernels as kern
 
 
