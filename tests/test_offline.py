@@ -401,6 +401,7 @@ def test_default_training_keeps_both_phases(formulation):
     assert r.best_val < 0.05 and T.dead_phases(r.model) == []
     w = r.model.weights().detach()
     assert float(w[1::2].sum() / w.sum()) == pytest.approx(0.12, abs=0.03)
+    assert T.export_network(r, _thin_laminate_data()).metadata["training"]["activation"] == "softplus"
 
 
 def test_dead_phase_guard_gives_up_with_a_clear_error(monkeypatch):
@@ -418,6 +419,7 @@ def test_cli_train_reports_recoveries(tmp_path, capsys):
             "--activation", "relu", "--out", str(out), "--no-plot"]
     assert main(args) == 0
     assert "epoch 1: dead phase 1" in capsys.readouterr().err
+    assert model_file.read(out).metadata["training"]["activation"] == "relu"
     assert json.loads(out.with_suffix(".log.json").read_text())["events"]
     assert main(args + ["--no-recover"]) == 0
     assert "dead phase" not in capsys.readouterr().err

@@ -372,6 +372,7 @@ def export_network(result: TrainResult, data: TrainingData, prune_tol: float | N
         "microstructure": data.meta.get("microstructure", {}),
         "training": {
             **{k: v for k, v in cfg.to_dict().items()},
+            "activation": result.model.activation,  # resolved (None = the formulation's default)
             "dataset": data.meta.get("dataset"),
             "n_train": data.n_train,
             "n_val": data.n_val,
