@@ -631,3 +631,34 @@ def test_library_runs_the_source_it_was_built_from(tmp_path):
     k.write_text(k.read_text() + "\n# edited after the build\n")
     code, msg = init()
     assert code == -1 and "changed since this library was built" in msg and "COPY-MARKER" not in msg, msg
+
+
+def test_build_precompiles_so_the_first_run_compiles_nothing(tmp_path):
+    """dmn abi build runs the library's self-test, so the first runs of a fresh library (umat_ and
+    the C API) only load machine code from DIR/numba: numba adds or rewrites no cache file."""
+    from dmn_umat.abi.build import build
+
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    lib = build(tmp_path / "lib")
+    root = Path(__file__).resolve().parent.parent
+    exe = tmp_path / "drv"
+    subprocess.run([cc, "-O2", str(root / "fortran_bridge" / "drivers" / "dmn_driver_c.c"), "-o", str(exe),
+                    f"-I{root / 'fortran_bridge' / 'include'}", f"-L{lib.parent}", "-ldmn_umat",
+                    f"-Wl,-rpath,{lib.parent}", "-lpthread"], check=True)
+    d = tmp_path / "st"
+    selftest.setup(d)
+    env = {k: v for k, v in os.environ.items() if k != "DMN_UMAT_NUMBA_CACHE"}
+    env["DMN_UMAT_MODEL"] = str(d / "model.dmn")
+
+    def cache_files() -> dict:
+        return {str(f): (f.stat().st_mtime_ns, f.stat().st_size) for f in (lib.parent / "numba").rglob("*")}
+
+    before = cache_files()
+    assert [f for f in before if "umat_point" in f] and [f for f in before if "kernel.state_size" in f]
+    for extra in ([], ["--bench", "10", "--api"]):
+        r = subprocess.run([str(exe), *extra, str(d / "props.txt"), str(d / "path.csv")], capture_output=True,
+                           text=True, env=env, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert cache_files() == before  # nothing compiled (numba would have saved it)

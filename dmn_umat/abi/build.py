@@ -213,7 +213,10 @@ def warm(lib: str | Path, timeout: float = 1800.0) -> None:
     r = subprocess.run([sys.executable, "-m", "dmn_umat.abi.build", "--selftest", str(lib)], env=env,
                        cwd=HERE.parent.parent, capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
-        raise RuntimeError(f"the new library {lib} fails its self-test: {r.stderr.strip()[-2000:]}")
+        err = r.stderr.strip()
+        i = err.rfind("RuntimeError: ")
+        err = " ".join((err[i + len("RuntimeError: "):] if i >= 0 else err[-1500:]).split())  # one line
+        raise RuntimeError(f"the new library {lib} fails its self-test: {err}")
 
 
 def _selftest_calls(lib_path: str) -> None:

@@ -11,9 +11,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("abi", help="C ABI / Abaqus UMAT library (libdmn_umat)")
     sub = p.add_subparsers(dest="abi_command", metavar="ABI_COMMAND")
 
-    b = sub.add_parser("build", help="build libdmn_umat.so (+ libDMN.so alias for CalculiX)")
+    b = sub.add_parser("build", help="build libdmn_umat.so (+ libDMN.so alias for CalculiX) and precompile "
+                       "its kernels")
     b.add_argument("--out", default=None, help="output directory (default: per-build cache directory)")
     b.add_argument("--json", action="store_true", help="print {'library': path} as JSON")
+    b.add_argument("--no-warm", action="store_true",
+                   help="skip the self-test that precompiles the kernels into OUT/numba")
     b.set_defaults(func=_cmd_build)
 
     d = sub.add_parser("deck", help="print the *MATERIAL/*USER MATERIAL/*DEPVAR block for a model")
@@ -35,7 +38,7 @@ def _cmd_build(args) -> int:
     from .build import build, default_dir
 
     try:
-        lib = build(args.out or default_dir())
+        lib = build(args.out or default_dir(), warm_cache=not args.no_warm)
     except Exception as exc:  # noqa: BLE001 - compiler/cffi failure: one line for the user
         raise CLIError(f"cannot build the library: {exc}") from None
     if args.json:
