@@ -58,8 +58,9 @@ def test_props_layout_roundtrip_and_errors():
         deck.parse_props(np.append(v, 1.0), 2)
     bad = v.copy()
     bad[0] = 7
-    with pytest.raises(deck.DeckError, match="not a law id"):
+    with pytest.raises(deck.DeckError, match=r"PROPS\(1\) = 7 is not a law id") as err:
         deck.parse_props(bad, 2)
+    assert "np." not in str(err.value)  # plain numbers, not numpy reprs
     bad = v.copy()
     bad[3] = -1.0
     with pytest.raises(deck.DeckError, match="sy > 0"):

@@ -42,7 +42,7 @@ def parse_props(props: np.ndarray, nphase: int) -> np.ndarray:
                             f"(phase {p} missing; layout: per phase law id then parameters)")
         lid = props[k]
         if lid not in (0.0, 1.0, 2.0):
-            raise DeckError(f"PROPS({k + 1}) = {lid!r} is not a law id (0 elastic, 1 aniso, 2 j2) "
+            raise DeckError(f"PROPS({k + 1}) = {float(lid):g} is not a law id (0 elastic, 1 aniso, 2 j2) "
                             f"for phase {p}")
         n = laws.NPROPS[int(lid)]
         if k + n > props.size:
