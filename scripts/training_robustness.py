@@ -10,8 +10,9 @@ Stages (each resumable: finished runs are reused, identical settings are trained
    microstructure × seed × formulation × depth.
 3. ``search``: per microstructure, formulation and depth an lr × activation grid on seed 0 —
    "the best setting found by search".
-4. ``old``: the previous DMN defaults (ReLU, lr 0.2, no dead-phase guard), for before/after.
-5. ``table``: the markdown table of docs/training.md.
+4. ``best``: the best search setting of each case on all seeds (its own seed-to-seed spread).
+5. ``old``: the previous DMN defaults (ReLU, lr 0.2, no dead-phase guard), for before/after.
+6. ``table``: the markdown table of docs/training.md.
 
 Every training runs with ``torch.set_num_threads(1)``; results go to ``WORK/results.jsonl``
 (one JSON line per run) and progress to stdout.
@@ -134,13 +135,32 @@ def stage_search(work: Path, epochs: int, depths, forms, micros) -> None:
                              activation=act, seed=0)
 
 
-def stage_old(work: Path, epochs: int, depths, micros, seeds) -> None:
-    """The previous DMN defaults (ReLU, lr 0.2, no guard), for the before/after comparison."""
-    for seed in seeds:
-        for micro in micros:
+def _best_search(recs: list[dict], micro: str, form: str, depth: int) -> dict | None:
+    s = [r for r in recs if r["micro"] == micro and r["formulation"] == form and r["depth"] == depth
+         and r["seed"] == 0 and r["recover"]]
+    return min(s, key=lambda r: r["val_error"]) if s else None
+
+
+def stage_best(work: Path, epochs: int, depths, forms, micros, seeds) -> None:
+    """The best search setting of each case on the other seeds too (its seed-to-seed spread)."""
+    recs = [r for r in _records(work) if r["epochs"] == epochs]
+    for micro in micros:
+        for form in forms:
             for depth in depths:
-                _run(work, micro, formulation="dmn", depth=depth, epochs=epochs, lr=0.2,
-                     activation="relu", seed=seed, recover=False)
+                best = _best_search(recs, micro, form, depth)
+                for seed in seeds if best else ():
+                    _run(work, micro, formulation=form, depth=depth, epochs=epochs, lr=best["lr"],
+                         activation=best["activation"], seed=seed)
+
+
+def stage_old(work: Path, epochs: int, depths, micros, seeds) -> None:
+    """The previous DMN defaults (ReLU, lr 0.2) without and with the dead-phase guard."""
+    for recover in (False, True):
+        for seed in seeds:
+            for micro in micros:
+                for depth in depths:
+                    _run(work, micro, formulation="dmn", depth=depth, epochs=epochs, lr=0.2,
+                         activation="relu", seed=seed, recover=recover)
 
 
 def _pct(x: float) -> str:
@@ -156,9 +176,10 @@ def stage_table(work: Path, epochs: int) -> str:
     dflt = TrainConfig()
     rows = [
         "| microstructure | net | K | default: mean val. error, seeds 0/1/2 (%) | default max (%) "
-        "| recoveries | best of search, seed 0 (%) | worst default / best | old DMN default "
-        "(ReLU, no guard): mean, seeds 0/1/2 (%) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| recoveries | best of search (seed 0) | best setting, seeds 0/1/2 (%) | worst default / "
+        "best seed 0 | default / best, seed mean | old DMN default (ReLU, lr 0.2, no guard), "
+        "seeds 0/1/2 (%) | ReLU, lr 0.2 with the guard (%) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for micro in MICROS:
         for form in ("dmn", "imn"):
@@ -168,20 +189,29 @@ def stage_table(work: Path, epochs: int) -> str:
                         and r["depth"] == depth]
                 d = sorted((r for r in mine if r["activation"] == act and r["lr"] == dflt.lr
                             and r["recover"]), key=lambda r: r["seed"])
-                s = [r for r in mine if r["seed"] == 0 and r["recover"]]
-                old = sorted((r for r in mine if not r["recover"]), key=lambda r: r["seed"])
+                relu = [r for r in mine if r["activation"] == "relu" and r["lr"] == 0.2]
+                old = sorted((r for r in relu if not r["recover"]), key=lambda r: r["seed"])
+                guarded = sorted((r for r in relu if r["recover"]), key=lambda r: r["seed"])
+                guarded = guarded if old else []  # (IMN: not part of the before/after)
+                ev = [len(r["events"]) for r in guarded]
                 if not d:
                     continue
-                best = min(s, key=lambda r: r["val_error"])
+                best = _best_search(recs, micro, form, depth)
+                b = sorted((r for r in mine if r["activation"] == best["activation"]
+                            and r["lr"] == best["lr"] and r["recover"]), key=lambda r: r["seed"])
                 worst = max(r["val_error"] for r in d)
+                mean_ratio = np.mean([r["val_error"] for r in d]) / np.mean([r["val_error"] for r in b])
                 rows.append(
                     f"| {micro} | {form.upper()} | {depth} "
                     f"| {' / '.join(_pct(r['val_error']) for r in d)} "
                     f"| {_pct(max(r['val_error_max'] for r in d))} "
                     f"| {sum(len(r['events']) for r in d)} "
-                    f"| {_pct(best['val_error'])} ({best['activation']}, lr {best['lr']}) "
-                    f"| {worst / best['val_error']:.2f}× "
-                    f"| {' / '.join(_pct(r['val_error']) for r in old) or '—'} |"
+                    f"| {best['activation']}, lr {best['lr']} "
+                    f"| {' / '.join(_pct(r['val_error']) for r in b)} "
+                    f"| {worst / best['val_error']:.2f}× | {mean_ratio:.2f}× "
+                    f"| {' / '.join(_pct(r['val_error']) for r in old) or '—'} "
+                    f"| {' / '.join(_pct(r['val_error']) for r in guarded) or '—'}"
+                    f"{f' ({sum(ev)} recoveries)' if sum(ev) else ''} |"
                 )
     text = "\n".join(rows)
     print(text)
@@ -190,7 +220,7 @@ def stage_table(work: Path, epochs: int) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("stage", choices=("data", "defaults", "search", "old", "table", "all"))
+    ap.add_argument("stage", choices=("data", "defaults", "search", "best", "old", "table", "all"))
     ap.add_argument("--work", default="robust_out", help="work directory (data, results.jsonl)")
     ap.add_argument("--samples", type=int, default=150)
     ap.add_argument("--epochs", type=int, default=200, help="epochs of every run (default: train's)")
@@ -207,6 +237,8 @@ def main(argv=None) -> int:
         stage_defaults(work, args.epochs, args.depths, args.forms, args.micros, args.seeds)
     if args.stage in ("search", "all"):
         stage_search(work, args.epochs, args.depths, args.forms, args.micros)
+    if args.stage in ("best", "all"):
+        stage_best(work, args.epochs, args.depths, args.forms, args.micros, args.seeds)
     if args.stage in ("old", "all"):
         stage_old(work, args.epochs, args.depths, args.micros, args.seeds)
     if args.stage in ("table", "all"):
