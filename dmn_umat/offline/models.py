@@ -7,8 +7,8 @@ phase 0 (``C1``) and phase 1 (``C2``).  All stiffnesses are Mandel (…, 6, 6) i
 conventions of :mod:`dmn_umat.tensors`.
 
 - Leaf weights ``w = act(z)``: ``softplus`` (default for both; never exactly zero) or ``relu``
-  (as in Liu et al.; dead leaves are pruned at export, but at depth 4 they cost about half the
-  accuracy: docs/training.md, "Robustness of the defaults").
+  (as in Liu et al.; dead leaves are pruned at export, but at depth 4 they cost up to ~1.8× the
+  error: docs/training.md, "Robustness of the defaults").
   Child volume fractions ``f1 = w_c1 / (w_c1 + w_c2)``; a node whose children both have zero
   weight takes ``C2`` (its weight is zero so it never matters above).
 - Laminate of DESIGN §3: ``C̄ = f1 C1 + f2 C2 − f1 f2 ΔCᵀH (HᵀC̃H)⁻¹ HᵀΔC``.
