@@ -236,7 +236,6 @@ def test_cli_train_inspect_prune_models(tmp_path, capsys):
 
 
 def test_inspect_abaqus_block(tmp_path, capsys):
-    pytest.importorskip("dmn_umat.abi.deck")
     net = export.to_network(models.IMN(2, seed=0))
     model_file.write(tmp_path / "m.dmn", net)
     rc = main(
@@ -259,8 +258,7 @@ def test_shipped_models_are_valid_and_physical():
     from dmn_umat.offline import pretrained
 
     names = pretrained.names()
-    if not names:
-        pytest.skip("no shipped models yet")
+    assert len(names) >= 2
     assert {m["formulation"] for m in pretrained.list_models()} >= {"dmn", "imn"}
     rng = np.random.default_rng(0)
     for name in names:
@@ -297,7 +295,8 @@ def test_early_stop_at_target():
 
 
 def test_loads_rve_dataset_with_its_split(tmp_path):
-    dataset = pytest.importorskip("dmn_umat.rve.dataset")
+    from dmn_umat.rve import dataset
+
     vox = np.zeros((6, 6, 6), dtype=np.int32)
     vox[:3] = 1
     np.save(tmp_path / "lam.npy", vox)

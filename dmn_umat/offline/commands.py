@@ -103,83 +103,35 @@ def _say(args, text: str) -> None:
 
 
 def _train(args) -> int:
-    import torch
-
-    from .. import model_file
-    from .data import DataError, load
-    from .train import TrainConfig, TrainError, export_network, plot_curve, train, write_log
+    """``dmn train``: a thin layer over :func:`dmn_umat.offline.api.train_model`."""
+    from .api import TrainJob, train_model
+    from .data import DataError
+    from .train import TrainConfig, TrainError
 
     out = Path(args.out)
-    if out.suffix != ".dmn":
-        raise CLIError(f"--out must end in .dmn, got {str(out)!r}")
     check_outputs({"data set": input_file(args.data, "data set")}, {"--out": out})
-    if args.resume and not args.checkpoint:
-        raise CLIError("--resume needs --checkpoint DIR")
-    if not 0.0 < args.val_fraction < 1.0:
-        raise CLIError("--val-fraction must be in (0, 1)")
-    if args.prune_tol < 0:
-        raise CLIError("--prune-tol must be >= 0")
     cfg = TrainConfig(
-        formulation=args.formulation,
-        depth=args.depth,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        n_train=args.n_train,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        schedule=args.schedule,
-        loss=args.loss,
-        lam=args.lam,
-        reg=args.reg,
-        activation=args.activation,
-        init=args.init,
-        angles=args.angles,
-        seed=args.seed,
-        recover=not args.no_recover,
+        formulation=args.formulation, depth=args.depth, epochs=args.epochs, batch_size=args.batch_size,
+        n_train=args.n_train, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule,
+        loss=args.loss, lam=args.lam, reg=args.reg, activation=args.activation, init=args.init,
+        angles=args.angles, seed=args.seed, recover=not args.no_recover,
     )
-    torch.set_default_dtype(torch.float64)
+    job = TrainJob(data=args.data, out=out, config=cfg, val_fraction=args.val_fraction,
+                   prune_tol=args.prune_tol, checkpoint=args.checkpoint, resume=args.resume,
+                   plot=not args.no_plot)
     try:
-        cfg.check()
-        data = load(args.data, args.val_fraction, args.seed)
-        result = train(data, cfg, args.checkpoint, args.resume, log=lambda s: print(s, file=sys.stderr))
-        net = export_network(result, data, args.prune_tol)
+        s = train_model(job, log=lambda line: print(line, file=sys.stderr))
     except (DataError, TrainError, ValueError) as exc:
         raise CLIError(str(exc)) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model_file.write(out, net)
-    log_path = write_log(result, out.with_suffix(".log.json"), {"model": str(out)})
-    png = None if args.no_plot else plot_curve(result, out.with_suffix(".png"))
-    t = net.metadata["training"]
-    summary = {
-        "model": str(out),
-        "formulation": cfg.formulation,
-        "depth": cfg.depth,
-        "active_leaves": net.metadata["active_leaves"],
-        "n_train": t["n_train"],
-        "n_val": t["n_val"],
-        "epochs": t["epochs_run"],
-        "best_epoch": t["best_epoch"],
-        "train_error": t["train_error"],
-        "val_error": t["val_error"],
-        "val_error_max": t["val_error_max"],
-        "wall_time_s": t["wall_time_s"],
-        "volume_fractions": net.metadata["volume_fractions"],
-        "log": str(log_path),
-        "plot": None if png is None else str(png),
-    }
     if args.json:
-        emit_json(summary)
+        emit_json(s.to_dict())
     else:
+        print(f"wrote {out}: {s.formulation.upper()} depth {s.depth}, {s.active_leaves} active leaves")
         print(
-            f"wrote {out}: {cfg.formulation.upper()} depth {cfg.depth}, "
-            f"{summary['active_leaves']} active leaves"
+            f"  error  train {s.train_error:.3e}  validation mean {s.val_error:.3e}  "
+            f"max {s.val_error_max:.3e}  (best epoch {s.best_epoch}/{s.epochs}, {s.wall_time_s:.1f} s)"
         )
-        print(
-            f"  error  train {t['train_error']:.3e}  validation mean {t['val_error']:.3e}  "
-            f"max {t['val_error_max']:.3e}  (best epoch {t['best_epoch']}/{t['epochs_run']}, "
-            f"{t['wall_time_s']:.1f} s)"
-        )
-        print(f"  log {log_path}" + ("" if png is None else f", curve {png}"))
+        print(f"  log {s.log}" + ("" if s.plot is None else f", curve {s.plot}"))
     return 0
 
 
@@ -209,12 +161,9 @@ def summary_of(path: Path, net) -> dict:
 
 def _abaqus(args, path: Path, net) -> int:
     """``--abaqus``: the *MATERIAL/*USER MATERIAL/*DEPVAR block from :mod:`dmn_umat.abi.deck`."""
+    from ..abi import deck
     from ..cliutil import load_phases
 
-    try:
-        from ..abi import deck
-    except ImportError:
-        raise CLIError("--abaqus is not available in this build (dmn_umat.abi.deck missing)") from None
     phases = load_phases(args.phase, net.n_phases, f"model {args.model!r}")
     kw = {"flavor": args.flavor}
     if args.material_name:
