@@ -1,4 +1,4 @@
-"""The ``dmn`` console script (DESIGN §8).
+"""The ``dmn`` console script (docs/design.md §8).
 
 Each stage contributes its subcommands through a ``commands`` module exposing
 ``register(subparsers)``; handlers receive the parsed namespace and return an exit code.

@@ -1,4 +1,4 @@
-"""Macroscopic loading paths (DESIGN §8) and mixed strain/stress control.
+"""Macroscopic loading paths (docs/design.md §8) and mixed strain/stress control.
 
 A path is an (n, 6) array of total strain targets, one row per step.  On disk (``--path
 FILE.csv``) rows hold **tensor components** e11,e22,e33,e23,e13,e12 (not engineering

@@ -13,7 +13,7 @@ its children; node 0 is the root), so iterating in reverse visits children befor
 - ``rotations`` (N, 3, 3) float64 or None: per-leaf rotation R (phase material rotated by R,
   i.e. C_leaf = Q(R) C Q(R)ᵀ), identity for internal nodes; None = no rotations
 
-A DMN with per-node rotations is exported to this rotation-free form (DESIGN §3).
+A DMN with per-node rotations is exported to this rotation-free form (docs/design.md §3).
 """
 
 from __future__ import annotations

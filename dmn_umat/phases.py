@@ -1,4 +1,4 @@
-"""Phase specifications: parse the CLI strings of DESIGN §8 into law parameter vectors.
+"""Phase specifications: parse the CLI strings of docs/design.md §8 into law parameter vectors.
 
     elastic:E=..,nu=..
     aniso:C=c1;c2;...;c21              (upper triangle of the Mandel 6x6, row by row)

@@ -1,4 +1,4 @@
-"""fe stage of dmn_umat (see DESIGN §1, docs/fe2.md): a small implicit small-strain FE solver
+"""fe stage of dmn_umat (see docs/design.md §1, docs/fe2.md): a small implicit small-strain FE solver
 whose integration points call any batched material (phase law, DMN/IMN surrogate = FE², or an
 FFT RVE = FE×FFT).
 

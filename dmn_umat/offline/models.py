@@ -11,7 +11,7 @@ conventions of :mod:`dmn_umat.tensors`.
   error: docs/training.md, "Robustness of the defaults").
   Child volume fractions ``f1 = w_c1 / (w_c1 + w_c2)``; a node whose children both have zero
   weight takes ``C2`` (its weight is zero so it never matters above).
-- Laminate of DESIGN §3: ``C̄ = f1 C1 + f2 C2 − f1 f2 ΔCᵀH (HᵀC̃H)⁻¹ HᵀΔC``.
+- Laminate of docs/design.md §3: ``C̄ = f1 C1 + f2 C2 − f1 f2 ΔCᵀH (HᵀC̃H)⁻¹ HᵀΔC``.
 - :class:`DMN` (Liu, Wu & Koishi 2019; Liu & Wu 2019, 3-D): every node, leaves included,
   has z-y-z Euler angles (a, b, c) → R = Rz(a) Ry(b) Rz(c) (:func:`tensors.rotation_from_euler`).
   A leaf is the phase stiffness rotated by its R; an internal node laminates its children

@@ -1,1 +1,1 @@
-"""online stage of dmn_umat (see DESIGN §1)."""
+"""online stage of dmn_umat (see docs/design.md §1)."""

@@ -1,4 +1,4 @@
-"""Point driver: run one material point along a macroscopic loading path (DESIGN §8).
+"""Point driver: run one material point along a macroscopic loading path (docs/design.md §8).
 
 Strain control (every component prescribed) or mixed control (``stress_free`` components held
 at zero stress, their strain solved for with :func:`dmn_umat.loadpath.solve_mixed`).  Works for

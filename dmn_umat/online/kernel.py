@@ -42,7 +42,7 @@ State layout (``nsv = state_size``), one row per integration point (= Abaqus STA
 All leaves and internal nodes of the Network get their slots, including pruned (zero-weight)
 ones, whose state is simply carried over.  Zero initial state = unstrained, unloaded.
 
-Mechanics (DESIGN §3): leaf strain ε_i = ε̄ + Σ_{k∈anc(i)} s_ik H(n_k) a_k, s_ik = f2_k under
+Mechanics (docs/design.md §4): leaf strain ε_i = ε̄ + Σ_{k∈anc(i)} s_ik H(n_k) a_k, s_ik = f2_k under
 child 1, −f1_k under child 2; residual r_k = Hᵀ(n_k)(σ̄_c1 − σ̄_c2).  Newton on all a_k; the linear
 system is eliminated children-before-parents as a recursive condensation (each subtree is reduced
 to an affine stress response σ̄_c ≈ s_c + C_c δε_c of its own average strain; a node solves its
