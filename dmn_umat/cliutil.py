@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .fileio import json_default
+from .fileio import json_default, open_regular
 
 
 class CLIError(Exception):
@@ -58,25 +57,6 @@ def load_model(name: str | Path):
         raise CLIError(str(exc)) from None
 
 
-def _open_regular(path: str | Path, what: str, error: type[Exception]) -> int:
-    """Open ``path`` read-only without blocking; refuse anything but a regular file."""
-    name = repr(str(path))
-    try:
-        # O_NONBLOCK: a FIFO without a writer must not hang the open (no effect on regular files)
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise error(f"{what} {name} not found") from None
-    except OSError as exc:
-        raise error(f"cannot read {what} {name}: {exc.strerror or exc}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise error(f"{what} {name} is a directory, not a file")
-        raise error(f"{what} {name} is not a regular file (device, FIFO or socket)")
-    return fd
-
-
 def input_file(path: str | Path, what: str, error: type[Exception] = CLIError) -> Path:
     """Check that ``path`` is an existing, readable regular file → ``Path``.
 
@@ -84,14 +64,14 @@ def input_file(path: str | Path, what: str, error: type[Exception] = CLIError) -
     devices (``/dev/zero``), FIFOs and unreadable files raise ``error`` with one line
     naming ``what`` ("path file", "data set", ...).
     """
-    os.close(_open_regular(path, what, error))
+    os.close(open_regular(path, what, error))
     return Path(path)
 
 
 def read_text_file(path: str | Path, what: str, error: type[Exception] = CLIError) -> str:
     """UTF-8 text of the regular file ``path``; the checks of :func:`input_file`, and
     a file that is not UTF-8 text raises ``error`` with one line."""
-    fd = _open_regular(path, what, error)
+    fd = open_regular(path, what, error)
     try:
         with os.fdopen(fd, "rb") as fh:
             data = fh.read()

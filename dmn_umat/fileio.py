@@ -1,4 +1,4 @@
-"""Atomic file writes and JSON conversion — the one place for both.
+"""Atomic file writes, JSON conversion and safe opening of inputs — the one place for each.
 
 Every write that matters goes to a temporary file in the target's folder, is flushed to disk,
 gets the mode a plain ``open`` would give (0o666 minus the umask), and replaces the target
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -97,3 +98,26 @@ def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 1, sort_k
     """Write ``obj`` as JSON (numpy-aware) atomically, with a trailing newline."""
     text = json.dumps(obj, indent=indent, sort_keys=sort_keys, default=json_default)
     return atomic_write_text(path, text + "\n")
+
+
+def open_regular(path: str | Path, what: str, error: type[Exception] = OSError) -> int:
+    """Open ``path`` read-only without blocking → file descriptor; refuse anything but a regular
+    file (directory, device such as ``/dev/zero``, FIFO, socket) without reading from it.
+
+    Failures raise ``error`` with one line naming ``what`` ("model file", "path file", ...).
+    """
+    name = repr(str(path))
+    try:
+        # O_NONBLOCK: a FIFO without a writer must not hang the open (no effect on regular files)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise error(f"{what} {name} not found") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {name}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise error(f"{what} {name} is a directory, not a file")
+        raise error(f"{what} {name} is not a regular file (device, FIFO or socket)")
+    return fd

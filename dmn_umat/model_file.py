@@ -28,14 +28,13 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import stat
 import struct
 import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, open_regular
 from .network import Network
 
 MAGIC = b"\x89DMN\r\n\x1a\n"
@@ -277,18 +276,9 @@ def read(path: str | Path) -> Network:
     """
     path = Path(path)
     name = repr(str(path))
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise ModelFileError(f"model file {name} not found") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read model file {name}: {exc.strerror}") from None
+    fd = open_regular(path, "model file", ModelFileError)
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            os.close(fd)
-            raise ModelFileError(f"model file {name}: not a regular file (directory, device, FIFO, socket)")
         with os.fdopen(fd, "rb") as fh:
             head = fh.read(HEADER.size)
             flags, N, P, L = _check_header(head, st.st_size, name)

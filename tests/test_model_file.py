@@ -200,7 +200,7 @@ def test_special_files_are_refused_without_reading(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ModelFileError, match="not a regular file"):
         model_file.read(fifo)
-    with pytest.raises(ModelFileError, match="not a regular file"):
+    with pytest.raises(ModelFileError, match="is a directory"):
         model_file.read(tmp_path)
 
 
