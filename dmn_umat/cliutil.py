@@ -68,23 +68,6 @@ def input_file(path: str | Path, what: str, error: type[Exception] = CLIError) -
     return Path(path)
 
 
-def read_text_file(path: str | Path, what: str, error: type[Exception] = CLIError) -> str:
-    """UTF-8 text of the regular file ``path``; the checks of :func:`input_file`, and
-    a file that is not UTF-8 text raises ``error`` with one line."""
-    fd = open_regular(path, what, error)
-    try:
-        with os.fdopen(fd, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise error(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(
-            f"{what} {str(path)!r} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
-
-
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)  # links and different spellings of one file
@@ -116,21 +99,16 @@ def load_micro(path: str | Path, n_phases: int | None = None) -> np.ndarray:
     3-D, ids ≥ 0 and, if ``n_phases`` is given, ids 0..n_phases-1 (one ``--phase`` per id,
     none extra).
     """
-    path = input_file(path, "microstructure file")
+    from .rve.micro import MicroError, load_voxels
+
     try:
-        arr = np.load(path, allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
-        raise CLIError(f"cannot read microstructure {str(path)!r}: {exc}") from None
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise CLIError(f"microstructure {str(path)!r} must hold integers, got dtype {arr.dtype}")
-    if arr.ndim != 3:
-        raise CLIError(f"microstructure {str(path)!r} must be 3-D (nx, ny, nz), got shape {arr.shape}")
-    if arr.size == 0 or arr.min() < 0:
-        raise CLIError(f"microstructure {str(path)!r} has negative phase ids or is empty")
+        arr = load_voxels(path)
+    except MicroError as exc:
+        raise CLIError(str(exc)) from None
     if n_phases is not None:
         top = int(arr.max())
         _check_phase_count(n_phases, top + 1, f"microstructure {str(path)!r}", f" (highest phase id {top})")
-    return arr.astype(np.int32)
+    return arr
 
 
 def emit_json(obj) -> None:

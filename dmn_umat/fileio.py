@@ -121,3 +121,20 @@ def open_regular(path: str | Path, what: str, error: type[Exception] = OSError) 
             raise error(f"{what} {name} is a directory, not a file")
         raise error(f"{what} {name} is not a regular file (device, FIFO or socket)")
     return fd
+
+
+def read_text_file(path: str | Path, what: str, error: type[Exception] = OSError) -> str:
+    """UTF-8 text of the regular file ``path`` (the checks of :func:`open_regular`); a file that
+    is not UTF-8 text raises ``error`` with one line naming the byte and its offset."""
+    fd = open_regular(path, what, error)
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise error(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{what} {str(path)!r} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None

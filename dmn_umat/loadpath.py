@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import tensors
-from .cliutil import read_text_file
+from .fileio import read_text_file
 
 
 class PathError(ValueError):

@@ -23,9 +23,9 @@ import pytest
 
 from dmn_umat.assess import config as cfgmod
 from dmn_umat.assess import report as rep
+from dmn_umat.assess.config import AssessError
 from dmn_umat.assess.runner import load_result, run_sweep
 from dmn_umat.assess.study import run_assessment
-from dmn_umat.cliutil import CLIError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,7 +116,7 @@ def test_config_files_load_and_plan_ofat(tmp_path):
 def test_config_errors_are_one_line(override, msg):
     from dmn_umat.phases import PhaseSpecError
 
-    with pytest.raises((CLIError, PhaseSpecError)) as exc:
+    with pytest.raises((AssessError, PhaseSpecError)) as exc:
         cfgmod.load_config(ROOT / "assess_configs" / "reduced.toml", [override])
     assert msg in str(exc.value) and "\n" not in str(exc.value)
 
@@ -147,7 +147,7 @@ def test_dask_sweep_resumes_after_injected_failure(tmp_path):
     assert load_result(out, victim) is None
     mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.json")}
     assert len(mtimes) == 5
-    with pytest.raises(CLIError, match="--resume"):
+    with pytest.raises(AssessError, match="--resume"):
         run_assessment(cfg, out, execute=fake_execute, prepare=fake_prepare, show_progress=False)
     res2 = run_assessment(cfg, out, resume=True, execute=fake_execute, prepare=fake_prepare,
                           show_progress=False)

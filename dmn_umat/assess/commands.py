@@ -37,6 +37,16 @@ def register(sub) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    """``dmn assess``: library errors (:class:`~dmn_umat.assess.config.AssessError`) become one line."""
+    from .config import AssessError
+
+    try:
+        return _handle(args)
+    except AssessError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _handle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from . import config as cfgmod

@@ -35,12 +35,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..cliutil import CLIError, read_text_file
+from ..fileio import read_text_file
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
+
+
+
+class AssessError(ValueError):
+    """An unusable assessment config or sweep (one-line, user-facing message)."""
+
 
 DEFAULTS: dict[str, Any] = {
     "name": "assessment",
@@ -109,16 +115,16 @@ def parse_value(text: str) -> Any:
 def apply_override(cfg: dict, item: str) -> None:
     """Apply one ``key.sub=value`` override in place (creates missing tables)."""
     if "=" not in item:
-        raise CLIError(f"--set {item!r}: expected KEY=VALUE (e.g. baseline.depth=3)")
+        raise AssessError(f"--set {item!r}: expected KEY=VALUE (e.g. baseline.depth=3)")
     key, value = item.split("=", 1)
     parts = [p.strip() for p in key.strip().split(".")]
     if not all(parts):
-        raise CLIError(f"--set {item!r}: malformed key")
+        raise AssessError(f"--set {item!r}: malformed key")
     node = cfg
     for p in parts[:-1]:
         nxt = node.setdefault(p, {})
         if not isinstance(nxt, dict):
-            raise CLIError(f"--set {item!r}: {p!r} is not a table")
+            raise AssessError(f"--set {item!r}: {p!r} is not a table")
         node = nxt
     node[parts[-1]] = parse_value(value.strip())
 
@@ -130,11 +136,11 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
     base_dir = Path.cwd()
     if path is not None:
         path = Path(path)
-        text = read_text_file(path, "config file")  # regular UTF-8 file, else one-line CLIError
+        text = read_text_file(path, "config file", AssessError)
         try:
             user = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise CLIError(f"config file {str(path)!r}: {exc}") from None
+            raise AssessError(f"config file {str(path)!r}: {exc}") from None
         base_dir = path.resolve().parent
     cfg = _merge(DEFAULTS, user)
     if path is not None:
@@ -158,58 +164,58 @@ _TEST_KEYS = ("test_",)  # hooks used by the test-suite's synthetic executor
 
 
 def validate(cfg: dict) -> None:
-    """Raise CLIError with a one-line message for an unusable config (typos included)."""
+    """Raise AssessError with a one-line message for an unusable config (typos included)."""
     unknown = [k for k in cfg if k not in _TOP_KEYS and not k.startswith(_TEST_KEYS)]
     if unknown:
-        raise CLIError(f"config: unknown key(s) {', '.join(map(repr, unknown))} "
+        raise AssessError(f"config: unknown key(s) {', '.join(map(repr, unknown))} "
                        f"(known: {', '.join(sorted(DEFAULTS))})")
     b = cfg["baseline"]
     extra = [k for k in b if k not in BASELINE_KEYS]
     if extra:
-        raise CLIError(f"config: unknown baseline key(s) {', '.join(map(repr, extra))} "
+        raise AssessError(f"config: unknown baseline key(s) {', '.join(map(repr, extra))} "
                        f"(known: {', '.join(BASELINE_KEYS)})")
     for k in BASELINE_KEYS:
         if k not in b:
-            raise CLIError(f"config: baseline.{k} is missing")
+            raise AssessError(f"config: baseline.{k} is missing")
     axes = cfg["sweep"].get("axes", {})
     if not isinstance(axes, dict):
-        raise CLIError("config: sweep.axes must be a table of key = [values]")
+        raise AssessError("config: sweep.axes must be a table of key = [values]")
     for k, vals in axes.items():
         if k not in BASELINE_KEYS:
-            raise CLIError(f"config: sweep axis {k!r} unknown (use {', '.join(BASELINE_KEYS)})")
+            raise AssessError(f"config: sweep axis {k!r} unknown (use {', '.join(BASELINE_KEYS)})")
         if not isinstance(vals, list) or not vals:
-            raise CLIError(f"config: sweep.axes.{k} must be a non-empty list")
+            raise AssessError(f"config: sweep.axes.{k} must be a non-empty list")
     for key, vals in [(k, [b[k], *axes.get(k, [])]) for k in BASELINE_KEYS]:
         for v in vals:
             if key == "formulation" and v not in ("dmn", "imn"):
-                raise CLIError(f"config: formulation {v!r} must be 'dmn' or 'imn'")
+                raise AssessError(f"config: formulation {v!r} must be 'dmn' or 'imn'")
             if key in ("depth", "batch_size", "n_train") and (not _is_int(v) or v < 1):
-                raise CLIError(f"config: {key} = {v!r} must be a positive integer")
+                raise AssessError(f"config: {key} = {v!r} must be a positive integer")
             if key == "lam" and (not isinstance(v, int | float) or isinstance(v, bool) or v < 0):
-                raise CLIError(f"config: lam = {v!r} must be a non-negative number")
+                raise AssessError(f"config: lam = {v!r} must be a non-negative number")
     seeds = cfg["sweep"].get("seeds")
     if not isinstance(seeds, list) or not seeds or not all(_is_int(s) for s in seeds):
-        raise CLIError("config: sweep.seeds must be a non-empty list of integers")
+        raise AssessError("config: sweep.seeds must be a non-empty list of integers")
     if len(set(seeds)) != len(seeds):
-        raise CLIError("config: sweep.seeds has duplicates")
+        raise AssessError("config: sweep.seeds has duplicates")
     if cfg["sweep"].get("design", "ofat") not in ("ofat", "grid"):
-        raise CLIError("config: sweep.design must be 'ofat' or 'grid'")
+        raise AssessError("config: sweep.design must be 'ofat' or 'grid'")
     ds = cfg["dataset"]
     if not _is_int(ds.get("samples")) or ds["samples"] < 2:
-        raise CLIError("config: dataset.samples must be an integer ≥ 2")
+        raise AssessError("config: dataset.samples must be an integer ≥ 2")
     vf = ds.get("val_fraction", 0.2)
     if not (0.0 < vf < 1.0):
-        raise CLIError("config: dataset.val_fraction must lie in (0, 1)")
+        raise AssessError("config: dataset.val_fraction must lie in (0, 1)")
     n_train_avail = ds["samples"] - max(1, round(ds["samples"] * vf))
     n_max = max([b["n_train"], *axes.get("n_train", [])])
     if n_max > n_train_avail:
-        raise CLIError(
+        raise AssessError(
             f"config: n_train up to {n_max} but the dataset has only about {n_train_avail} training samples "
             f"(dataset.samples={ds['samples']}, val_fraction={vf})"
         )
     specs = cfg["phases"].get("specs")
     if not isinstance(specs, list) or len(specs) < 2:
-        raise CLIError("config: phases.specs must list at least two phase specs")
+        raise AssessError("config: phases.specs must list at least two phase specs")
     from ..phases import parse_phase
 
     for s in specs:
@@ -217,21 +223,22 @@ def validate(cfg: dict) -> None:
     paths = cfg["online"].get("paths", [])
     bad = [p for p in paths if p not in PATH_NAMES]
     if bad or not paths:
-        raise CLIError(f"config: online.paths must be a non-empty subset of {list(PATH_NAMES)}, got {paths}")
+        raise AssessError(f"config: online.paths must be a non-empty subset of {list(PATH_NAMES)}, "
+                          f"got {paths}")
     if not (isinstance(cfg["online"].get("steps"), int) and cfg["online"]["steps"] >= 1):
-        raise CLIError("config: online.steps must be a positive integer")
+        raise AssessError("config: online.steps must be a positive integer")
     if not isinstance(cfg["training"].get("epochs"), int) or cfg["training"]["epochs"] < 1:
-        raise CLIError("config: training.epochs must be a positive integer")
+        raise AssessError("config: training.epochs must be a positive integer")
     if cfg["training"].get("reg", "sum") not in ("sum", "l1"):
-        raise CLIError(f"config: training.reg = {cfg['training']['reg']!r} must be 'sum' or 'l1'")
+        raise AssessError(f"config: training.reg = {cfg['training']['reg']!r} must be 'sum' or 'l1'")
     from ..offline.train import TrainConfig
 
     known = {f.name for f in dataclasses.fields(TrainConfig)} | {*TRAINING_JOB_KEYS, "no_plot"}
     unknown = sorted(set(cfg["training"]) - known)
     if unknown:
-        raise CLIError(f"config: unknown training keys {unknown} (known: {', '.join(sorted(known))})")
+        raise AssessError(f"config: unknown training keys {unknown} (known: {', '.join(sorted(known))})")
     if "file" not in cfg["micro"] and "generator" not in cfg["micro"]:
-        raise CLIError("config: micro needs either file = 'X.npy' or generator = 'spheres'|...")
+        raise AssessError("config: micro needs either file = 'X.npy' or generator = 'spheres'|...")
 
 
 TRAINING_JOB_KEYS = ("val_fraction", "prune_tol")  # [training] keys of the TrainJob, not the TrainConfig

@@ -31,8 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cliutil import CLIError
-from .config import TRAINING_JOB_KEYS, digest
+from .config import TRAINING_JOB_KEYS, AssessError, digest
 
 
 def online_path(name: str, strain: float, steps: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -56,19 +55,26 @@ def _load_phases(specs: list[str]):
 
 # --------------------------------------------------------------------------- preparation
 def prepare_micro(cfg: dict, cache: Path) -> Path:
-    """The microstructure ``.npy`` (user file, or generated once into ``cache``)."""
-    from ..cliutil import load_micro
+    """The microstructure ``.npy`` (user file, or generated once into ``cache``), checked to hold
+    exactly the phase ids of ``phases.specs``."""
     from ..rve import micro as micro_gen
 
     m = cfg["micro"]
     if m.get("file"):
-        load_micro(m["file"], len(cfg["phases"]["specs"]))
-        return Path(m["file"])
-    path = cache / f"micro-{m['generator']}-{digest(m)}.npy"
-    if not path.is_file():
-        opts = {k: v for k, v in m.items() if k not in ("generator", "file") and v is not None}
-        micro_gen.save_micro(micro_gen.generate(m["generator"], **opts), path)
-    load_micro(path, len(cfg["phases"]["specs"]))
+        path = Path(m["file"])
+    else:
+        path = cache / f"micro-{m['generator']}-{digest(m)}.npy"
+        if not path.is_file():
+            opts = {k: v for k, v in m.items() if k not in ("generator", "file") and v is not None}
+            micro_gen.save_micro(micro_gen.generate(m["generator"], **opts), path)
+    try:
+        top = int(micro_gen.load_voxels(path).max())
+    except micro_gen.MicroError as exc:
+        raise AssessError(str(exc)) from None
+    n = len(cfg["phases"]["specs"])
+    if top + 1 != n:
+        raise AssessError(f"microstructure {str(path)!r} has {top + 1} phases (ids 0..{top}) but "
+                          f"phases.specs lists {n}")
     return path
 
 
@@ -94,7 +100,7 @@ def prepare_dataset(cfg: dict, micro: Path, cache: Path, scheduler: str | None) 
                          executor="dask" if scheduler else "local", scheduler=scheduler,
                          show_progress=False, log=lambda msg: None, **kw)
         if not path.is_file():
-            raise CLIError(f"dataset generation did not write {path}")
+            raise AssessError(f"dataset generation did not write {path}")
     return path
 
 

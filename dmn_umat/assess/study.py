@@ -17,8 +17,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from ..cliutil import CLIError
 from . import config as cfgmod
+from .config import AssessError
 from .runner import atomic_write_json, load_result, make_client, run_sweep
 
 
@@ -54,7 +54,7 @@ def run_assessment(
     out = Path(out)
     n_old = existing_results(out)
     if n_old and not resume:
-        raise CLIError(f"{out} already holds {n_old} finished runs; pass --resume to continue that sweep "
+        raise AssessError(f"{out} already holds {n_old} finished runs; pass --resume to continue that sweep "
                        "or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "config.json", cfg)
@@ -70,15 +70,15 @@ def run_assessment(
                                      dcfg.get("processes", True), dcfg.get("threads_per_worker", 1))
             except (OSError, TimeoutError, RuntimeError) as exc:
                 where = f"scheduler {scheduler}" if scheduler else "a local Dask cluster"
-                raise CLIError(f"cannot start/connect to {where}: {exc}".splitlines()[0]) from None
+                raise AssessError(f"cannot start/connect to {where}: {exc}".splitlines()[0]) from None
         address = None if client is None else client.scheduler.address
         try:
             context = prepare(cfg, out, client=client, scheduler=address)
-        except CLIError:
+        except AssessError:
             raise
         except (ValueError, RuntimeError, OSError) as exc:
             msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            raise CLIError(f"preparing the sweep inputs (micro, dataset, DNS) failed: {msg}") from None
+            raise AssessError(f"preparing the sweep inputs (micro, dataset, DNS) failed: {msg}") from None
         outcome = run_sweep(runs, out, execute, context, client=client,
                             progress=lambda n: progress(total=n, desc="assess", disable=show_progress is False
                                                         if show_progress is not None else None))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cliutil import CLIError, check_outputs, emit_json, load_model, load_phases, progress, read_text_file
-from ..fileio import atomic_save, atomic_write_json, atomic_write_text
+from ..cliutil import CLIError, check_outputs, emit_json, load_model, load_phases, progress
+from ..fileio import atomic_save, atomic_write_json, atomic_write_text, read_text_file
 
 
 def register(sub) -> None:
@@ -47,7 +47,7 @@ def register(sub) -> None:
 
 
 def _load_dns(path: str) -> tuple[np.ndarray, np.ndarray]:
-    text = read_text_file(path, "--dns file")
+    text = read_text_file(path, "--dns file", CLIError)
     try:
         d = json.loads(text)
         e = np.asarray(d["strain"], dtype=np.float64)

@@ -183,13 +183,13 @@ def _sha256_bytes(b: bytes) -> str:
 
 def _load_micro(micro) -> tuple[np.ndarray, dict]:
     """Voxels (int8) and their description from a .npy path or an array."""
-    from ..cliutil import CLIError, load_micro
+    from .micro import MicroError, load_voxels
 
     info: dict = {"source": None, "file_sha256": None, "generator": None}
     if isinstance(micro, (str, Path)):
         try:
-            arr = load_micro(micro)
-        except CLIError as exc:
+            arr = load_voxels(micro)
+        except MicroError as exc:
             raise DatasetError(str(exc)) from None
         if arr.max() > 1:
             raise DatasetError(

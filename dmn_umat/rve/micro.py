@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..fileio import atomic_write
+from ..fileio import atomic_write, open_regular
 
 __all__ = [
     "MicroError",
@@ -36,6 +37,7 @@ __all__ = [
     "segment_distance",
     "save_micro",
     "read_sidecar",
+    "load_voxels",
     "sidecar_path",
     "KINDS",
     "GENERATORS",
@@ -725,6 +727,27 @@ def save_png(micro: Microstructure, path: str | Path) -> None:
     fig.tight_layout()
     atomic_write(Path(path), lambda fh: fig.savefig(fh, format="png", dpi=100))
     plt.close(fig)
+
+
+def load_voxels(path: str | Path) -> np.ndarray:
+    """Read a voxel microstructure ``.npy`` → (nx, ny, nz) int32 phase ids.
+
+    Checks: a regular file (no directory, device or FIFO), integer dtype, 3-D, not empty, ids ≥ 0;
+    a failure raises :class:`MicroError` with one line.
+    """
+    os.close(open_regular(path, "microstructure file", MicroError))
+    name = repr(str(path))
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
+        raise MicroError(f"cannot read microstructure {name}: {exc}") from None
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise MicroError(f"microstructure {name} must hold integers, got dtype {arr.dtype}")
+    if arr.ndim != 3:
+        raise MicroError(f"microstructure {name} must be 3-D (nx, ny, nz), got shape {arr.shape}")
+    if arr.size == 0 or arr.min() < 0:
+        raise MicroError(f"microstructure {name} has negative phase ids or is empty")
+    return arr.astype(np.int32)
 
 
 def read_sidecar(npy: str | Path) -> dict | None:
