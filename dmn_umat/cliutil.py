@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .fileio import json_default, open_regular
+from .progress import progress  # noqa: F401 - re-exported for the command modules
 
 
 class CLIError(Exception):
@@ -115,12 +116,3 @@ def emit_json(obj) -> None:
     """Write ``obj`` as JSON to stdout (numpy arrays become nested lists)."""
     json.dump(obj, sys.stdout, default=json_default)
     sys.stdout.write("\n")
-
-
-def progress(iterable=None, total=None, desc: str = "", disable: bool | None = None):
-    """A tqdm progress bar on stderr (hidden when stderr is not a terminal unless forced)."""
-    from tqdm.auto import tqdm
-
-    if disable is None:
-        disable = not sys.stderr.isatty()
-    return tqdm(iterable, total=total, desc=desc, file=sys.stderr, disable=disable, dynamic_ncols=True)

@@ -47,7 +47,7 @@ def run_assessment(
     ``execute``/``prepare`` default to :mod:`dmn_umat.assess.pipeline` (the real pipeline);
     tests inject lighter ones.  ``serial`` runs in this process without Dask.
     """
-    from ..cliutil import progress
+    from ..progress import progress
     from . import pipeline
     from . import report as rep
 

@@ -118,7 +118,7 @@ def _run(
         writer = XdmfSeries(out / name, solver.A)
     it = lams
     if progress:
-        from ..cliutil import progress as bar
+        from ..progress import progress as bar
 
         it = bar(lams, total=len(lams), desc=name)
     incs = []

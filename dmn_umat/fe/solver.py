@@ -303,7 +303,7 @@ def solve(problem: Problem, load_factors: Sequence[float], *,
     incs = []
     it = load_factors
     if progress:
-        from ..cliutil import progress as bar
+        from ..progress import progress as bar
 
         it = bar(load_factors, total=len(load_factors), desc="fe")
     for k, lam in enumerate(it):

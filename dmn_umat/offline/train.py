@@ -253,7 +253,7 @@ def train(
     n = C1.shape[0]
     t0, c0 = time.perf_counter(), time.process_time()
     cpu_before = history[-1].get("cpu_time", 0.0) if history else 0.0
-    from ..cliutil import progress
+    from ..progress import progress
 
     disable = None if show_progress is None else not show_progress
     bar = progress(total=cfg.epochs, desc=f"train {cfg.formulation} K={cfg.depth}", disable=disable)

@@ -458,7 +458,7 @@ def generate_dataset(
     n_workers = 1
     try:
         if todo and executor == "local":
-            from ..cliutil import progress
+            from ..progress import progress
 
             for i in progress(todo, total=len(todo), desc="homogenize", disable=_disable(show_progress)):
                 accept(_compute_sample(vox, i, *args))
@@ -530,7 +530,7 @@ def _run_dask(vox, todo, args, accept, workers, scheduler, show_progress) -> int
 
     from distributed import Client, LocalCluster, as_completed
 
-    from ..cliutil import progress
+    from ..progress import progress
 
     cluster = None
     try:
