@@ -279,10 +279,7 @@ def _selftest_calls(lib_path: str) -> None:
 def default_dir() -> Path:
     """``$DMN_UMAT_LIB_CACHE`` or ``~/.cache/dmn_umat/lib``, then the build key."""
     base = os.environ.get("DMN_UMAT_LIB_CACHE")
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "dmn_umat", "lib")
-    return Path(base) / build_key()
+    return (Path(base) if base else cachekey.user_cache("lib")) / build_key()
 
 
 def ensure_library(out: str | Path | None = None) -> Path:

@@ -131,10 +131,15 @@ def check_source(built_hash: str, built_version: str) -> str | None:
     return None
 
 
-def user_cache_base() -> Path:
-    """``~/.cache/dmn_umat/numba`` (``$XDG_CACHE_HOME`` honoured)."""
+def user_cache(name: str) -> Path:
+    """``~/.cache/dmn_umat/<name>`` (``$XDG_CACHE_HOME`` honoured)."""
     xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "dmn_umat" / "numba"
+    return Path(xdg) / "dmn_umat" / name
+
+
+def user_cache_base() -> Path:
+    """``~/.cache/dmn_umat/numba``: the numba cache base when the library's own is unusable."""
+    return user_cache("numba")
 
 
 def cache_base(default: str | Path | None = None) -> Path:

@@ -43,7 +43,6 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 
-
 class AssessError(ValueError):
     """An unusable assessment config or sweep (one-line, user-facing message)."""
 
@@ -163,17 +162,32 @@ _TOP_KEYS = set(DEFAULTS) | {"source"}
 _TEST_KEYS = ("test_",)  # hooks used by the test-suite's synthetic executor
 
 
+TRAINING_JOB_KEYS = ("val_fraction", "prune_tol")  # [training] keys of the TrainJob, not the TrainConfig
+
+
+def training_keys() -> set[str]:
+    """Keys a ``[training]`` table may hold: TrainConfig fields, the job keys and ``no_plot``."""
+    from ..offline.train import TrainConfig
+
+    return {f.name for f in dataclasses.fields(TrainConfig)} | {*TRAINING_JOB_KEYS, "no_plot"}
+
+
+def unknown_training_keys(training: dict) -> list[str]:
+    """The keys of a ``[training]`` table that are no training setting (sorted)."""
+    return sorted(set(training) - training_keys())
+
+
 def validate(cfg: dict) -> None:
     """Raise AssessError with a one-line message for an unusable config (typos included)."""
     unknown = [k for k in cfg if k not in _TOP_KEYS and not k.startswith(_TEST_KEYS)]
     if unknown:
         raise AssessError(f"config: unknown key(s) {', '.join(map(repr, unknown))} "
-                       f"(known: {', '.join(sorted(DEFAULTS))})")
+                          f"(known: {', '.join(sorted(DEFAULTS))})")
     b = cfg["baseline"]
     extra = [k for k in b if k not in BASELINE_KEYS]
     if extra:
         raise AssessError(f"config: unknown baseline key(s) {', '.join(map(repr, extra))} "
-                       f"(known: {', '.join(BASELINE_KEYS)})")
+                          f"(known: {', '.join(BASELINE_KEYS)})")
     for k in BASELINE_KEYS:
         if k not in b:
             raise AssessError(f"config: baseline.{k} is missing")
@@ -231,17 +245,12 @@ def validate(cfg: dict) -> None:
         raise AssessError("config: training.epochs must be a positive integer")
     if cfg["training"].get("reg", "sum") not in ("sum", "l1"):
         raise AssessError(f"config: training.reg = {cfg['training']['reg']!r} must be 'sum' or 'l1'")
-    from ..offline.train import TrainConfig
-
-    known = {f.name for f in dataclasses.fields(TrainConfig)} | {*TRAINING_JOB_KEYS, "no_plot"}
-    unknown = sorted(set(cfg["training"]) - known)
+    unknown = unknown_training_keys(cfg["training"])
     if unknown:
-        raise AssessError(f"config: unknown training keys {unknown} (known: {', '.join(sorted(known))})")
+        raise AssessError(f"config: unknown training keys {unknown} "
+                          f"(known: {', '.join(sorted(training_keys()))})")
     if "file" not in cfg["micro"] and "generator" not in cfg["micro"]:
         raise AssessError("config: micro needs either file = 'X.npy' or generator = 'spheres'|...")
-
-
-TRAINING_JOB_KEYS = ("val_fraction", "prune_tol")  # [training] keys of the TrainJob, not the TrainConfig
 
 
 def digest(obj: Any, n: int = 10) -> str:

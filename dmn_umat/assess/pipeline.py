@@ -25,13 +25,12 @@ A path the online solver cannot complete (Newton fails after sub-stepping) gives
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .config import TRAINING_JOB_KEYS, AssessError, digest
+from .config import TRAINING_JOB_KEYS, AssessError, digest, unknown_training_keys
 
 
 def online_path(name: str, strain: float, steps: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -277,13 +276,12 @@ def train_job(spec: dict, context: dict, model: Path):
     from ..offline.api import TrainJob
     from ..offline.train import TrainConfig
 
+    unknown = unknown_training_keys(context["training"])  # also refused by config.validate
+    if unknown:
+        raise ValueError(f"[training] keys {unknown} are not training settings")
     tr = dict(context["training"])
     plot = not tr.pop("no_plot", False)
     job = {k: tr.pop(k) for k in TRAINING_JOB_KEYS if k in tr}
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(tr) - fields)  # config.validate refuses these before any run
-    if unknown:
-        raise ValueError(f"[training] keys {unknown} are not training settings")
     setting = {"formulation": spec["formulation"], "depth": int(spec["depth"]), "init": spec["init"],
                "angles": spec["angles"], "batch_size": int(spec["batch_size"]),
                "n_train": int(spec["n_train"]), "lam": float(spec["lam"]), "seed": int(spec["seed"])}

@@ -826,7 +826,6 @@ def stiffness_scale(props_table, C):
     return smax
 
 
-
 @njit(cache=True)
 def _fail(stress, ddsdde, info, ratio):
     for i in range(6):
@@ -935,4 +934,6 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
     return STATUS_CONVERGED
 
 
-drop_stale_numba_cache(network_update, __file__, [laws.__file__, tensors.__file__, _tolerances.__file__])
+#: source files whose code numba compiles into this module's functions (stale-cache guard)
+NUMBA_DEPS = [laws.__file__, tensors.__file__, _tolerances.__file__]
+drop_stale_numba_cache(network_update, __file__, NUMBA_DEPS)

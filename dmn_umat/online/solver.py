@@ -33,10 +33,7 @@ def _batched_update(
             )
 
 
-kernel.drop_stale_numba_cache(
-    _batched_update, __file__,
-    [kernel.__file__, kernel.laws.__file__, kernel.tensors.__file__, kernel._tolerances.__file__],
-)
+kernel.drop_stale_numba_cache(_batched_update, __file__, [kernel.__file__, *kernel.NUMBA_DEPS])
 
 
 class NetworkMaterial:

@@ -735,10 +735,11 @@ def load_voxels(path: str | Path) -> np.ndarray:
     Checks: a regular file (no directory, device or FIFO), integer dtype, 3-D, not empty, ids ≥ 0;
     a failure raises :class:`MicroError` with one line.
     """
-    os.close(open_regular(path, "microstructure file", MicroError))
     name = repr(str(path))
+    fd = open_regular(path, "microstructure file", MicroError)
     try:
-        arr = np.load(path, allow_pickle=False)
+        with os.fdopen(fd, "rb") as fh:
+            arr = np.load(fh, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
         raise MicroError(f"cannot read microstructure {name}: {exc}") from None
     if not np.issubdtype(arr.dtype, np.integer):
