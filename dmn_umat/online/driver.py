@@ -17,16 +17,33 @@ tens of thousands of iterations).
 
 Result dict (Mandel, one row per path step): ``strain`` (n,6), ``stress`` (n,6),
 ``iterations`` (n,) network Newton iterations of the step (all mixed-control evaluations and
-sub-steps; for materials without that counter: mixed-control iterations), ``fields`` (named (n,)
-arrays from ``material.fields``).
+sub-steps; for materials without that counter: mixed-control iterations), ``substeps`` (n,)
+converged sub-increments of the step (1 without cut back), ``states`` (n, nstate) committed
+material state after the step, ``fields`` (named (n,) arrays from ``material.fields``).
+
+Library entry point (``dmn drive``, ``dmn demo``, the assessment)::
+
+    result = drive_model(DriveJob(model="rve.dmn", phases=[matrix, inclusion], path="p.csv"))
+
+:class:`DriveJob` in (model, phase laws, path, optional DNS reference and output files),
+:class:`DriveResult` out; bad input raises :class:`DriveError`, ``PhaseSpecError`` or
+``PathError`` (one line each; messages name a job field by its ``dmn drive`` option).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..loadpath import solve_mixed
 from .kernel import MAX_TOTAL_ITER
+
+if TYPE_CHECKING:
+    from ..network import Network
 
 #: Newton iterations one path step may spend in all (bisections and failed calls included).
 STEP_ITER_CAP = 8 * MAX_TOTAL_ITER
@@ -103,6 +120,8 @@ def drive(
     C = C if status == 0 else None
     n = path.shape[0]
     out_e, out_s, out_it = np.zeros((n, 6)), np.zeros((n, 6)), np.zeros(n, dtype=np.int64)
+    out_sub = np.zeros(n, dtype=np.int64)
+    states = np.zeros((n, state.shape[0]))
     fields = []
     steps = range(n) if progress is None else progress(range(n))
     for k in steps:
@@ -132,17 +151,21 @@ def drive(
                 stack.append(0.5 * (t_done + t))
                 continue
             its_step += its
+            out_sub[k] += 1
             eps, state, C, stress = e_new, st_new, C_new, s_new
             t_done = stack.pop()
         out_e[k] = eps
         out_s[k] = stress
         out_it[k] = its_step
+        states[k] = state
         fields.append(material.fields(state[None, :]))
     names = fields[0].keys() if fields else ()
     return {
         "strain": out_e,
         "stress": out_s,
         "iterations": out_it,
+        "substeps": out_sub,
+        "states": states,
         "fields": {nm: np.array([f[nm][0] for f in fields]) for nm in names},
     }
 
@@ -152,3 +175,146 @@ def drive_network(net, phases, path, stress_free=(), threads: int | None = 1, **
     from .solver import NetworkMaterial
 
     return drive(NetworkMaterial(net, phases, threads=threads), path, stress_free, **kw)
+
+
+# --------------------------------------------------------------------------- library entry point
+@dataclass
+class DriveJob:
+    """One point-driver run (``dmn drive``; docs/design.md §8).
+
+    ``model``: a model file, the name of a shipped model, or a loaded
+    :class:`dmn_umat.network.Network`; ``phases``: one law per network phase, in phase order
+    (spec strings or :class:`dmn_umat.phases.Phase`); ``path``: a path CSV (tensor components)
+    or an (n, 6) Mandel array of total strain targets; ``stress_free``: components held at zero
+    stress, ``"22,33,23,13,12"`` or Mandel indices; ``dns``: a ``dmn dns --json`` file to compare
+    with (error measure, plot overlay); ``out``: ``.json`` (the result dict) or ``.csv`` table;
+    ``png``: stress-strain plot; ``threads``: numba threads of the network solver;
+    ``max_cuts``/``max_iter``: the failure policy of :func:`drive`; ``label``: the model's name in
+    the result and the plot title (default: ``model`` as given).
+    """
+
+    model: str | Path | Network
+    phases: Sequence
+    path: str | Path | np.ndarray
+    stress_free: str | Sequence[int] | None = None
+    dns: str | Path | None = None
+    out: str | Path | None = None
+    png: str | Path | None = None
+    threads: int = 1
+    max_cuts: int = 10
+    max_iter: int = STEP_ITER_CAP
+    label: str | None = None
+
+    def check(self) -> None:
+        """Cheap value checks (no file is read): raises :class:`DriveError`."""
+        if self.out and Path(self.out).suffix.lower() not in (".json", ".csv"):
+            raise DriveError("--out must end in .json or .csv")
+        if self.threads < 1:
+            raise DriveError("--threads must be >= 1")
+        if self.max_cuts < 0 or self.max_iter < 1:
+            raise DriveError("max_cuts must be >= 0 and max_iter >= 1")
+
+    @property
+    def name(self) -> str:
+        return self.label if self.label is not None else str(self.model)
+
+
+@dataclass
+class DriveResult:
+    """A driven path (Mandel, one row per step; module doc for ``iterations``, ``substeps``,
+    ``states``, ``fields``).  ``dns_mean_rel_error``: mean over the steps of ‖σ − σ_dns‖ divided
+    by the largest ‖σ_dns‖ (None without a DNS of the same length); ``files``: what was written."""
+
+    strain: np.ndarray
+    stress: np.ndarray
+    iterations: np.ndarray
+    substeps: np.ndarray
+    states: np.ndarray
+    fields: dict
+    stress_free: list[int]
+    phases: list[str]
+    model: str
+    dns_mean_rel_error: float | None = None
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The ``dmn drive --json`` / ``--out FILE.json`` result."""
+        out = {
+            "strain": self.strain,
+            "stress": self.stress,
+            "iterations": self.iterations,
+            "fields": self.fields,
+            "stress_free": list(self.stress_free),
+            "phases": list(self.phases),
+            "model": self.model,
+        }
+        if self.dns_mean_rel_error is not None:
+            out["dns_mean_rel_error"] = self.dns_mean_rel_error
+        return out
+
+
+def _network(job: DriveJob):
+    from .. import model_file
+    from ..network import Network
+    from ..offline.pretrained import resolve
+
+    if isinstance(job.model, Network):
+        return job.model
+    try:
+        return model_file.read(resolve(job.model))
+    except (ValueError, OSError) as exc:  # ModelFileError is a ValueError
+        raise DriveError(str(exc)) from None
+
+
+def _phases(specs: Sequence, n_phases: int, owner: str) -> list:
+    from ..phases import parse_phase
+
+    phases = [parse_phase(p) if isinstance(p, str) else p for p in specs]
+    if len(phases) != n_phases:
+        raise DriveError(f"{owner} has {n_phases} phases but {len(phases)} phase laws are given "
+                         "(exactly one per phase, in phase order)")
+    return phases
+
+
+def drive_model(job: DriveJob, progress: Callable[[Iterable], Iterable] | None = None) -> DriveResult:
+    """Run ``job``: read the model, phase laws, path and DNS reference (every input error is
+    raised before any driving), follow the path with :func:`drive` and write the requested files.
+
+    ``progress``: optional callable(iterable) → iterable over the path steps (a progress bar).
+    """
+    from ..loadpath import parse_stress_free, read_path
+    from . import report
+    from .solver import NetworkMaterial
+
+    job.check()
+    net = _network(job)
+    phases = _phases(job.phases, net.n_phases, f"model {job.name!r}")
+    path = job.path
+    path = read_path(path) if isinstance(path, (str, Path)) else np.asarray(path, dtype=np.float64)
+    sf = job.stress_free
+    free = parse_stress_free(sf) if sf is None or isinstance(sf, str) else tuple(sorted(int(i) for i in sf))
+    dns = report.load_dns(job.dns, DriveError) if job.dns else None
+    mat = NetworkMaterial(net, phases, threads=job.threads)
+    res = drive(mat, path, free, max_cuts=job.max_cuts, progress=progress, max_iter=job.max_iter)
+    err = None
+    if dns is not None and dns[1].shape == res["stress"].shape:
+        ref = np.linalg.norm(dns[1], axis=1)
+        err = float(np.mean(np.linalg.norm(res["stress"] - dns[1], axis=1)) / ref.max())
+    result = DriveResult(
+        strain=res["strain"], stress=res["stress"], iterations=res["iterations"],
+        substeps=res["substeps"], states=res["states"], fields=res["fields"],
+        stress_free=[int(i) for i in free], phases=[p.spec for p in phases], model=job.name,
+        dns_mean_rel_error=err,
+    )
+    if job.out:
+        from ..fileio import atomic_write_json
+
+        if Path(job.out).suffix.lower() == ".csv":
+            report.write_csv(job.out, result.strain, result.stress, result.iterations)
+        else:
+            atomic_write_json(job.out, result.to_dict(), indent=None)
+        result.files.append(str(job.out))
+    if job.png:
+        report.plot(result.strain, result.stress, job.png, dns, title=Path(job.name).name)
+        result.files.append(str(job.png))
+    return result
