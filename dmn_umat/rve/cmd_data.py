@@ -8,8 +8,6 @@ dmn data show DATA.h5 [--json]
 
 from __future__ import annotations
 
-import math
-
 from ..cliutil import CLIError, check_outputs, emit_json, input_file
 
 
@@ -70,45 +68,22 @@ def _no_action(args) -> int:
     raise CLIError("choose an action: generate or show")
 
 
-def _finite(name: str, value: float) -> float:
-    if not math.isfinite(value):
-        raise CLIError(f"{name} must be a finite number, got {value}")
-    return value
-
-
 def _generate(args) -> int:
-    from .dataset import DatasetError, generate_dataset
-    from .sampling import SamplerError, SamplerSettings
+    """``dmn data generate``: a thin layer over :func:`dmn_umat.rve.api.generate_data`."""
+    from .api import DataJob, generate_data
+    from .dataset import DatasetError
+    from .sampling import SamplerError
 
-    _finite("--val-fraction", args.val_fraction)
-    _finite("--tol", args.tol)
-    for v in args.log10_contrast:
-        _finite("--log10-contrast", v)
-    if args.scheduler and args.executor != "dask":
-        raise CLIError("--scheduler needs --executor dask")
-    check_outputs({"microstructure": input_file(args.micro, "microstructure file")}, {"--out": args.out})
+    job = DataJob(micro=args.micro, out=args.out, samples=args.samples, val_fraction=args.val_fraction,
+                  seed=args.seed, kind=args.kind, log10_contrast=tuple(args.log10_contrast),
+                  executor=args.executor, scheduler=args.scheduler, workers=args.workers, tol=args.tol,
+                  max_iter=args.max_iter)
     try:
-        sampler = SamplerSettings(kind=args.kind, log10_contrast=tuple(args.log10_contrast))
-        ds = generate_dataset(
-            args.micro,
-            args.out,
-            args.samples,
-            seed=args.seed,
-            sampler=sampler,
-            val_fraction=args.val_fraction,
-            tol=args.tol,
-            max_iter=args.max_iter,
-            executor=args.executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-        )
+        job.check()
+        check_outputs({"microstructure": input_file(args.micro, "microstructure file")}, {"--out": args.out})
+        summary = generate_data(job).to_dict()
     except (DatasetError, SamplerError) as exc:
         raise CLIError(str(exc)) from None
-    except OSError as exc:
-        raise CLIError(f"cannot write {args.out!r}: {exc}") from None
-    summary = ds.summary()
-    summary["resumed_samples"] = ds.metadata["run"]["resumed_samples"]
-    summary["wall_seconds"] = ds.metadata["run"]["wall_seconds"]
     if args.json:
         emit_json(summary)
     else:

@@ -9,10 +9,11 @@ Output in Mandel notation (order 11,22,33,23,13,12; shear components x sqrt2).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from contextlib import contextmanager
 
 from ..cliutil import CLIError, check_outputs, emit_json, load_micro, load_phases, progress
-from ..fileio import atomic_write_json
 
 
 def _common(p) -> None:
@@ -52,59 +53,39 @@ def register(subparsers) -> None:
     d.set_defaults(func=run_dns)
 
 
-def _threads(n: int | None) -> int | None:
-    if n is None:
-        return None
-    if n < 1:
-        raise CLIError(f"--threads must be >= 1, got {n}")
-    import numba
-
-    n = min(n, numba.config.NUMBA_NUM_THREADS)
-    numba.set_num_threads(n)
-    return n
-
-
-def _check_tol(tol: float) -> None:
-    if not (tol > 0.0 and tol < 1.0):
-        raise CLIError(f"--tol must lie in (0, 1), got {tol}")
-
-
 def _fmt_matrix(C) -> str:
     return "\n".join("  " + " ".join(f"{v:13.6g}" for v in row) for row in C)
 
 
-def run_homogenize(args) -> int:
-    from . import fft
+@contextmanager
+def _one_line():
+    """The RVE stage's library errors → :class:`CLIError` (one line)."""
+    from ..loadpath import PathError
+    from .api import RVEJobError
+    from .fft import FFTConvergenceError
 
-    _check_tol(args.tol)
-    if args.max_iter < 1:
-        raise CLIError(f"--max-iter must be >= 1, got {args.max_iter}")
-    check_outputs({"microstructure": args.micro}, {"--out": args.out})
-    phases = load_phases(args.phase)
-    micro = load_micro(args.micro, len(phases))
-    workers = _threads(args.threads)
     try:
-        res = fft.homogenize(
-            micro, [p.stiffness() for p in phases], tol=args.tol, max_iter=args.max_iter, workers=workers
-        )
-    except (ValueError, fft.FFTConvergenceError) as exc:
+        yield
+    except (RVEJobError, FFTConvergenceError, PathError) as exc:
         raise CLIError(str(exc)) from None
-    obj = {
-        "C": res.C,
-        "iterations": res.iterations,
-        "seconds": res.seconds,
-        "asymmetry": res.asymmetry,
-        "shape": list(micro.shape),
-        "volume_fractions": [float((micro == p).mean()) for p in range(len(phases))],
-        "phases": [p.spec for p in phases],
-        "tol": args.tol,
-    }
-    if args.out:
-        atomic_write_json(args.out, obj, indent=None)
+
+
+def run_homogenize(args) -> int:
+    """``dmn homogenize``: a thin layer over :func:`dmn_umat.rve.api.homogenize_rve`."""
+    from .api import HomogenizeJob, homogenize_rve
+
+    job = HomogenizeJob(micro=args.micro, phases=args.phase or [], tol=args.tol, max_iter=args.max_iter,
+                        threads=args.threads, out=args.out)
+    with _one_line():
+        job.check()
+        check_outputs({"microstructure": args.micro}, {"--out": args.out})
+        phases = load_phases(args.phase)
+        job = dataclasses.replace(job, micro=load_micro(args.micro, len(phases)), phases=phases)
+        res = homogenize_rve(job)
     if args.json:
-        emit_json(obj)
+        emit_json(res.to_dict())
     else:
-        print(f"effective stiffness C (Mandel 6x6, order 11,22,33,23,13,12), grid {micro.shape}:")
+        print(f"effective stiffness C (Mandel 6x6, order 11,22,33,23,13,12), grid {tuple(res.shape)}:")
         print(_fmt_matrix(res.C))
         print(
             f"PCG iterations per load case: {res.iterations}; asymmetry {res.asymmetry:.2e}; "
@@ -114,51 +95,27 @@ def run_homogenize(args) -> int:
 
 
 def run_dns(args) -> int:
+    """``dmn dns``: a thin layer over :func:`dmn_umat.rve.api.run_dns`."""
     from .. import tensors
-    from ..loadpath import PathError, parse_stress_free, read_path
-    from . import fft
+    from ..loadpath import read_path
+    from .api import DNSJob
+    from .api import run_dns as dns
 
-    _check_tol(args.tol)
-    check_outputs({"microstructure": args.micro, "--path": args.path}, {"--out": args.out})
-    phases = load_phases(args.phase)
-    micro = load_micro(args.micro, len(phases))
-    try:
-        path = read_path(args.path)
-        free = parse_stress_free(args.stress_free)
-    except PathError as exc:
-        raise CLIError(str(exc)) from None
-    workers = _threads(args.threads)
-    bar = progress(total=path.shape[0], desc="dns steps")
-    try:
-        res = fft.dns(
-            micro,
-            phases,
-            path,
-            stress_free=free,
-            tol=args.tol,
-            workers=workers,
-            progress=lambda i, n: bar.update(1),
-        )
-    except (ValueError, fft.FFTConvergenceError) as exc:
-        raise CLIError(str(exc)) from None
-    finally:
-        bar.close()
-    obj = {
-        "strain": res.strain,
-        "stress": res.stress,
-        "iterations": res.iterations,
-        "substeps": res.substeps,
-        "peeq": res.fields["peeq"],
-        "seconds": res.seconds,
-        "stress_free": [tensors.COMPONENTS[c] for c in free],
-        "shape": list(micro.shape),
-        "phases": [p.spec for p in phases],
-        "tol": args.tol,
-    }
-    if args.out:
-        atomic_write_json(args.out, obj, indent=None)
+    job = DNSJob(micro=args.micro, phases=args.phase or [], path=args.path, stress_free=args.stress_free,
+                 tol=args.tol, threads=args.threads, out=args.out)
+    with _one_line():
+        job.check()
+        check_outputs({"microstructure": args.micro, "--path": args.path}, {"--out": args.out})
+        phases = load_phases(args.phase)
+        job = dataclasses.replace(job, micro=load_micro(args.micro, len(phases)), phases=phases,
+                                  path=read_path(args.path))
+        bar = progress(total=job.path.shape[0], desc="dns steps")
+        try:
+            res = dns(job, progress=lambda i, n: bar.update(1))
+        finally:
+            bar.close()
     if args.json:
-        emit_json(obj)
+        emit_json(res.to_dict())
     else:
         names = (
             " ".join(f"{'e' + c:>11}" for c in tensors.COMPONENTS)
@@ -166,7 +123,7 @@ def run_dns(args) -> int:
             + " ".join(f"{'s' + c:>11}" for c in tensors.COMPONENTS)
         )
         print(f"step {names}  newton  pcg   (Mandel)")
-        for k in range(path.shape[0]):
+        for k in range(res.strain.shape[0]):
             vals = " ".join(f"{v:11.4e}" for v in (*res.strain[k], *res.stress[k]))
             print(f"{k + 1:4d} {vals}  {res.iterations[k, 0]:6d} {res.iterations[k, 1]:5d}")
         print(f"{res.seconds:.2f} s", file=sys.stderr)
