@@ -1,12 +1,16 @@
-"""``dmn micro spheres|short-fibres|long-fibres|laminate`` — write a periodic voxel microstructure.
+"""``dmn micro spheres|short-fibres|long-fibres|laminate`` — write a periodic voxel microstructure;
+``dmn micro import`` — a user's image (TIFF stack, .vti, HDF5, .npy) as one (docs/data.md §1).
 
 dmn micro spheres --size 32 --vf 0.2 --seed 1 [--radius R | --count N] --out m.npy [--png m.png] [--json]
+dmn micro import scan.tif [--threshold T ... | --labels] [--crop x0:x1,y0:y1,z0:z1] [--downsample F]
+                 --out m.npy [--png m.png] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 from ..cliutil import CLIError, check_outputs, emit_json
@@ -62,6 +66,81 @@ def register(subparsers) -> None:
         if kind == "laminate":
             q.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)  # accepted, unused
         q.set_defaults(func=_run)
+    _register_import(kinds)
+
+
+def _register_import(kinds) -> None:
+    helptext = "import a voxel image (TIFF stack, .vti, HDF5, .npy) as phase ids"
+    q = kinds.add_parser(
+        "import",
+        help=helptext,
+        description=helptext + ": read, crop, segment grey values (--threshold) or map label values "
+        "(--labels) to phase ids 0..n-1, downsample by majority vote, check the periodicity of opposite "
+        "faces, and write FILE.npy ((nx, ny, nz) int32, as the generators) with its .json sidecar.",
+    )
+    q.add_argument("image", metavar="FILE", help="multi-page .tif/.tiff, folder or glob of TIFF slices "
+                   "(z order = natural order of the names), .vti, .h5/.hdf5[:/dataset] or .npy")
+    q.add_argument("--array", default=None, metavar="NAME",
+                   help="VTK array (NAME, PointData/NAME or CellData/NAME) or HDF5 dataset path")
+    q.add_argument("--axes", default=None, metavar="ORDER",
+                   help="stored axis order of a .npy/HDF5 array, e.g. zyx (default xyz)")
+    seg = q.add_mutually_exclusive_group()
+    seg.add_argument("--threshold", type=float, nargs="+", default=[], metavar="T",
+                     help="grey-value thresholds T1 < T2 ...: value < T1 -> phase 0, "
+                     "T1 <= value < T2 -> 1, ...")
+    seg.add_argument("--labels", action="store_true",
+                     help="the image holds labels: its distinct values, ascending, become phase ids 0..n-1")
+    q.add_argument("--crop", default=None, metavar="x0:x1,y0:y1,z0:z1",
+                   help="keep voxels x0 <= x < x1, ... (an empty end is the edge), before segmentation")
+    q.add_argument("--downsample", type=int, default=1, metavar="F",
+                   help="integer factor: each FxFxF block becomes its most frequent phase")
+    q.add_argument("--out", required=True, help="output voxel file (.npy)")
+    q.add_argument("--png", default=None, help="also write a PNG of three mid-plane slices")
+    q.add_argument("--json", action="store_true", help="print only a JSON summary on stdout")
+    q.set_defaults(func=_run_import)
+
+
+def _run_import(args) -> int:
+    """``dmn micro import``: a thin layer over :func:`dmn_umat.rve.image_import.import_image`."""
+    from . import image_import as ii
+    from . import micro as m
+
+    for t in args.threshold:
+        if not math.isfinite(t):
+            raise CLIError(f"--threshold must be a finite number, got {t}")
+    out = Path(args.out)
+    if out.suffix != ".npy":
+        raise CLIError(f"--out must name a .npy file, got {args.out!r}")
+    check_outputs({"FILE": args.image}, {"--out": out, "its .json sidecar": m.sidecar_path(out),
+                                         "--png": args.png})
+    try:
+        crop = None if args.crop is None else ii.parse_crop(args.crop)
+        cfg = ii.ImportConfig(args.image, array=args.array, axes=args.axes, thresholds=tuple(args.threshold),
+                              labels=args.labels, crop=crop, downsample=args.downsample)
+        res = ii.import_image(cfg)
+        meta = ii.save_import(res, out, png=args.png)
+    except m.MicroError as exc:
+        raise CLIError(str(exc)) from None
+    except OSError as exc:
+        raise CLIError(f"cannot write {args.out!r}: {exc}") from None
+    for w in res.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.json:
+        emit_json(dict(meta, out=str(out), sidecar=str(m.sidecar_path(out)), png=args.png))
+        return 0
+    info = res.info
+    src = f"{info['format']}" + (f" {info['array']}" if info["array"] else "")
+    raw = "x".join(map(str, info["raw_shape"]))
+    print(f"imported {args.image} ({src}, {info['raw_dtype']} {raw}) -> {out}: "
+          f"{'x'.join(map(str, res.shape))} voxels, {len(res.volume_fractions)} phases")
+    if res.label_map:
+        print("  label map: " + ", ".join(f"{v} -> {i}" for v, i in res.label_map))
+    fr = " ".join(f"{v:.4f}" for v in res.volume_fractions)
+    before = " ".join(f"{v:.4f}" for v in res.volume_fractions_before)
+    print(f"  volume fractions: {fr}" + (f" (before downsampling: {before})" if args.downsample > 1 else ""))
+    print("  periodicity (faces differ / adjacent interior slices differ at most): " + ", ".join(
+        f"{c.axis} {c.face_mismatch:.3f}/{c.interior_max:.3f}" for c in res.periodicity))
+    return 0
 
 
 def _run(args) -> int:

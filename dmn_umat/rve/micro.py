@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..fileio import atomic_write, open_regular
+from ..fileio import atomic_write
 
 __all__ = [
     "MicroError",
@@ -47,6 +46,7 @@ __all__ = [
 KINDS = ("spheres", "short-fibres", "long-fibres", "laminate")
 _AXES = {"x": 0, "y": 1, "z": 2}
 _BATCH = 64  # RSA candidates drawn per batch
+_HERD_POOL = 8  # admissible fibre candidates compared by the orientation-tensor herding
 
 
 class MicroError(ValueError):
@@ -287,12 +287,14 @@ def _rsa(
     max_attempts: int,
     what: str,
     vf: float,
+    choose=None,
 ):
     """Generic RSA: add objects until the voxel count is closest to the target (or ``count`` placed).
 
     propose(rng, m) -> m candidate objects; centre(objs) -> their centres (m, dim);
     conflicts(cands, placed, ic, ip) -> bool (m,) overlap flags, given the candidate/placed pairs
     (ic, ip) whose centres are closer than ``cutoff``; rasterize(obj) -> (idx, mask) of its voxels.
+    choose(admissible, placed) -> index of the admissible candidate to place (default: the first).
     """
     near = _NearIndex(np.asarray(grid.shape, dtype=np.float64), cutoff)
     placed = None  # growing array of accepted objects
@@ -314,7 +316,8 @@ def _rsa(
             ok = np.flatnonzero(~bad)
             attempts += len(cands)
             if ok.size:
-                obj = cands[ok[0]]
+                pick = 0 if choose is None else choose(cands[ok], placed[:n] if n else cands[:0])
+                obj = cands[ok[pick]]
                 break
         if obj is None:
             achieved = filled / grid.size
@@ -431,20 +434,30 @@ def short_fibres(
     seed=0,
     radius: float | None = None,
     aspect: float = 5.0,
-    orientation: str = "aligned",
+    orientation: str | None = None,
     axis="x",
     ends: str = "round",
     gap: float = 0.0,
     max_attempts: int = 20000,
+    a2=None,
 ) -> Microstructure:
     """Random non-overlapping short fibres (cylinders) of aspect ratio length/diameter.
 
-    orientation: ``aligned`` (all along ``axis``), ``random`` (isotropic on the unit sphere) or
-    ``planar`` (uniform in the plane normal to ``axis``). ends: ``round`` (hemispherical caps,
+    orientation: ``aligned`` (all along ``axis``), ``random`` (isotropic on the unit sphere),
+    ``planar`` (uniform in the plane normal to ``axis``) or ``tensor`` (second moment ``a2``, a
+    (3, 3) orientation tensor or its 6 Voigt components a11, a22, a33, a23, a13, a12; see
+    :mod:`.orientation`; ``axis`` is unused). Default: ``tensor`` when ``a2`` is given, else
+    ``aligned``. Tensor directions are drawn from the angular central Gaussian fitted to A₂ and,
+    among the first admissible candidates of each RSA batch, the one that keeps the running A₂
+    of the placed fibres closest to the target is placed (herding), so the realised A₂ tracks
+    the request despite orientation-dependent rejections. ends: ``round`` (hemispherical caps,
     tip-to-tip length = aspect·2r, exact non-overlap) or ``flat`` (flat cylinder of length
     aspect·2r; non-overlap checked conservatively on its axis segment). radius in voxels
-    (default max(1.5, min(shape)/16)).
+    (default max(1.5, min(shape)/16)). ``params`` report the target ``a2`` and the realised
+    ``a2_realized`` (Voigt, equal weight per fibre) and their largest difference ``a2_error``.
     """
+    from . import orientation as orient
+
     shape = _check_shape(shape)
     vf = _check_vf(vf)
     gap = _check_positive("gap", gap, allow_zero=True)
@@ -452,8 +465,12 @@ def short_fibres(
     if radius is None:
         radius = max(1.5, min(shape) / 16.0)
     radius = _check_positive("radius", radius)
-    if orientation not in ("aligned", "random", "planar"):
-        raise MicroError(f"orientation must be aligned, random or planar, got {orientation!r}")
+    if orientation is None:
+        orientation = "aligned" if a2 is None else "tensor"
+    if orientation not in ("aligned", "random", "planar", "tensor"):
+        raise MicroError(f"orientation must be aligned, random, planar or tensor, got {orientation!r}")
+    if (orientation == "tensor") != (a2 is not None):
+        raise MicroError("give a2 exactly when orientation is tensor")
     if ends not in ("round", "flat"):
         raise MicroError(f"ends must be round or flat, got {ends!r}")
     if ends == "round" and aspect < 1.0:
@@ -463,8 +480,13 @@ def short_fibres(
     V = float(np.prod(L))
     length = 2.0 * radius * aspect  # tip to tip
     seg = length - 2.0 * radius if ends == "round" else length
+    sampler = orient.DirectionSampler(a2) if orientation == "tensor" else None
+    if sampler is not None and seg <= 0.0:
+        raise MicroError("round-ended fibres of aspect 1 are spheres: an orientation tensor needs aspect > 1")
     # extent of a fibre's bounding box along each axis must stay below the cell size
-    if orientation == "aligned":
+    if sampler is not None:
+        reach = sampler.support_extent() * seg + 2.0 * radius + 1.0
+    elif orientation == "aligned":
         reach = np.abs(a) * seg + 2.0 * radius + 1.0
     elif orientation == "random":
         reach = np.full(3, seg + 2.0 * radius + 1.0)
@@ -485,6 +507,8 @@ def short_fibres(
     grid = np.zeros(shape, dtype=np.int32)
 
     def directions(rng, m):
+        if sampler is not None:
+            return sampler.sample(rng, m)
         if orientation == "aligned":
             return np.tile(a, (m, 1))
         if orientation == "random":
@@ -532,19 +556,37 @@ def short_fibres(
             inside = (perp2 <= radius**2) & (t >= 0.0) & (t <= 1.0)
         return idx, inside
 
+    def herd(adm, placed):
+        k = adm[:_HERD_POOL]
+        return orient.herd_choice((k[:, 1] - k[:, 0]) / seg, (placed[:, 1] - placed[:, 0]) / seg, sampler.a2)
+
+    choose = herd if sampler is not None and sampler.rank > 1 else None
     segs = _rsa(
-        rng, grid, vf * V, propose, conflicts, rasterize, centre, seg + dmin, None, max_attempts, "fibre", vf
+        rng, grid, vf * V, propose, conflicts, rasterize, centre, seg + dmin, None, max_attempts, "fibre", vf,
+        choose,
     )
+    if sampler is not None:
+        target = sampler.a2
+    elif orientation == "aligned":
+        target = np.outer(a, a)
+    elif orientation == "random":
+        target = np.eye(3) / 3.0
+    else:
+        target = 0.5 * (np.eye(3) - np.outer(a, a))
+    realized = orient.fibre_a2(segs) if len(segs) and seg > 0.0 else None
     params = {
         "radius": float(radius),
         "aspect": float(aspect),
         "length": float(length),
         "orientation": orientation,
-        "axis": axis if isinstance(axis, str) else [float(x) for x in a],
+        "axis": None if sampler is not None else axis if isinstance(axis, str) else [float(x) for x in a],
         "ends": ends,
         "count": int(len(segs)),
         "gap": gap,
         "seed": _seed_json(seed),
+        "a2": orient.voigt(target),
+        "a2_realized": None if realized is None else orient.voigt(realized),
+        "a2_error": None if realized is None else float(np.max(np.abs(realized - target))),
     }
     return Microstructure(grid, "short-fibres", vf, params, segs)
 
@@ -652,7 +694,7 @@ def generate(kind: str, size: int = 32, vf: float = 0.2, *, size_x: int | None =
     ``short_fibres`` spelling accepted) on an ``size``³ grid (``size_x/y/z`` override one side).
 
     ``options``: the generator's own keyword arguments (``seed``, ``radius``, ``count``, ``gap``,
-    ``aspect``, ``orientation``, ``axis``, ``ends``, ...); ``dmn micro KIND --key value`` uses
+    ``aspect``, ``orientation``, ``axis``, ``ends``, ``a2``, ...); ``dmn micro KIND --key value`` uses
     the same names.  ``seed`` is ignored by the (deterministic) laminate.
     """
     name = str(kind).replace("_", "-")
@@ -730,22 +772,22 @@ def save_png(micro: Microstructure, path: str | Path) -> None:
 
 
 def load_voxels(path: str | Path) -> np.ndarray:
-    """Read a voxel microstructure ``.npy`` → (nx, ny, nz) int32 phase ids.
+    """Read a voxel microstructure → (nx, ny, nz) int32 phase ids.
 
-    Checks: a regular file (no directory, device or FIFO), integer dtype, 3-D, not empty, ids ≥ 0;
-    a failure raises :class:`MicroError` with one line.
+    ``path``: a ``.npy`` as written by ``dmn micro``, or an image that already holds phase ids in
+    a format of :mod:`.image_import` (multi-page TIFF, folder or glob of TIFF slices, ``.vti``,
+    HDF5 ``file.h5[:/dataset]``) read in the same axis convention; grey-value images are
+    segmented by ``dmn micro import`` first.  Checks: a regular file (no directory, device or
+    FIFO) where a file is named, integer dtype, 3-D, not empty, ids ≥ 0; a failure raises
+    :class:`MicroError` with one line.
     """
+    from .image_import import read_image
+
     name = repr(str(path))
-    fd = open_regular(path, "microstructure file", MicroError)
-    try:
-        with os.fdopen(fd, "rb") as fh:
-            arr = np.load(fh, allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
-        raise MicroError(f"cannot read microstructure {name}: {exc}") from None
+    arr, _ = read_image(path)
     if not np.issubdtype(arr.dtype, np.integer):
-        raise MicroError(f"microstructure {name} must hold integers, got dtype {arr.dtype}")
-    if arr.ndim != 3:
-        raise MicroError(f"microstructure {name} must be 3-D (nx, ny, nz), got shape {arr.shape}")
+        raise MicroError(f"microstructure {name} must hold integers, got dtype {arr.dtype} "
+                         "(segment grey values with `dmn micro import --threshold/--labels`)")
     if arr.size == 0 or arr.min() < 0:
         raise MicroError(f"microstructure {name} has negative phase ids or is empty")
     return arr.astype(np.int32)
