@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cliutil import CLIError, emit_json, load_phases
+from ..cliutil import CLIError, emit_json, load_model, load_phases
 
 
 def register(subparsers) -> None:
@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     b.set_defaults(func=_cmd_build)
 
     d = sub.add_parser("deck", help="print the *MATERIAL/*USER MATERIAL/*DEPVAR block for a model")
-    d.add_argument("model", help="model file (*.dmn)")
+    d.add_argument("model", help="model file (*.dmn) or the name of a shipped model (dmn models)")
     d.add_argument("--phase", action="append", help="phase law spec, one per model phase, in order")
     d.add_argument("--name", default=None, help="material name (default @ABAQUS_DMN)")
     d.add_argument("--flavor", choices=("calculix", "abaqus"), default="calculix")
@@ -49,16 +49,10 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_deck(args) -> int:
-    from .. import model_file
     from .deck import DEFAULT_NAME, DeckError, material_block, nstatv, props_vector
 
     phases = load_phases(args.phase)
-    try:
-        net = model_file.read(args.model)
-    except FileNotFoundError:
-        raise CLIError(f"model file {args.model!r} not found") from None
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
+    _, net = load_model(args.model)
     try:
         block = material_block(net, phases, args.name or DEFAULT_NAME, flavor=args.flavor)
         nsv = nstatv(net, phases)

@@ -48,22 +48,20 @@ def material_key(cmname: str) -> str:
 def resolve_model(cmname: str, environ: dict | None = None) -> Path:
     """Model file of a material: ``$DMN_UMAT_MODEL_<KEY>`` if set, else ``$DMN_UMAT_MODEL``.
 
-    A value that is not an existing file but names a model shipped in ``dmn_umat/models``
-    (with or without ``.dmn``) selects that model.  Raises :class:`ABIError`.
+    The value is a file or the name of a shipped model (:func:`dmn_umat.offline.pretrained.resolve`,
+    as everywhere).  Raises :class:`ABIError`.
     """
+    from ..offline.pretrained import resolve
+
     env = os.environ if environ is None else environ
     key = material_key(cmname)
     names = ([f"DMN_UMAT_MODEL_{key}"] if key else []) + ["DMN_UMAT_MODEL"]
     for var in names:
         value = env.get(var)
         if value:
-            p = Path(value).expanduser()
+            p = resolve(value)
             if p.is_file():
                 return p
-            shipped = Path(__file__).resolve().parent.parent / "models"
-            for cand in (shipped / value, shipped / f"{value}.dmn"):
-                if cand.is_file():
-                    return cand
             raise ABIError(f"material {cmname.strip()!r}: model file {value!r} (from ${var}) not found")
     raise ABIError(
         f"material {cmname.strip()!r}: no model file; set "
@@ -93,13 +91,14 @@ def py_init(ffi, kernels, err, errlen) -> int:
 
 
 def open_model(path: str | Path, props: np.ndarray, name: str = "") -> dict:
-    """Read, pack and validate a model with a flat PROPS vector; returns the arrays and sizes.
-
-    Raises :class:`ABIError` with a user-facing message.
+    """Read, pack and validate a model (a file or the name of a shipped model, as
+    :func:`dmn_umat.offline.pretrained.resolve`) with a flat PROPS vector; returns the arrays
+    and sizes.  Raises :class:`ABIError` with a user-facing message.
     """
     from .. import model_file
+    from ..offline.pretrained import resolve
 
-    path = Path(path)
+    path = resolve(path)
     try:
         net = model_file.read(path)
     except FileNotFoundError:

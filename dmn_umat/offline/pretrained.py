@@ -37,8 +37,12 @@ def path(name: str) -> Path:
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    """An existing file path as given, else a shipped model name → its path."""
-    p = Path(name_or_path)
+    """An existing file path as given (``~`` expanded), else a shipped model name → its path.
+
+    The one model-name resolution of the package: the command line (``dmn drive``, ``inspect``,
+    ``abi deck``, ``fe2``), the C API's ``dmn_open`` and the UMAT's ``$DMN_UMAT_MODEL`` all use it.
+    A name that is neither comes back as the path given (its reader reports "not found")."""
+    p = Path(name_or_path).expanduser()
     if p.is_file():
         return p
     try:
