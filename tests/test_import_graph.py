@@ -27,7 +27,7 @@ LAYERS = {
         "dmn_umat.model_file", "dmn_umat.loadpath"},
     2: {"dmn_umat.online.kernel", "dmn_umat.online.solver", "dmn_umat.rve.fft",
         "dmn_umat.rve.fft_kernels", "dmn_umat.rve.micro", "dmn_umat.rve.image_import",
-        "dmn_umat.rve.sampling"},
+        "dmn_umat.rve.sampling", "dmn_umat.rve.orientation"},
 }
 
 # (importer, imported) edges and unit pairs still being removed (issue: one entry point per stage)
