@@ -293,7 +293,8 @@ def test_corrupt_and_truncated_files_give_one_line_errors(labels, tmp_path, caps
 
 def test_missing_inputs_are_one_line(tmp_path):
     for src, msg in [(tmp_path / "none.vti", "not found"), (tmp_path / "none.tif", "not found"),
-                     (str(tmp_path / "none_*.tif"), "no TIFF slices"), (tmp_path, "no TIFF slices")]:
+                     (str(tmp_path / "none_*.tif"), "no TIFF slices match"),
+                     (tmp_path, "is a directory with no TIFF slices")]:
         with pytest.raises(m.MicroError, match=msg):
             ii.read_image(src)
 

@@ -263,7 +263,11 @@ def _stack(pages: list[np.ndarray]) -> np.ndarray:
 
 def _read_tiff_files(files: list[Path], source: str) -> np.ndarray:
     if not files:
-        raise MicroError(f"no TIFF slices (*.tif, *.tiff) in {source!r}")
+        if Path(source).is_dir():
+            raise MicroError(
+                f"microstructure file {source!r} is a directory with no TIFF slices (*.tif, *.tiff)"
+            )
+        raise MicroError(f"no TIFF slices match {source!r}")
     pages = []
     for f in files:
         pg = _tiff_pages(str(f))
