@@ -4,7 +4,8 @@
 
 ``dmn train`` and the assessment call this; it never parses argv or prints to stdout.  Errors
 are the stage's own exception types (:class:`~dmn_umat.offline.data.DataError`,
-:class:`~dmn_umat.offline.train.TrainError`, ``ValueError`` for a bad job).
+:class:`~dmn_umat.offline.config.TrainError`, ``ValueError`` for a bad job).  Importing this
+module does not import torch (:func:`train_model` does).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .train import TrainConfig
+from .config import TrainConfig
 
 
 @dataclass
@@ -105,3 +106,28 @@ def train_model(job: TrainJob, log: Callable[[str], None] | None = None) -> Trai
         volume_fractions=[float(v) for v in net.metadata["volume_fractions"]],
         log=str(log_path), plot=None if png is None else str(png),
     )
+
+
+def summary_of(path: str | Path, net) -> dict:
+    """The ``dmn inspect --json`` summary of the model ``net`` (a :class:`dmn_umat.network.Network`)
+    read from ``path``: formulation, depth, leaves, volume fractions, training errors, provenance."""
+    meta = net.metadata
+    t = meta.get("training", {})
+    return {
+        "path": str(path),
+        "formulation": meta.get("formulation"),
+        "depth": net.depth(),
+        "nodes": net.n_nodes,
+        "active_leaves": int((net.weights[net.leaves] > 0).sum()),
+        "leaves": int(len(net.leaves)),
+        "n_phases": int(meta.get("n_phases", net.n_phases)),
+        "rotations": net.rotations is not None,
+        "volume_fractions": [float(v) for v in net.volume_fractions()],
+        "train_error": t.get("train_error"),
+        "val_error": t.get("val_error"),
+        "val_error_max": t.get("val_error_max"),
+        "training": t,
+        "microstructure": meta.get("microstructure", {}),
+        "pruned": meta.get("pruned"),
+        "created": meta.get("created", {}),
+    }

@@ -6,6 +6,11 @@ import sys
 from pathlib import Path
 
 from ..cliutil import CLIError, check_outputs, emit_json, input_file, load_model
+from .api import TrainJob, summary_of
+from .config import TrainConfig
+
+_CFG = TrainConfig()  # the defaults of dmn train's options (one place: the dataclasses)
+_JOB = TrainJob(data="", out="")
 
 
 def register(sub) -> None:
@@ -19,33 +24,35 @@ def register(sub) -> None:
     p.add_argument("--formulation", choices=("dmn", "imn"), required=True)
     p.add_argument("--depth", type=int, required=True, help="tree depth K (2^K leaves)")
     p.add_argument("--out", required=True, help="output model file (.dmn)")
-    p.add_argument("--epochs", type=int, default=200)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--n-train", type=int, default=None, help="use only the first N training samples")
+    p.add_argument("--epochs", type=int, default=_CFG.epochs)
+    p.add_argument("--batch-size", type=int, default=_CFG.batch_size)
+    p.add_argument("--n-train", type=int, default=_CFG.n_train, help="use only the first N training samples")
     p.add_argument(
-        "--val-fraction", type=float, default=0.2, help="if the dataset has no split (default 0.2)"
+        "--val-fraction", type=float, default=_JOB.val_fraction,
+        help=f"if the dataset has no split (default {_JOB.val_fraction:g})",
     )
-    p.add_argument("--lr", type=float, default=0.2, help="Adam learning rate (default 0.2)")
-    p.add_argument("--optimizer", choices=("adam", "amsgrad"), default="adam")
-    p.add_argument("--schedule", choices=("cosine", "decay-on-increase", "none"), default="cosine")
+    p.add_argument("--lr", type=float, default=_CFG.lr, help=f"Adam learning rate (default {_CFG.lr:g})")
+    p.add_argument("--optimizer", choices=("adam", "amsgrad"), default=_CFG.optimizer)
+    p.add_argument("--schedule", choices=("cosine", "decay-on-increase", "none"), default=_CFG.schedule)
     p.add_argument(
-        "--loss", choices=("rel", "rel2"), default="rel", help="mean rel. Frobenius error (or squared)"
+        "--loss", choices=("rel", "rel2"), default=_CFG.loss, help="mean rel. Frobenius error (or squared)"
     )
-    p.add_argument("--lam", type=float, default=0.0, help="weight of the activation regularizer (default 0)")
+    p.add_argument("--lam", type=float, default=_CFG.lam,
+                   help=f"weight of the activation regularizer (default {_CFG.lam:g})")
     p.add_argument(
-        "--reg", choices=("sum", "l1"), default="sum",
+        "--reg", choices=("sum", "l1"), default=_CFG.reg,
         help="regularizer: sum = (sum w / W0 - 1)^2 (fixes the total weight, default); "
         "l1 = normalized L1/L2 norm of the leaf weights (sparsity: prunes leaves as lam grows)",
     )
     p.add_argument(
         "--activation",
         choices=("relu", "softplus"),
-        default=None,
+        default=_CFG.activation,
         help="leaf weight activation (default softplus; relu: dead leaves are pruned at export)",
     )
-    p.add_argument("--init", choices=("uniform", "normal"), default="uniform")
-    p.add_argument("--angles", choices=("random", "structured"), default="random")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", choices=("uniform", "normal"), default=_CFG.init)
+    p.add_argument("--angles", choices=("random", "structured"), default=_CFG.angles)
+    p.add_argument("--seed", type=int, default=_CFG.seed)
     p.add_argument(
         "--no-recover",
         action="store_true",
@@ -55,8 +62,8 @@ def register(sub) -> None:
     p.add_argument(
         "--prune-tol",
         type=float,
-        default=0.0,
-        help="prune leaves with weight <= tol * total (default 0: exact zeros only)",
+        default=_JOB.prune_tol,
+        help=f"prune leaves with weight <= tol * total (default {_JOB.prune_tol:g}: exact zeros only)",
     )
     p.add_argument("--checkpoint", metavar="DIR", default=None, help="write DIR/checkpoint.pt every epoch")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt if present")
@@ -104,9 +111,8 @@ def _say(args, text: str) -> None:
 
 def _train(args) -> int:
     """``dmn train``: a thin layer over :func:`dmn_umat.offline.api.train_model`."""
-    from .api import TrainJob, train_model
+    from .api import train_model
     from .data import DataError
-    from .train import TrainConfig, TrainError
 
     out = Path(args.out)
     check_outputs({"data set": input_file(args.data, "data set")}, {"--out": out})
@@ -121,7 +127,7 @@ def _train(args) -> int:
                    plot=not args.no_plot)
     try:
         s = train_model(job, log=lambda line: print(line, file=sys.stderr))
-    except (DataError, TrainError, ValueError) as exc:
+    except (DataError, ValueError) as exc:  # TrainError is a ValueError
         raise CLIError(str(exc)) from None
     if args.json:
         emit_json(s.to_dict())
@@ -133,30 +139,6 @@ def _train(args) -> int:
         )
         print(f"  log {s.log}" + ("" if s.plot is None else f", curve {s.plot}"))
     return 0
-
-
-def summary_of(path: Path, net) -> dict:
-    """Inspect summary dict of a model (also used by ``dmn inspect --json``)."""
-    meta = net.metadata
-    t = meta.get("training", {})
-    return {
-        "path": str(path),
-        "formulation": meta.get("formulation"),
-        "depth": net.depth(),
-        "nodes": net.n_nodes,
-        "active_leaves": int((net.weights[net.leaves] > 0).sum()),
-        "leaves": int(len(net.leaves)),
-        "n_phases": int(meta.get("n_phases", net.n_phases)),
-        "rotations": net.rotations is not None,
-        "volume_fractions": [float(v) for v in net.volume_fractions()],
-        "train_error": t.get("train_error"),
-        "val_error": t.get("val_error"),
-        "val_error_max": t.get("val_error_max"),
-        "training": t,
-        "microstructure": meta.get("microstructure", {}),
-        "pruned": meta.get("pruned"),
-        "created": meta.get("created", {}),
-    }
 
 
 def _abaqus(args, path: Path, net) -> int:
