@@ -202,8 +202,28 @@ def test_read_mesh_roundtrip_and_errors(tmp_path):
     with pytest.raises(MeshError, match="not found"):
         M.read_mesh(tmp_path / "nope.msh")
     meshio.write(tmp_path / "l.vtu", meshio.Mesh(pts3, [("line", m.cells[:, :2])]))
-    with pytest.raises(MeshError, match="no triangle"):
+    with pytest.raises(MeshError, match="no supported cells .*found line"):
         M.read_mesh(tmp_path / "l.vtu")
+
+
+def test_from_meshio_keeps_every_block_and_the_named_sets():
+    """A file with the solid cells in several blocks of one type (gmsh writes one block per
+    geometric entity) keeps all of them (only the last block was kept before); cell sets map to
+    the merged cell numbering, facet sets to boundary facets, node sets to mesh nodes."""
+    import meshio
+
+    m = M.rectangle(2.0, 1.0, 2, 1)
+    c = m.cells
+    mm = meshio.Mesh(m.points, [("quad", c[:1]), ("line", np.array([[1, 4]])), ("quad", c[1:])],
+                     cell_sets={"a": [np.array([0]), np.array([], int), np.array([], int)],
+                                "b": [np.array([], int), np.array([], int), np.array([0])],
+                                "edge": [np.array([], int), np.array([0]), np.array([], int)]},
+                     point_sets={"corner": np.array([0])})
+    r = M.from_meshio(mm)
+    assert r.n_cells == 2 and np.array_equal(r.cells, c)
+    assert r.cell_sets["a"].tolist() == [0] and r.cell_sets["b"].tolist() == [1]
+    assert r.facet_sets["edge"].tolist() == [[1, 4]] and sorted(r.node_sets["edge"]) == [1, 4]
+    assert r.node_sets["corner"].tolist() == [0] and sorted(r.node_sets["b"]) == sorted(c[1])
 
 
 def test_cg_solver_matches_direct():

@@ -264,6 +264,9 @@ def _corrupt_cases(labels, tmp_path):
     i = z.index(b'encoding="raw">\n_') + 60  # inside the compressed blocks
     cases["vti bad zlib"] = z[:i] + bytes(b ^ 0x5A for b in z[i:i + 30]) + z[i + 30:], "corrupt"
     cases["vti bad xml"] = b"<VTKFile type='ImageData'><ImageData", "not valid XML"
+    cases["vti empty"] = b"", "is empty"
+    rotated = raw.replace(b'Spacing="1 1 1"', b'Spacing="1 1 1" Direction="0 1 0 1 0 0 0 0 1"')
+    cases["vti rotated"] = rotated, "rotated image"
     cases["vti not imagedata"] = b'<VTKFile type="UnstructuredGrid"></VTKFile>', "not a VTK XML ImageData"
     b64 = _vti(tmp_path / "b.vti", labels, fmt="binary").read_text()
     cases["vti bad base64"] = b64.replace('format="binary">\n', 'format="binary">\n!!').encode(), "base64"
@@ -343,3 +346,12 @@ def test_homogenize_accepts_a_vti_directly(tmp_path, capsys):
                      "--json"]) == 0
         res.append(json.loads(capsys.readouterr().out)["C"])
     assert np.array_equal(res[0], res[1])
+
+
+def test_unsegmented_grey_image_is_flagged(tmp_path):
+    grey = np.random.default_rng(1).integers(0, 200, (8, 9, 10), dtype=np.uint8)
+    np.save(tmp_path / "g.npy", grey)
+    res = ii.import_image(ii.ImportConfig(tmp_path / "g.npy"))  # integer grey values read as ids
+    assert any("segment them with thresholds" in w for w in res.warnings)
+    segmented = ii.import_image(ii.ImportConfig(tmp_path / "g.npy", thresholds=(100,)))
+    assert not any("segment them" in w for w in segmented.warnings)

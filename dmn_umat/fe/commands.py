@@ -1,64 +1,151 @@
-"""``dmn fe2 EXAMPLE``: run one of the bundled FE² examples (plate-hole, notched-bar, cyclic)."""
+"""``dmn fe2 EXAMPLE`` (plate-hole, notched-bar, cyclic) and ``dmn fe2 run MESH``: thin layers over
+:func:`dmn_umat.fe.api.run_fe2` and :func:`dmn_umat.fe.api.run_mesh` (docs/fe2.md)."""
 
 from __future__ import annotations
+
+import argparse
+
+EXAMPLE_NAMES = ("plate-hole", "notched-bar", "cyclic")
+
+
+def _material_options(p, default_note: str) -> None:
+    p.add_argument("--model", help="model file (*.dmn) or the name of a shipped pretrained model")
+    p.add_argument("--phase", action="append", metavar="SPEC",
+                   help="phase law spec: one per network phase with --model, or one alone for a homogeneous "
+                   f"phase ({default_note})")
+
+
+def _common_options(p) -> None:
+    p.add_argument("--out", default=None, help="output folder (default: fe2-NAME)")
+    p.add_argument("--solver", default="direct", choices=("direct", "cg"), help="linear solver")
+    p.add_argument("--png-at", default="last", metavar="LIST",
+                   help="increments to picture (von Mises, PEEQ on the deformed mesh): e.g. 5,10,last; "
+                   "'all'; 'none' (default: last)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "fe2",
-        help="run a bundled FE² example (plate-hole, notched-bar, cyclic)",
-        description="Run a bundled FE example with the DMN/IMN surrogate (--model) or a single phase law "
-        "at every integration point; writes an XDMF time series, a load-displacement PNG and a "
-        "summary JSON with physical checks to --out.",
+        help="run a bundled FE² example (plate-hole, notched-bar, cyclic) or a mesh of your own (run)",
+        description="Run a bundled FE example, or your own mesh with 'dmn fe2 run MESH', with the DMN/IMN "
+        "surrogate (--model) or phase laws at the integration points; writes an XDMF time series, a "
+        "load-displacement PNG, field PNGs and a summary JSON to --out.",
     )
-    p.add_argument("example", choices=("plate-hole", "notched-bar", "cyclic"))
-    p.add_argument("--model", help="model file (*.dmn) or the name of a shipped pretrained model")
-    p.add_argument("--phase", action="append", metavar="SPEC",
-                   help="phase law spec: one per network phase with --model, or one alone for a homogeneous "
-                   "phase (default: shipped IMN spheres16_imn_d6 with a J2 matrix and elastic particles)")
-    p.add_argument("--size", default="coarse", choices=("tiny", "coarse", "fine"), help="mesh size")
-    p.add_argument("--steps", type=int, default=None, help="number of load increments (default per size)")
-    p.add_argument("--strain", type=float, default=None, help="nominal strain amplitude of the load")
-    p.add_argument("--out", default=None, help="output folder (default: fe2-EXAMPLE)")
-    p.add_argument("--solver", default="direct", choices=("direct", "cg"), help="linear solver")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.set_defaults(func=_run)
+    sub = p.add_subparsers(dest="example", metavar="{plate-hole,notched-bar,cyclic,run}", required=True)
+    for name in EXAMPLE_NAMES:
+        q = sub.add_parser(name, help=f"the bundled {name} example",
+                           description=f"The bundled {name} example with its physical checks (docs/fe2.md).")
+        _material_options(q, "default: shipped IMN spheres16_imn_d6 with a J2 matrix and elastic particles")
+        q.add_argument("--size", default="coarse", choices=("tiny", "coarse", "fine"), help="mesh size")
+        q.add_argument("--steps", type=int, default=None, help="number of load increments (default per size)")
+        q.add_argument("--strain", type=float, default=None, help="nominal strain amplitude of the load")
+        _common_options(q)
+        q.set_defaults(func=_run_example)
+    r = sub.add_parser(
+        "run", help="your own mesh (gmsh .msh, Abaqus .inp, any meshio format)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run a mesh file (2-D plane strain: triangles/quads; 3-D: tetrahedra/hexahedra). "
+        "GROUP is a physical group, cell set (*Elset) or node set (*Nset) of the file, or "
+        "xmin/xmax/ymin/ymax/zmin/zmax (bounding-box planes). Components: x y z or 1 2 3. Loads "
+        "scale with the load factor (1 at the end of --steps). Details: docs/fe2.md.\n\n"
+        "example: dmn fe2 run part.msh --fix left:x --fix bottom:y --displace right:x=0.02 \\\n"
+        "           --phase j2:E=70000,nu=0.3,sy=250,H=500 --steps 10",
+    )
+    r.add_argument("mesh", help="mesh file")
+    r.add_argument("--fix", action="append", default=[], metavar="GROUP[:COMPS]",
+                   help="zero displacement, e.g. left:x,y (all components if omitted)")
+    r.add_argument("--displace", action="append", default=[], metavar="GROUP:C=V[,C=V]",
+                   help="prescribed displacement at load factor 1, e.g. right:x=0.01")
+    r.add_argument("--traction", action="append", default=[], metavar="GROUP:C=V[,C=V]",
+                   help="surface traction (force/area) at load factor 1, e.g. top:y=5")
+    _material_options(r, "or per region with --material")
+    r.add_argument("--material", action="append", default=[], metavar="GROUP=SPEC",
+                   help="material of a region (solid-cell group): a phase spec or 'model' (the --model "
+                   "surrogate); cells in no group get --model/--phase")
+    r.add_argument("--steps", type=int, default=10,
+                   help="equal load increments to load factor 1 (default 10)")
+    r.add_argument("--factors", default=None, metavar="LIST",
+                   help="target load factors instead of --steps, e.g. 0.5,1,0,-1 (a cycle)")
+    r.add_argument("--no-bbar", action="store_true", help="plain quads/hexahedra (default: B-bar)")
+    _common_options(r)
+    r.set_defaults(func=_run_mesh)
 
 
-def _run(args) -> int:
+def _png_at(text: str) -> str | None:
+    return None if text.strip().lower() == "none" else text
+
+
+def _report(args, result, out) -> int:
+    from ..cliutil import emit_json
+
+    if args.json:
+        emit_json(result.to_dict())
+    else:
+        print(f"{result.name}: {result.n_cells} {result.cell_type} cells, {result.n_increments} increments, "
+              f"{result.newton_iterations} Newton iterations, {result.cutbacks} cut-backs, "
+              f"{result.wall_s:.1f} s")
+        for name, c in result.checks.items():
+            ref = f" (reference {c.reference:.5g}, ratio {c.ratio:.4f})" if c.ratio is not None else ""
+            print(f"  {name:22s} {c.value:.6g}{ref}  {'ok' if c.ok else 'OFF'}  — {c.note}")
+        print(f"  files in {out}/")
+    return 0 if result.ok else 1
+
+
+def _model_path(args):
+    if args.model is None:
+        return None
+    from ..offline.pretrained import resolve
+
+    return resolve(args.model)  # no read here: the library reads the model once
+
+
+def _run_example(args) -> int:
     from pathlib import Path
 
-    from ..cliutil import CLIError, check_outputs, emit_json, load_model, load_phases
+    from ..cliutil import CLIError, check_outputs
+    from .api import FE2Job, run_fe2
     from .elements import MeshError
-    from .examples import EXAMPLES, ExampleError, make_material
+    from .examples import ExampleError
     from .solver import FESolverError
 
-    if args.steps is not None and args.steps < 2:
-        raise CLIError("--steps must be >= 2")
-    if args.strain is not None and not (0.0 < args.strain < 0.5):
-        raise CLIError("--strain must lie in (0, 0.5) (small strain)")
     out = Path(args.out or f"fe2-{args.example}")
-    if args.model is not None:  # exactly one --phase per network phase; never write over the model
-        model_path, net = load_model(args.model)
-        load_phases(args.phase, net.n_phases, f"model {args.model!r}")
-        check_outputs({"--model": model_path}, {"--out": out})
+    check_outputs({"--model": _model_path(args)}, {"--out": out})
+    job = FE2Job(args.example, args.model, args.phase or (), args.size, args.steps, args.strain, out,
+                 args.solver, _png_at(args.png_at), progress=not args.json)
     try:
-        material = make_material(args.model, args.phase, args.example)
-        kw = {"size": args.size, "out": out, "progress": not args.json, "n_steps": args.steps,
-              "linear_solver": args.solver}
-        if args.strain is not None:
-            kw["strain"] = args.strain
-        summary = EXAMPLES[args.example](material, **kw)
+        result = run_fe2(job)
     except (ExampleError, MeshError, FESolverError) as exc:
         raise CLIError(str(exc)) from None
-    if args.json:
-        emit_json(summary)
-    else:
-        print(f"{args.example}: {summary['n_cells']} {summary['cell_type']} cells, "
-              f"{summary['n_increments']} increments, {summary['newton_iterations']} Newton iterations, "
-              f"{summary['cutbacks']} cut-backs, {summary['wall_s']:.1f} s")
-        for name, c in summary["checks"].items():
-            ref = f" (reference {c['reference']:.5g}, ratio {c['ratio']:.4f})" if "ratio" in c else ""
-            print(f"  {name:22s} {c['value']:.6g}{ref}  {'ok' if c['ok'] else 'OFF'}  — {c['note']}")
-        print(f"  files in {out}/")
-    return 0 if all(c["ok"] for c in summary["checks"].values()) else 1
+    return _report(args, result, out)
+
+
+def _run_mesh(args) -> int:
+    from pathlib import Path
+
+    from ..cliutil import CLIError, check_outputs, input_file
+    from . import api
+    from .elements import MeshError
+    from .examples import ExampleError
+    from .solver import FESolverError
+
+    mesh = input_file(args.mesh, "mesh file")
+    out = Path(args.out or f"fe2-{mesh.stem}")
+    check_outputs({"--model": _model_path(args), "mesh": mesh}, {"--out": out})
+    try:
+        factors = None
+        if args.factors is not None:
+            try:
+                factors = [float(x) for x in args.factors.split(",")]
+            except ValueError:
+                raise api.JobError(f"--factors {args.factors!r}: expected numbers, e.g. 0.5,1,0,-1") from None
+        job = api.MeshJob(
+            mesh, [api.parse_fix(s) for s in args.fix], [api.parse_displace(s) for s in args.displace],
+            [api.parse_traction(s) for s in args.traction], args.model, args.phase or (),
+            dict(api.parse_region(s) for s in args.material), args.steps, factors, out, None,
+            _png_at(args.png_at), args.solver, False if args.no_bbar else None, progress=not args.json,
+        )
+        result = api.run_mesh(job)
+    except (ExampleError, MeshError, FESolverError) as exc:
+        raise CLIError(str(exc)) from None
+    return _report(args, result, out)

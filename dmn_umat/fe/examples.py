@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..fileio import atomic_write_text
 from . import mesh as M
-from .output import XdmfSeries, increment_fields, plot_curve
+from .output import XdmfSeries, increment_fields, plot_curve, plot_fields
 from .solver import Dirichlet, Problem, Result, Solver
 
 #: Default material of the examples: the shipped pretrained IMN of a spherical-particle composite
@@ -44,29 +45,40 @@ class ExampleError(ValueError):
     """Bad example options (message is user-facing)."""
 
 
-def make_material(model: str | None, phase_specs: list[str] | None, example: str):
-    """The material of an example: network surrogate when ``model`` is given, else one phase."""
+def phase_material(spec: str):
+    """One phase law at every point (``PhaseSpecError`` on a bad spec)."""
     from ..material import PhaseMaterial
     from ..phases import parse_phase
 
+    return PhaseMaterial(parse_phase(spec))
+
+
+def make_material(model: str | Path | None, phase_specs: Sequence[str] | None, example: str | None):
+    """The material of an example (or of ``dmn fe2 run`` with ``example=None``): the network
+    surrogate when ``model`` (file or shipped name) is given — read once, exactly one phase spec
+    per network phase — else the single phase law at every point.  With neither, an example
+    uses its default composite (:data:`DEFAULT_MODEL`) or, if that is not installed, its
+    default J2 phase.  Bad input raises :class:`ExampleError` (one line)."""
     specs = list(phase_specs or [])
     if model is None:
         if len(specs) > 1:
             raise ExampleError("several --phase need a --model (a network); else give one --phase")
         if specs:
-            return PhaseMaterial(parse_phase(specs[0]))
+            return phase_material(specs[0])
+        if example is None:
+            raise ExampleError("no material: give --model with one --phase per network phase, or one --phase")
         from ..offline.pretrained import path as shipped
 
         try:
             shipped(DEFAULT_MODEL)
         except (ValueError, OSError):
-            return PhaseMaterial(parse_phase(DEFAULT_PHASE[example]))
+            return phase_material(DEFAULT_PHASE[example])
         model, specs = DEFAULT_MODEL, DEFAULT_COMPOSITE[example]
     from ..offline.pretrained import resolve
 
     path = resolve(model)  # an existing file, else a shipped model name
     if not path.is_file():
-        raise ExampleError(f"model {model!r} not found (no such file, no shipped model of that name)")
+        raise ExampleError(f"model {str(model)!r} not found (no such file, no shipped model of that name)")
     from .. import model_file
 
     try:
@@ -75,10 +87,12 @@ def make_material(model: str | None, phase_specs: list[str] | None, example: str
         raise ExampleError(f"cannot read model {str(path)!r}: {exc}") from None
     from ..online.solver import NetworkMaterial
 
-    if not specs:
-        raise ExampleError("--model needs one --phase per network phase")
+    n = net.n_phases
+    if len(specs) != n:
+        raise ExampleError(f"model {str(model)!r} has {n} phase{'s' if n != 1 else ''} but {len(specs)} "
+                           f"--phase given (give exactly one per phase, in phase order)")
     try:
-        mat = NetworkMaterial(net, [parse_phase(s) for s in specs])
+        mat = NetworkMaterial(net, specs)
     except ValueError as exc:
         raise ExampleError(str(exc)) from None
     mat.label = f"{path.stem} + " + " | ".join(specs)
@@ -102,17 +116,49 @@ def _equilibrium(P: np.ndarray, P0: np.ndarray, note: str) -> dict:
     return {"value": float(worst / scale), "reference": 0.0, "ok": bool(worst <= 1e-6 * scale), "note": note}
 
 
-def _run(
+def picture_increments(png_at: Sequence[int | str] | str | None, n: int) -> list[int]:
+    """Increment numbers (1..n) to picture from ``png_at``: ints, ``"last"``, ``"all"`` or a
+    comma-separated string of those (``"5,10,last"``); None/empty → none."""
+    if png_at is None:
+        return []
+    items = png_at.split(",") if isinstance(png_at, str) else list(png_at)
+    out = set()
+    for it in items:
+        key = str(it).strip().lower()
+        if key == "":
+            continue
+        if key == "last":
+            out.add(n)
+        elif key == "all":
+            out.update(range(1, n + 1))
+        else:
+            try:
+                k = int(key)
+            except ValueError:
+                raise ExampleError(f"--png-at: {it!r} is not an increment number, 'last' or 'all'") from None
+            if not 1 <= k <= n:
+                raise ExampleError(f"--png-at: increment {k} out of range 1..{n}")
+            out.add(k)
+    return sorted(out)
+
+
+def run_schedule(
     name: str,
     problem: Problem,
     lams: np.ndarray,
     out: Path | None,
     progress: bool,
     material_label: str,
+    png_at: Sequence[int | str] | str | None = ("last",),
     **opts,
 ) -> tuple[Result, dict]:
+    """Walk the load factors ``lams`` with the cut-back Newton :class:`Solver`; with ``out``, write
+    ``NAME.xdmf/.h5`` and the field PNGs ``NAME_fields_NNN.png`` of the increments ``png_at``
+    (:func:`picture_increments`).  Returns the result and the summary dict (without checks)."""
+    pick = set(picture_increments(png_at, len(lams))) if out is not None else set()
     solver = Solver(problem, **opts)
     writer = None
+    pictures = []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         writer = XdmfSeries(out / name, solver.A)
@@ -130,6 +176,11 @@ def _run(
             if writer is not None:
                 point, cell = increment_fields(solver.A, inc, problem.material)
                 writer.write(inc.index, point, cell)
+                if inc.index in pick:
+                    png = out / f"{name}_fields_{inc.index:03d}.png"
+                    plot_fields(png, problem.mesh, inc.u, cell,
+                                title=f"{name} ({material_label}), increment {inc.index}, λ = {inc.lam:g}")
+                    pictures.append(str(png))
             if incs and incs[-1].index > 1:  # keep full state of the first and last only (memory)
                 incs[-1].state = incs[-1].state[:0]
             incs.append(inc)
@@ -151,11 +202,13 @@ def _run(
         "wall_s": wall,
         "timing_s": {k: float(v) for k, v in res.timing.items()},
         "point_updates": int(res.n_updates),
+        "pictures": pictures,
     }
     return res, summary
 
 
-def _finish(summary: dict, out: Path | None, disp, force, xlabel, ylabel, refs) -> dict:
+def finish_summary(summary: dict, out: Path | None, disp, force, xlabel, ylabel, refs) -> dict:
+    """Add the curve to ``summary``; with ``out`` write the load–displacement PNG and the JSON."""
     summary["curve"] = {"displacement": np.asarray(disp).tolist(), "force": np.asarray(force).tolist()}
     if out is not None:
         name = summary["example"]
@@ -172,13 +225,15 @@ def _finish(summary: dict, out: Path | None, disp, force, xlabel, ylabel, refs) 
             str(out / f"{name}.xdmf"),
             str(out / f"{name}.h5"),
             str(out / f"{name}_load_displacement.png"),
+            *summary.get("pictures", []),
             str(out / f"{name}_summary.json"),
         ]
         atomic_write_text(out / f"{name}_summary.json", json.dumps(summary, indent=1))
     return summary
 
 
-def _label(material) -> str:
+def material_label(material) -> str:
+    """A short label of a material: its phase spec, its ``label`` or its class name."""
     ph = getattr(material, "phase", None)
     return ph.spec if ph is not None else getattr(material, "label", type(material).__name__)
 
@@ -196,11 +251,11 @@ def _point_stress(material, e11: np.ndarray, free: tuple[int, ...]) -> np.ndarra
         target[0] = e
 
         def upd(x, state=state):
-            s_, D_, _, st_ = material.update(x[None], state)
-            return s_[0], D_[0], int(st_[0])
+            r = material.update(x[None], state)
+            return r.stress[0], r.tangent[0], int(r.status[0])
 
         eps, sig, _, _ = solve_mixed(upd, target, free, eps)
-        state = material.update(eps[None], state)[2]
+        state = material.update(eps[None], state).state
         out.append(sig[0])
     return np.array(out)
 
@@ -224,8 +279,7 @@ def _hole_top_stress(res: Result, material, mesh: M.Mesh, a: float) -> float:
     c = np.linalg.lstsq(A, ut[near], rcond=None)[0]
     eps_tt = (ur[top] + c[0]) / a
     q = int(np.argmin(np.linalg.norm(res.assembler.gp_coords - [0.0, a], axis=1)))
-    _, D, _, _ = material.update(inc.strain[q : q + 1], material.initial_state(1))
-    D = D[0]
+    D = material.update(inc.strain[q : q + 1], material.initial_state(1)).tangent[0]
     return float((D[0, 0] - D[0, 1] * D[1, 0] / D[1, 1]) * eps_tt)
 
 
@@ -237,6 +291,7 @@ def plate_hole(
     strain: float = 0.02,
     n_steps: int | None = None,
     linear_solver: str = "direct",
+    png_at: Sequence[int | str] | str | None = ("last",),
 ) -> dict:
     """Quarter plate (10×10 mm, hole radius 1 mm), plane strain, ux = strain·10 mm on x = 10.
 
@@ -256,8 +311,8 @@ def plate_hole(
     n = n_steps or {"tiny": 12, "coarse": 20, "fine": 40}[size]
     lams = np.r_[0.01, np.linspace(0.02, 1.0, n)]  # first increment elastic (Kt)
     prob = Problem(mesh, material, bcs)
-    res, summary = _run(
-        "plate-hole", prob, lams, out, progress, _label(material), linear_solver=linear_solver
+    res, summary = run_schedule(
+        "plate-hole", prob, lams, out, progress, material_label(material), png_at, linear_solver=linear_solver
     )
     P = res.reaction_sum(mesh.node_sets["xmax"], 0)
     P0 = res.reaction_sum(mesh.node_sets["xmin"], 0)
@@ -283,7 +338,8 @@ def plate_hole(
     )
     refs = {"σ_ps(ε_nom)·net": p_net}
     summary["checks"] = checks
-    return _finish(summary, out, d, P, "end displacement u_x [mm]", "load per unit thickness [N/mm]", refs)
+    return finish_summary(summary, out, d, P, "end displacement u_x [mm]", "load per unit thickness [N/mm]",
+                          refs)
 
 
 # --------------------------------------------------------------------------- (b) notched bar
@@ -295,6 +351,7 @@ def notched_bar(
     strain: float = 0.01,
     n_steps: int | None = None,
     linear_solver: str = "direct",
+    png_at: Sequence[int | str] | str | None = ("last",),
 ) -> dict:
     """One eighth of a double-edge notched bar (hexahedra), 40×10×4 mm, notch radius 2 mm,
     ux = strain·20 mm on the end.  Checks: limit load vs σy·A_net (J2 phase), equilibrium."""
@@ -310,13 +367,14 @@ def notched_bar(
     ]
     n = n_steps or {"tiny": 10, "coarse": 16, "fine": 30}[size]
     lams = np.r_[0.02, np.linspace(0.05, 1.0, n)]
-    res, summary = _run(
+    res, summary = run_schedule(
         "notched-bar",
         Problem(mesh, material, bcs),
         lams,
         out,
         progress,
-        _label(material),
+        material_label(material),
+        png_at,
         linear_solver=linear_solver,
     )
     P = res.reaction_sum(mesh.node_sets["xmax"], 0)
@@ -342,7 +400,7 @@ def notched_bar(
     )
     refs = {"σ_uni(ε_lig)·A_net": p_net}
     summary["checks"] = checks
-    return _finish(
+    return finish_summary(
         summary, out, res.lam * delta, P, "end displacement u_x [mm]", "load (1/8 model) [N]", refs
     )
 
@@ -356,6 +414,7 @@ def cyclic(
     strain: float = 0.01,
     n_steps: int | None = None,
     linear_solver: str = "direct",
+    png_at: Sequence[int | str] | str | None = ("last",),
 ) -> dict:
     """The plate with hole under a displacement cycle 0 → +δ → −δ → +δ (δ = strain·10 mm).
 
@@ -376,13 +435,14 @@ def cyclic(
         Dirichlet(mesh.node_sets["ymin"], 1),
         Dirichlet(mesh.node_sets["xmax"], 0, delta),
     ]
-    res, summary = _run(
+    res, summary = run_schedule(
         "cyclic",
         Problem(mesh, material, bcs),
         lams,
         out,
         progress,
-        _label(material),
+        material_label(material),
+        png_at,
         linear_solver=linear_solver,
     )
     P = res.reaction_sum(mesh.node_sets["xmax"], 0)
@@ -399,7 +459,8 @@ def cyclic(
         "loop_closure": _check(P[-1], P[n - 1], 0.9, 1.1, "P(+δ) second time / first time"),
     }
     summary["checks"] = checks
-    return _finish(summary, out, d, P, "end displacement u_x [mm]", "load per unit thickness [N/mm]", {})
+    return finish_summary(summary, out, d, P, "end displacement u_x [mm]", "load per unit thickness [N/mm]",
+                          {})
 
 
 def _size(size: str) -> str:

@@ -27,13 +27,18 @@ _LOCAL_FACETS = {
 class Mesh:
     """Nodes ``points`` (nn, dim) and one block of cells ``cells`` (ne, nen) of ``cell_type``.
 
-    ``node_sets`` maps names to node index arrays (filled by the generators, e.g. ``"left"``).
+    ``node_sets`` maps names to node index arrays (filled by the generators, e.g. ``"xmin"``, and
+    by :func:`from_meshio` from the file's node sets and physical groups / cell sets);
+    ``cell_sets`` maps names to solid cell indices (material regions) and ``facet_sets`` names
+    to boundary facets ``(nf, nfn)`` node lists (lower-dimensional physical groups: tractions).
     """
 
     points: np.ndarray
     cells: np.ndarray
     cell_type: str
     node_sets: dict[str, np.ndarray] = field(default_factory=dict)
+    cell_sets: dict[str, np.ndarray] = field(default_factory=dict)
+    facet_sets: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         self.points = np.ascontiguousarray(self.points, dtype=np.float64)
@@ -66,11 +71,17 @@ class Mesh:
 
     def boundary_facets(self) -> np.ndarray:
         """Facets (nf, nfn) that belong to exactly one cell, outward-ordered node lists."""
+        return self.boundary_facets_owned()[0]
+
+    def boundary_facets_owned(self) -> tuple[np.ndarray, np.ndarray]:
+        """Boundary facets (nf, nfn) and the index of the cell each belongs to (nf,)."""
         local = _LOCAL_FACETS[self.cell_type]
         facets = np.concatenate([self.cells[:, list(f)] for f in local])
+        owner = np.tile(np.arange(self.n_cells), len(local))
         key = np.sort(facets, axis=1)
         _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-        return facets[counts[inv.ravel()] == 1]
+        keep = counts[inv.ravel()] == 1
+        return facets[keep], owner[keep]
 
     def nodes_where(self, predicate: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Indices of nodes whose coordinates satisfy ``predicate(points) -> bool (nn,)``."""
@@ -155,10 +166,12 @@ def read_mesh(path: str | Path, dim: int | None = None) -> Mesh:
 
 
 def from_meshio(m, dim: int | None = None) -> Mesh:
-    """Convert a ``meshio.Mesh`` (first solid block of the highest dimension) to :class:`Mesh`."""
-    blocks = {b.type: b.data for b in m.cells}
+    """Convert a ``meshio.Mesh`` to :class:`Mesh`: the solid cells of the highest dimension (all
+    blocks of that type, in file order), the file's named sets (:func:`_named_sets`) and the
+    bounding-box node sets ``xmin``… (a named set of the same name wins)."""
+    types_present = {b.type for b in m.cells}
     for d in (3, 2) if dim is None else (dim,):
-        types = [t for t in SOLID_TYPES[d] if t in blocks]
+        types = [t for t in SOLID_TYPES[d] if t in types_present]
         if types:
             if len(types) > 1:
                 raise MeshError(f"mesh mixes {types}; one solid cell type per mesh is supported")
@@ -168,15 +181,58 @@ def from_meshio(m, dim: int | None = None) -> Mesh:
                 if pts.shape[1] == 3 and np.ptp(pts[:, 2]) > 1e-12 * max(np.ptp(pts), 1.0):
                     raise MeshError("2-D cells on a non-planar point set (z varies)")
                 pts = pts[:, :2]
-            cells = np.asarray(blocks[t], np.int64)
+            cells = np.concatenate([np.asarray(b.data, np.int64) for b in m.cells if b.type == t])
             used = np.unique(cells)
             remap = -np.ones(pts.shape[0], np.int64)
             remap[used] = np.arange(used.size)
             mesh = Mesh(pts[used], remap[cells], t)
             _fix_orientation(mesh)
             mesh.add_plane_sets()
+            _named_sets(mesh, m, remap)
             return mesh
-    raise MeshError("mesh has no triangle/quad/tetra/hexahedron cells")
+    found = sorted(types_present) or ["none"]
+    raise MeshError("mesh has no supported cells (triangle, quad, tetra, hexahedron); "
+                    f"found {', '.join(found)}")
+
+
+def _named_sets(mesh: Mesh, m, remap: np.ndarray) -> None:
+    """Node, cell and facet sets of a ``meshio.Mesh`` (gmsh physical groups, Abaqus ``*Elset`` /
+    ``*Nset``, …) on ``mesh`` (``remap``: file node → mesh node, −1 for nodes of no solid cell).
+
+    A set of solid cells gives ``cell_sets[name]`` (indices into ``mesh.cells``) and a set of
+    facet cells (lines in 2-D, triangles/quads in 3-D) ``facet_sets[name]``; every set gives
+    ``node_sets[name]``.  Names starting with ``gmsh:`` (meshio bookkeeping) are skipped."""
+    facet = FACET_TYPES[mesh.cell_type]
+    start, offset = {}, 0  # first solid-cell index of each solid block
+    for k, b in enumerate(m.cells):
+        if b.type == mesh.cell_type:
+            start[k], offset = offset, offset + len(b.data)
+    for name, per_block in (m.cell_sets or {}).items():
+        if name.startswith("gmsh:"):
+            continue
+        nodes, cells, facets = [], [], []
+        for k, (block, idx) in enumerate(zip(m.cells, per_block)):
+            idx = np.asarray(idx if idx is not None else [], np.int64)
+            if idx.size == 0:
+                continue
+            conn = np.asarray(block.data, np.int64)[idx]
+            nodes.append(conn.ravel())
+            if k in start:
+                cells.append(start[k] + idx)
+            elif block.type == facet:
+                facets.append(conn)
+        if not nodes:
+            continue
+        n = remap[np.unique(np.concatenate(nodes))]
+        mesh.node_sets[name] = n[n >= 0]
+        if cells:
+            mesh.cell_sets[name] = np.unique(np.concatenate(cells))
+        if facets:
+            f = remap[np.concatenate(facets)]
+            mesh.facet_sets[name] = f[(f >= 0).all(axis=1)]
+    for name, idx in (m.point_sets or {}).items():
+        n = remap[np.asarray(idx, np.int64)]
+        mesh.node_sets[name] = np.unique(n[n >= 0])
 
 
 def _fix_orientation(mesh: Mesh) -> None:

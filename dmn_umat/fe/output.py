@@ -1,6 +1,9 @@
 """Results for ParaView: an XDMF (+HDF5) time series, one time step per converged increment, and
 a load–displacement PNG.
 
+Field pictures (:func:`plot_fields`): contour PNGs of cell fields (von Mises stress, equivalent
+plastic strain) on the deformed mesh — filled cells in 2-D, the coloured outer surface in 3-D.
+
 Point data: ``displacement`` (3 components, z = 0 in 2D), nodal-averaged ``stress``/``strain``
 (XDMF ``Tensor6``: tensor components in ParaView's order xx, xy, xz, yy, yz, zz — no √2) and
 ``von_mises``.  Cell data: the
@@ -140,16 +143,19 @@ def plot_curve(
     import matplotlib
 
     matplotlib.use("Agg")
+    import textwrap
+
     import matplotlib.pyplot as plt
 
     path = Path(path)
     fig, ax = plt.subplots(figsize=(5.5, 4.0), dpi=120)
+    title = textwrap.fill(title, 64)  # long material labels wrap instead of running off the figure
     ax.plot(np.r_[0.0, displacement], np.r_[0.0, force], "o-", ms=3, lw=1.2, label="FE")
     for i, (name, val) in enumerate((reference or {}).items()):
         ax.axhline(val, ls="--", lw=1, color=f"C{i + 1}", label=name)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -157,3 +163,87 @@ def plot_curve(
         atomic_save(path, lambda tmp: fig.savefig(tmp, format="png"), suffix=".png")
     finally:
         plt.close(fig)
+
+
+#: Pictured fields: (cell field name, colour-bar label).
+FIELD_PICTURES = (("von_mises", "von Mises stress"), ("peeq", "equivalent plastic strain"))
+
+
+def deformation_scale(points: np.ndarray, u: np.ndarray, fraction: float = 0.05) -> float:
+    """Display magnification of the displacements ``u`` (nn, dim): the largest displacement is
+    drawn as ``fraction`` of the model size, never below the true scale 1."""
+    umax = float(np.max(np.linalg.norm(u, axis=1))) if u.size else 0.0
+    size = float(np.linalg.norm(np.ptp(points, axis=0)))
+    return max(1.0, fraction * size / umax) if umax > 0 else 1.0
+
+
+def plot_fields(
+    path: str | Path,
+    mesh,
+    u: np.ndarray,
+    cell_fields: dict[str, np.ndarray],
+    *,
+    title: str = "",
+    scale: float | None = None,
+) -> list[str]:
+    """Contour PNG of the :data:`FIELD_PICTURES` present in ``cell_fields`` (name → (ne,)), one
+    panel each, on the mesh deformed by ``u`` (ndof,) × ``scale`` (default
+    :func:`deformation_scale`).  2-D: filled cells; 3-D: the boundary facets coloured by their
+    cell's value (surface view).  Returns the names of the fields drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dim = mesh.dim
+    uu = np.asarray(u, float).reshape(-1, dim)
+    s = deformation_scale(mesh.points, uu) if scale is None else float(scale)
+    x = mesh.points + s * uu
+    names = [(n, lab) for n, lab in FIELD_PICTURES if n in cell_fields]
+    if not names:
+        raise ValueError("plot_fields: none of the pictured fields is available")
+    fig = plt.figure(figsize=(5.2 * len(names), 4.4), dpi=110)
+    if dim == 3:
+        facets, owner = mesh.boundary_facets_owned()
+    for k, (name, label) in enumerate(names):
+        vals = np.asarray(cell_fields[name], float)
+        vmin, vmax = float(vals.min()), float(vals.max())
+        if vmax <= vmin:  # a uniform field: still a readable colour bar
+            vmax = vmin + max(abs(vmin), 1.0) * 1e-6
+        norm = matplotlib.colors.Normalize(vmin, vmax)
+        if dim == 2:
+            from matplotlib.collections import PolyCollection
+
+            ax = fig.add_subplot(1, len(names), k + 1)
+            coll = PolyCollection(x[mesh.cells], array=vals, cmap="turbo", norm=norm,
+                                  edgecolors="k", linewidths=0.15)
+            ax.add_collection(coll)
+            ax.set_xlim(x[:, 0].min(), x[:, 0].max())
+            ax.set_ylim(x[:, 1].min(), x[:, 1].max())
+            ax.set_aspect("equal")
+            ax.set_xlabel("x")
+            ax.set_ylabel("y")
+        else:
+            from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+            ax = fig.add_subplot(1, len(names), k + 1, projection="3d")
+            coll = Poly3DCollection(x[facets], cmap="turbo", norm=norm, edgecolors="k", linewidths=0.1)
+            coll.set_array(vals[owner])
+            ax.add_collection3d(coll)
+            lo, hi = x.min(0), x.max(0)
+            ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), zlim=(lo[2], hi[2]),
+                   xlabel="x", ylabel="y", zlabel="z")
+            ax.set_box_aspect(np.maximum(hi - lo, 1e-3 * np.max(hi - lo)))
+            ax.view_init(elev=25, azim=-60)
+        fig.colorbar(coll, ax=ax, shrink=0.8, label=label)
+        ax.set_title(f"{label}\n(deformation ×{s:.3g})", fontsize=9)
+    if title:
+        import textwrap
+
+        fig.suptitle(textwrap.fill(title, 60 * len(names)), fontsize=9)
+    fig.tight_layout()
+    try:
+        atomic_save(Path(path), lambda tmp: fig.savefig(tmp, format="png"), suffix=".png")
+    finally:
+        plt.close(fig)
+    return [n for n, _ in names]

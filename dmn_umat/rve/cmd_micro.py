@@ -134,9 +134,9 @@ def _run_import(args) -> int:
     print(f"imported {args.image} ({src}, {info['raw_dtype']} {raw}) -> {out}: "
           f"{'x'.join(map(str, res.shape))} voxels, {len(res.volume_fractions)} phases")
     if res.label_map:
-        print("  label map: " + ", ".join(f"{v} -> {i}" for v, i in res.label_map))
-    fr = " ".join(f"{v:.4f}" for v in res.volume_fractions)
-    before = " ".join(f"{v:.4f}" for v in res.volume_fractions_before)
+        print("  label map: " + _first(f"{v} -> {i}" for v, i in res.label_map))
+    fr = _first(f"{v:.4f}" for v in res.volume_fractions)
+    before = _first(f"{v:.4f}" for v in res.volume_fractions_before)
     print(f"  volume fractions: {fr}" + (f" (before downsampling: {before})" if args.downsample > 1 else ""))
     print("  periodicity (faces differ / adjacent interior slices differ at most): " + ", ".join(
         f"{c.axis} {c.face_mismatch:.3f}/{c.interior_max:.3f}" for c in res.periodicity))
@@ -177,3 +177,10 @@ def _run(args) -> int:
             f"(target {micro.target_volume_fraction:.4f}) -> {out}"
         )
     return 0
+
+
+def _first(items, n: int = 12) -> str:
+    """At most ``n`` items, comma-separated, then how many there are in all."""
+    items = list(items)
+    more = f", ... ({len(items)} in all; --json lists them)" if len(items) > n else ""
+    return ", ".join(items[:n]) + more

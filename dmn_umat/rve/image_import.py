@@ -61,6 +61,7 @@ __all__ = [
 TIFF_SUFFIXES = (".tif", ".tiff")
 H5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5")
 MAX_LABELS = 256  # more distinct values than this under --labels: grey values, not labels
+MANY_PHASES = 16  # more phases than this: warn (likely an unsegmented grey image)
 PERIODIC_FACTOR = 1.5  # faces differ by more than this × the worst adjacent interior pair: warn
 _H5_SPEC = re.compile(r"^(.*?\.(?:h5|hdf5|hdf|he5))(?::(.*))?$", re.IGNORECASE)
 _VTK_TYPES = {
@@ -356,6 +357,8 @@ def _read_vti(path: str, array: str | None) -> tuple[np.ndarray, str, list[float
     """(voxels (nx, ny, nz), the array's "PointData/name", spacing) of a VTK XML ImageData file."""
     data = _read_regular(path, "VTK file")
     name = repr(path)
+    if not data.strip():
+        raise MicroError(f"VTK file {name} is empty")
     appended, app_enc = None, None
     i = data.find(b"<AppendedData")
     if i >= 0:
@@ -391,8 +394,13 @@ def _read_vti(path: str, array: str | None) -> tuple[np.ndarray, str, list[float
     try:
         ext = [int(v) for v in (pieces[0].get("Extent") or img.get("WholeExtent")).split()]
         spacing = [float(v) for v in (img.get("Spacing") or "1 1 1").split()]
+        direction = [float(v) for v in (img.get("Direction") or "1 0 0 0 1 0 0 0 1").split()]
     except (AttributeError, ValueError):
         raise MicroError(f"VTK file {name}: missing or bad Extent/Spacing") from None
+    if direction != [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]:
+        d = " ".join(f"{v:g}" for v in direction)
+        raise MicroError(f"VTK file {name}: a rotated image (Direction {d}) is not supported; "
+                         "resample it onto the x, y, z axes")
     if len(ext) != 6 or any(ext[2 * k + 1] < ext[2 * k] for k in range(3)):
         raise MicroError(f"VTK file {name}: bad extent {ext}")
     points = [ext[2 * k + 1] - ext[2 * k] + 1 for k in range(3)]
@@ -644,6 +652,9 @@ def import_image(cfg: ImportConfig) -> ImportResult:
                         "all present" + ("" if cfg.thresholds or cfg.labels else " (--labels maps them)"))
     if n < 2:
         warnings.append("only one phase: nothing to homogenize")
+    if n > MANY_PHASES:
+        warnings.append(f"{n} phases: if the image holds grey values, segment them with thresholds "
+                        "(--threshold)")
     sp = info["spacing"]
     if sp is not None and (len(sp) != 3 or max(sp) > min(sp) * (1 + 1e-6)):
         warnings.append(f"voxels are not cubic (spacing {sp}); the FFT solver treats them as cubes")
