@@ -355,3 +355,10 @@ def test_unsegmented_grey_image_is_flagged(tmp_path):
     assert any("segment them with thresholds" in w for w in res.warnings)
     segmented = ii.import_image(ii.ImportConfig(tmp_path / "g.npy", thresholds=(100,)))
     assert not any("segment them" in w for w in segmented.warnings)
+
+
+def test_non_cubic_vti_spacing_is_flagged(labels, tmp_path):
+    path = _vti(tmp_path / "m.vti", labels, fmt="appended")
+    path.write_bytes(path.read_bytes().replace(b'Spacing="1 1 1"', b'Spacing="1 1 2.5"'))
+    res = ii.import_image(ii.ImportConfig(path))
+    assert np.array_equal(res.voxels, labels) and any("not cubic" in w for w in res.warnings)
