@@ -47,6 +47,9 @@ KINDS = ("spheres", "short-fibres", "long-fibres", "laminate")
 _AXES = {"x": 0, "y": 1, "z": 2}
 _BATCH = 64  # RSA candidates drawn per batch
 _HERD_POOL = 8  # admissible fibre candidates compared by the orientation-tensor herding
+_POLISH_GOAL = 0.004  # direction swaps after RSA stop once max |A2_realized - A2| <= this
+_POLISH_SWEEPS = 6  # passes over all fibres at most
+_POLISH_TRIES = 16  # directions drawn per fibre and pass
 
 
 class MicroError(ValueError):
@@ -217,6 +220,16 @@ def _paint(grid: np.ndarray, idx: list[np.ndarray], mask: np.ndarray) -> int:
     return new
 
 
+def _unpaint(grid: np.ndarray, idx: list[np.ndarray], mask: np.ndarray) -> int:
+    """Set ``grid[wrapped idx][mask] = 0``; return how many voxels were cleared."""
+    wrapped = np.ix_(*[i % n for i, n in zip(idx, grid.shape)])
+    sub = grid[wrapped]
+    gone = int(np.count_nonzero(mask & (sub == 1)))
+    sub[mask] = 0
+    grid[wrapped] = sub
+    return gone
+
+
 def _new_count(grid: np.ndarray, idx: list[np.ndarray], mask: np.ndarray) -> int:
     wrapped = np.ix_(*[i % n for i, n in zip(idx, grid.shape)])
     return int(np.count_nonzero(mask & (grid[wrapped] == 0)))
@@ -345,6 +358,66 @@ def _rsa(
     if placed is None:
         return np.zeros((0,) + propose(np.random.default_rng(0), 1).shape[1:])
     return placed[:n].copy()
+
+
+def _polish_orientation(rng, grid, segs, sampler, conflicts, rasterize, cutoff: float,
+                        target_voxels: float) -> None:
+    """Greedy direction swaps after the fibre RSA, in place on ``segs`` (n, 2, 3) and ``grid``.
+
+    Each fibre in turn (random order, at most ``_POLISH_SWEEPS`` passes, until max |A₂ realised −
+    A₂| ≤ ``_POLISH_GOAL``) may turn about its centre to one of ``_POLISH_TRIES`` directions drawn
+    from ``sampler`` (:class:`.orientation.DirectionSampler`): the candidate that lowers the
+    Frobenius error of Σ p⊗p − n·A₂ most and overlaps no other fibre is taken, provided the voxel
+    count stays within max(current error, half a fibre) of ``target_voxels``.  The grid is then
+    repainted from the segments.
+    """
+    n = len(segs)
+    if n == 0 or sampler.rank == 1:
+        return
+    L = np.asarray(grid.shape, dtype=np.float64)
+    half = 0.5 * np.linalg.norm(segs[0, 1] - segs[0, 0])
+    cen = 0.5 * (segs[:, 0] + segs[:, 1])
+    dirs = (segs[:, 1] - segs[:, 0]) / (2.0 * half)
+    goal = n * sampler.a2
+    total = dirs.T @ dirs
+    filled = int(np.count_nonzero(grid))
+    slack = 0.5 * filled / n
+    changed = False
+    for _ in range(_POLISH_SWEEPS):
+        if np.max(np.abs(total - goal)) <= _POLISH_GOAL * n:
+            break
+        for i in rng.permutation(n):
+            base = total - np.outer(dirs[i], dirs[i])
+            d = sampler.sample(rng, _POLISH_TRIES)
+            err = np.sum((base[None] + d[:, :, None] * d[:, None, :] - goal) ** 2, axis=(1, 2))
+            better = np.argsort(err)
+            better = better[err[better] < np.sum((total - goal) ** 2) - 1e-12][:4]
+            if better.size == 0:
+                continue
+            rel = _min_image(cen - cen[i], L)
+            near = np.flatnonzero(np.sum(rel * rel, axis=1) < cutoff * cutoff)
+            near = near[near != i]
+            for j in better:
+                cand = np.stack([cen[i] - half * d[j], cen[i] + half * d[j]])[None]
+                if near.size and conflicts(cand, segs, np.zeros(near.size, dtype=np.int64), near)[0]:
+                    continue
+                idx, mask = rasterize(segs[i])
+                gone = _unpaint(grid, idx, mask)
+                idx2, mask2 = rasterize(cand[0])
+                now = filled - gone + _new_count(grid, idx2, mask2)
+                if abs(now - target_voxels) > max(abs(filled - target_voxels), slack):
+                    _paint(grid, idx, mask)
+                    continue
+                _paint(grid, idx2, mask2)
+                filled, segs[i], dirs[i], changed = now, cand[0], d[j], True
+                total = base + np.outer(d[j], d[j])
+                break
+            if np.max(np.abs(total - goal)) <= _POLISH_GOAL * n:
+                break
+    if changed:  # clear voxels a swapped fibre shared with a neighbour only at a tie
+        grid[...] = 0
+        for s in segs:
+            _paint(grid, *rasterize(s))
 
 
 def _last_size(last, rasterize) -> int:
@@ -566,6 +639,7 @@ def short_fibres(
         choose,
     )
     if sampler is not None:
+        _polish_orientation(rng, grid, segs, sampler, conflicts, rasterize, seg + dmin, vf * V)
         target = sampler.a2
     elif orientation == "aligned":
         target = np.outer(a, a)
