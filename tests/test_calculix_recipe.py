@@ -55,6 +55,7 @@ def recipe() -> dict[str, str]:
         "build": [c for c in cmds if c.startswith("dmn abi build")],
         "inspect": [c for c in cmds if c.startswith("dmn inspect") and "--abaqus" in c],
         "ccx": [c for c in cmds if re.search(r"(^|\s)ccx\s", c)],
+        "cd": [c for c in cmds if c.startswith("cd ")],  # the folder `dmn abi ccx` runs in
     }
     assert all(len(v) == 1 for v in roles.values()), f"README recipe not recognized: {cmds}"
     return {k: v[0] for k, v in roles.items()}
@@ -82,6 +83,7 @@ def workdir(ccx, tmp_path_factory):  # noqa: F811 - the ccx fixture
     d = tmp_path_factory.mktemp("recipe")
     env = dict(os.environ, OMP_NUM_THREADS="1", CCX_NPROC_RESULTS="1", CCX_NPROC_EQUATION_SOLVER="1")
     env["PATH"] = os.pathsep.join([str(Path(ccx).parent), str(Path(sys.executable).parent), env["PATH"]])
+    env["DMN_UMAT_CCX_CACHE"] = str(Path(ccx).parent)  # what `dmn abi ccx` runs
     r = bash(recipe()["build"], d, env)
     assert r.returncode == 0, r.stderr[-3000:]
     return d, env
@@ -96,9 +98,11 @@ def run_recipe(workdir, phases: list[str] | None, mesh=(2, 1, 1)):
     r = bash(inspect, d, env, timeout=600)
     assert r.returncode == 0, r.stderr
     block = r.stdout
-    (d / "job.inp").write_text(make_deck(block, STEPS[:2], mesh=mesh))
-    r = bash(cmds["ccx"], d, env)
-    return block, r, d / "job.dat"
+    run_dir = d / cmds["cd"].split(None, 1)[1]
+    job = re.search(r"-i\s+(\S+)", cmds["ccx"]).group(1)  # the README's deck, replaced by the test's
+    (run_dir / f"{job}.inp").write_text(make_deck(block, STEPS[:2], mesh=mesh))
+    r = bash(cmds["ccx"], run_dir, env)
+    return block, r, run_dir / f"{job}.dat"
 
 
 def constants(block: str) -> int:

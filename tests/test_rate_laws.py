@@ -331,6 +331,42 @@ def test_chaboche_ratcheting_under_stress_control_matches_ode():
     assert errs[1] < 6e-3, errs
 
 
+def test_rate_independent_chaboche_load_reverse_closed_form():
+    """Uniaxial stress (mixed control), load to εp = 1 % then reverse to εp = −1 %: the
+    rate-independent Chaboche stress–strain curve in closed form (forward: x_i = C_i/γ_i
+    (1 − e^(−γ_i p)); reverse: x_i = −C_i/γ_i + (x_i0 + C_i/γ_i) e^(−γ_i Δ)), first order."""
+    from scipy.optimize import brentq
+
+    sy, Qv, bv = 150.0, 50.0, 10.0
+
+    def flow(p):
+        return sy + Qv * (1 - math.exp(-bv * p))
+
+    def fwd(p):
+        return flow(p) + sum(C / g * (1 - math.exp(-g * p)) for C, g, _ in CHAB_BACK)
+
+    x0 = [C / g * (1 - math.exp(-g * 0.01)) for C, g, _ in CHAB_BACK]
+
+    def rev(d):
+        return sum(-C / g + (x + C / g) * math.exp(-g * d) for (C, g, _), x in zip(CHAB_BACK, x0)) - flow(
+            0.01 + d)
+
+    def ref_eps(sig, reverse):
+        if not reverse:
+            return sig / E + (0.0 if sig <= sy else brentq(lambda p: fwd(p) - sig, 0, 1))
+        return sig / E + 0.01 - (0.0 if sig >= rev(0) else brentq(lambda d: rev(d) - sig, 0, 1))
+
+    errs = []
+    for N in (200, 400):
+        sig = np.r_[np.linspace(0, fwd(0.01), N + 1), np.linspace(fwd(0.01), rev(0.02), 2 * N + 1)[1:]]
+        eps = drive_stress("chaboche", chab_props(), np.arange(sig.size, dtype=float),
+                           np.c_[sig, np.zeros((sig.size, 5))])
+        ref = np.array([ref_eps(v, i > N) for i, v in enumerate(sig)])
+        errs.append(np.abs(eps[:, 0] - ref).max() / np.abs(ref).max())
+    assert 1.7 < errs[0] / errs[1] < 2.3, errs
+    assert errs[1] < 3e-3, errs
+
+
 def test_chaboche_linear_limit_is_j2_and_eta_zero_is_rate_independent():
     """γ_i = 0 with C_1 + C_2 = Hk is the linear kinematic j2 law; η → 0 gives the rate
     independent Chaboche."""

@@ -4,7 +4,11 @@
 
 writes ``DIR/libdmn_umat.so`` (exports ``umat_`` and the C API of
 ``fortran_bridge/include/dmn_umat.h``, nothing else), the symlink ``DIR/libDMN.so`` that a
-CalculiX material ``@ABAQUS_DMN...`` loads, and a copy of the header ``DIR/dmn_umat.h``.
+CalculiX material ``@ABAQUS_DMN...`` loads, and what a C/Fortran user compiles against it
+(:data:`SHARE_FILES`: the header ``DIR/dmn_umat.h``, the Fortran UMAT shim, the C/Fortran
+drivers, ``DIR/CMakeLists.txt`` and the CMake package file ``DIR/dmn_umatConfig.cmake``) and
+the example CalculiX deck ``DIR/dmn_example.inp``.  These come from ``fortran_bridge/`` in a
+source tree and from ``share/dmn_umat/`` (same layout) in an installed wheel.
 The library embeds the interpreter that built it (its executable is recorded, so a venv is
 found through ``pyvenv.cfg``; override with ``$DMN_UMAT_PYTHON``).  Writes are atomic.
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -27,6 +32,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import warnings
 from pathlib import Path
 
 from . import cachekey
@@ -36,6 +42,18 @@ C_SOURCE = HERE / "libdmn.c"
 MODULE = "_dmn_umat_cffi"
 LIBNAME = "libdmn_umat.so"
 CCX_ALIAS = "libDMN.so"
+#: files of the C/Fortran side: path in fortran_bridge/ (= share/dmn_umat/ of a wheel) → path
+#: in the build folder
+SHARE_FILES = {
+    "include/dmn_umat.h": "dmn_umat.h",
+    "src/umat_shim.f90": "src/umat_shim.f90",
+    "drivers/dmn_driver_c.c": "drivers/dmn_driver_c.c",
+    "drivers/dmn_driver_f.f90": "drivers/dmn_driver_f.f90",
+    "CMakeLists.txt": "CMakeLists.txt",
+    "dmn_umatConfig.cmake": "dmn_umatConfig.cmake",
+}
+#: the example deck (package data): a CalculiX job through the UMAT with a shipped model
+EXAMPLE_DECK = HERE / "dmn_example.inp"
 
 EMBEDDING_API = """
 int _dmn_py_init(void **kernels, char *err, int errlen);
@@ -50,10 +68,63 @@ EXPORTS = (
 )
 
 
+def share_dir() -> Path | None:
+    """Folder of the C/Fortran files (:data:`SHARE_FILES`): ``fortran_bridge/`` of the source
+    tree this package lives in, else ``share/dmn_umat`` of the installed distribution of this
+    very package (a wheel's data files); None if neither is there."""
+    src = HERE.parent.parent / "fortran_bridge"
+    if (src / "include" / "dmn_umat.h").is_file():
+        return src
+    try:
+        dist = importlib.metadata.distribution("dmn_umat")
+        if Path(dist.locate_file("dmn_umat/__init__.py")).resolve() != HERE.parent / "__init__.py":
+            return None  # metadata of another copy
+        for f in dist.files or ():
+            if f.as_posix().endswith("share/dmn_umat/include/dmn_umat.h"):
+                return Path(dist.locate_file(f)).resolve().parent.parent
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return None
+
+
 def header_path() -> Path | None:
-    """``fortran_bridge/include/dmn_umat.h`` of the source tree, if present."""
-    p = HERE.parent.parent / "fortran_bridge" / "include" / "dmn_umat.h"
-    return p if p.is_file() else None
+    """``include/dmn_umat.h`` of :func:`share_dir`, if present."""
+    d = share_dir()
+    p = d / "include" / "dmn_umat.h" if d else None
+    return p if p is not None and p.is_file() else None
+
+
+def _install_file(src: Path, dst: Path) -> None:
+    """Atomic copy ``src`` → ``dst`` (parent folders created)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def install_user_files(out: str | Path) -> list[Path]:
+    """Write :data:`SHARE_FILES` and the example deck into ``out``; returns the paths written.
+    A missing file (an install without ``share/dmn_umat``) is named in a warning."""
+    out = Path(out)
+    share = share_dir()
+    written, missing = [], []
+    for rel, dst in SHARE_FILES.items():
+        src = share / rel if share else None
+        if src is None or not src.is_file():
+            missing.append(rel)
+            continue
+        _install_file(src, out / dst)
+        written.append(out / dst)
+    if EXAMPLE_DECK.is_file():
+        _install_file(EXAMPLE_DECK, out / EXAMPLE_DECK.name)
+        written.append(out / EXAMPLE_DECK.name)
+    else:
+        missing.append(EXAMPLE_DECK.name)
+    if missing:
+        where = share or "fortran_bridge/ and share/dmn_umat"
+        warnings.warn(f"dmn_umat is installed without {', '.join(missing)} (looked in {where}): {out} has "
+                      "the library but not these files", stacklevel=2)
+    return written
 
 
 def _c_string(s: str) -> str:
@@ -195,10 +266,7 @@ def build(out: str | Path, verbose: bool = False, warm_cache: bool = True) -> Pa
         tmp_alias.unlink()
     tmp_alias.symlink_to(LIBNAME)
     os.replace(tmp_alias, alias)
-    if hp:
-        tmp_h = out / f".dmn_umat.h.{os.getpid()}.tmp"
-        shutil.copyfile(hp, tmp_h)
-        os.replace(tmp_h, out / "dmn_umat.h")
+    install_user_files(out)
     if warm_cache:
         warm(out / LIBNAME)
     return out / LIBNAME

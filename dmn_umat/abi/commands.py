@@ -1,4 +1,5 @@
-"""``dmn abi`` subcommands: build the UMAT library, print a deck's material block."""
+"""``dmn abi`` subcommands: build the UMAT library (and the files a C/Fortran user needs), print a
+deck's material block, run the install's CalculiX on a deck."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("abi", help="C ABI / Abaqus UMAT library (libdmn_umat)")
     sub = p.add_subparsers(dest="abi_command", metavar="ABI_COMMAND")
 
-    b = sub.add_parser("build", help="build libdmn_umat.so (+ libDMN.so alias for CalculiX) and precompile "
-                       "its kernels")
+    b = sub.add_parser("build", help="build libdmn_umat.so (+ libDMN.so alias for CalculiX), precompile "
+                       "its kernels, and write dmn_umat.h, the Fortran UMAT shim, C/Fortran drivers, "
+                       "CMake files and the example deck dmn_example.inp next to it")
     b.add_argument("--out", default=None, help="output directory (default: per-build cache directory)")
     b.add_argument("--json", action="store_true", help="print {'library': path} as JSON")
     b.add_argument("--no-warm", action="store_true",
@@ -26,6 +28,14 @@ def register(subparsers) -> None:
     d.add_argument("--flavor", choices=("calculix", "abaqus"), default="calculix")
     d.add_argument("--json", action="store_true", help="print {'block', 'nstatv', 'nprops', 'props'} as JSON")
     d.set_defaults(func=_cmd_deck)
+
+    c = sub.add_parser("ccx", help="run the CalculiX the install built (UMAT loader) on JOB.inp with "
+                       "libdmn_umat on its library path")
+    c.add_argument("-i", dest="job", required=True, metavar="JOB", help="job name: JOB.inp in the current "
+                   "folder, results JOB.dat/JOB.frd next to it (as ccx -i JOB)")
+    c.add_argument("--lib", default=None, help="folder of libDMN.so (from `dmn abi build --out DIR`; "
+                   "default: the per-build cache library, built when missing)")
+    c.set_defaults(func=_cmd_ccx)
     p.set_defaults(func=lambda args: _no_sub(p))
 
 
@@ -35,12 +45,19 @@ def _no_sub(p: argparse.ArgumentParser) -> int:
 
 
 def _cmd_build(args) -> int:
+    import sys
+    import warnings
+
     from .build import build, default_dir
 
-    try:
-        lib = build(args.out or default_dir(), warm_cache=not args.no_warm)
-    except Exception as exc:  # noqa: BLE001 - compiler/cffi failure: one line for the user
-        raise CLIError(f"cannot build the library: {exc}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            lib = build(args.out or default_dir(), warm_cache=not args.no_warm)
+        except Exception as exc:  # noqa: BLE001 - compiler/cffi failure: one line for the user
+            raise CLIError(f"cannot build the library: {exc}") from None
+    for w in caught:  # e.g. an install without the header: said, in one line each
+        print(f"dmn abi: warning: {w.message}", file=sys.stderr)
     if args.json:
         emit_json({"library": str(lib)})
     else:
@@ -64,3 +81,28 @@ def _cmd_deck(args) -> int:
     else:
         print(block, end="")
     return 0
+
+
+def _cmd_ccx(args) -> int:
+    from pathlib import Path
+
+    from .calculix import CalculiXNotFound, ccx_path, run
+
+    try:
+        ccx_path()
+    except CalculiXNotFound as exc:
+        raise CLIError(str(exc)) from None
+    if not Path(f"{args.job}.inp").is_file():
+        raise CLIError(f"deck {args.job}.inp not found in {Path.cwd()}")
+    if args.lib is not None:
+        lib_dir = Path(args.lib)
+        if not (lib_dir / "libDMN.so").exists():
+            raise CLIError(f"no libDMN.so in {lib_dir} (build it with dmn abi build --out {lib_dir})")
+    else:
+        from .build import ensure_library
+
+        try:
+            lib_dir = ensure_library().parent
+        except Exception as exc:  # noqa: BLE001 - compiler/cffi failure: one line for the user
+            raise CLIError(f"cannot build the library: {exc}") from None
+    return run(["-i", args.job], lib_dir)

@@ -1,0 +1,139 @@
+"""The wheel as a newcomer gets it (issue 15 item 1), outside the source tree.
+
+Builds the wheel from a copy of the checkout's files (what a clean clone holds: tracked and
+not-ignored untracked files), installs it into a fresh venv *without* system site packages and
+without extras (pip fetches numpy, numba, cffi, scipy from the package index, so the test
+needs the index or a pip cache: it is skipped when neither can provide them), then, in a
+scratch folder with that venv's ``dmn``: ``dmn abi build`` (library, header, shim, drivers, CMake
+files, example deck), ``dmn drive`` with a shipped model, a C program compiled against the
+installed header and library (model by shipped name through ``dmn_open``), the CMake route to
+the C and Fortran drivers, and the example deck in CalculiX (``dmn abi ccx``; that part is
+skipped only when no ccx was built).  torch, dask, tqdm, matplotlib, gmsh, meshio, h5py are not
+installed in the venv at all, which the test checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "spheres16_imn_d6"
+PHASES = ["j2:E=70e3,nu=0.33,sy=100,H=500", "elastic:E=400e3,nu=0.2"]
+EXTRAS = ("torch", "dask", "distributed", "tqdm", "matplotlib", "gmsh", "meshio", "h5py")
+SHARE = ("include/dmn_umat.h", "src/umat_shim.f90", "drivers/dmn_driver_c.c", "drivers/dmn_driver_f.f90",
+         "CMakeLists.txt", "dmn_umatConfig.cmake", "scripts/build_calculix.sh")
+BUILT = ("libdmn_umat.so", "libDMN.so", "dmn_umat.h", "src/umat_shim.f90", "drivers/dmn_driver_c.c",
+         "drivers/dmn_driver_f.f90", "CMakeLists.txt", "dmn_umatConfig.cmake", "dmn_example.inp")
+
+
+def run(cmd, cwd, env=None, timeout=1800, check=True) -> subprocess.CompletedProcess:
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert r.returncode == 0, f"{cmd}\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r
+
+
+def clean_copy(dst: Path) -> Path:
+    """The checkout's tracked and not-ignored untracked files (no build outputs, no caches)."""
+    files = run(["git", "ls-files", "-co", "--exclude-standard", "-z"], ROOT).stdout.split("\0")
+    for f in filter(None, files):
+        if (ROOT / f).is_file():
+            (dst / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, dst / f)
+    return dst
+
+
+@pytest.mark.slow
+def test_wheel_runtime_install_c_program_and_calculix(tmp_path):
+    for tool in ("git", "cc"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} missing")
+    src = clean_copy(tmp_path / "src")
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+         str(tmp_path / "dist"), str(src)], tmp_path)
+    [whl] = (tmp_path / "dist").glob("dmn_umat-*.whl")
+    names = zipfile.ZipFile(whl).namelist()
+    for rel in SHARE:
+        assert any(n.endswith(f".data/data/share/dmn_umat/{rel}") for n in names), rel
+    assert "dmn_umat/abi/dmn_example.inp" in names and "dmn_umat/abi/libdmn.c" in names
+    print(f"\nwheel {whl.name}: {whl.stat().st_size / 1e3:.0f} kB, {len(names)} files")
+
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", str(venv)], tmp_path)
+    py, dmn = venv / "bin" / "python", venv / "bin" / "dmn"
+    r = run([str(py), "-m", "pip", "install", "-q", str(whl)], tmp_path, timeout=1800, check=False)
+    if r.returncode != 0 and ("Could not find a version" in r.stderr or "NewConnectionError" in r.stderr
+                              or "No matching distribution" in r.stderr):
+        pytest.skip("the runtime dependencies cannot be fetched (no package index, no pip cache)")
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = run([str(py), "-c", "import importlib.util as u, sys; "
+             f"print(' '.join(m for m in {EXTRAS!r} if u.find_spec(m)))"], tmp_path)
+    assert r.stdout.strip() == "", f"extras installed with the base wheel: {r.stdout}"
+
+    work = tmp_path / "user"  # outside the source tree, no PYTHONPATH
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DMN_UMAT_", "PYTHON"))}
+    env.update(OMP_NUM_THREADS="1", CCX_NPROC_RESULTS="1", CCX_NPROC_EQUATION_SOLVER="1",
+               PATH=os.pathsep.join([str(venv / "bin"), env["PATH"]]),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))  # the venv's numba/library caches are its own
+    if os.environ.get("DMN_UMAT_CCX_CACHE"):
+        env["DMN_UMAT_CCX_CACHE"] = os.environ["DMN_UMAT_CCX_CACHE"]
+    else:
+        env["DMN_UMAT_CCX_CACHE"] = str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                                        / "dmn_umat" / "ccx")
+    r = run([str(dmn), "abi", "build", "--out", "lib"], work, env)
+    assert "warning" not in r.stderr, r.stderr
+    lib = work / "lib"
+    for rel in BUILT:
+        assert (lib / rel).is_file(), rel
+
+    # the Python driver (fully strain-controlled uniaxial strain) ...
+    path = np.array([[1e-3, 0, 0, 0, 0, 0], [3e-3, 0, 0, 0, 0, 0], [1e-3, 0, 0, 0, 0, 0]])
+    np.savetxt(work / "path.csv", path, delimiter=",")
+    r = run([str(dmn), "drive", MODEL, *sum((["--phase", p] for p in PHASES), []), "--path", "path.csv",
+             "--json"], work, env)
+    s_py = np.array(json.loads(r.stdout)["stress"])
+    # ... and a C program built against the installed header and library (umat_ via the driver
+    # source; its NSTATV comes from dmn_open($DMN_UMAT_MODEL) with the shipped model's name)
+    run(["cc", "-O2", "lib/drivers/dmn_driver_c.c", "-I", "lib", "-L", "lib", "-ldmn_umat",
+         "-Wl,-rpath," + str(lib), "-lpthread", "-o", "drv"], work, env)
+    r = run([str(py), "-c", "from dmn_umat.abi.deck import props_vector; from dmn_umat.cliutil import "
+             f"load_phases; print(' '.join(map(repr, props_vector(load_phases({PHASES!r})).tolist())))"],
+            work, env)
+    (work / "props.txt").write_text(r.stdout)
+    r = run(["./drv", "props.txt", "path.csv"], work, dict(env, DMN_UMAT_MODEL=MODEL))
+    s_c = np.array([[float(x) for x in ln.split()] for ln in r.stdout.splitlines()])
+    assert s_c.shape == (3, 6) and s_c[1, 0] > s_c[0, 0] > 0  # tension grows, then unloads
+    # normal components: same in Voigt and Mandel; the shears are zero on this path
+    np.testing.assert_allclose(s_c[:, :3], s_py[:, :3], rtol=1e-8, atol=1e-8 * np.abs(s_py).max())
+
+    # the CMake route: the C and Fortran drivers from the installed files
+    if shutil.which("cmake") and shutil.which("gfortran"):
+        run(["cmake", "-S", "lib", "-B", "lib/cmake-build", "-DCMAKE_BUILD_TYPE=Release"], work, env)
+        run(["cmake", "--build", "lib/cmake-build", "-j2"], work, env)
+        nsv = json.loads(run([str(dmn), "abi", "deck", MODEL, *sum((["--phase", p] for p in PHASES), []),
+                              "--json"], work, env).stdout)["nstatv"]
+        r = run(["lib/cmake-build/dmn_driver_f", "props.txt", "path.csv", str(nsv)], work,
+                dict(env, DMN_UMAT_MODEL=MODEL))
+        s_f = np.array([[float(x) for x in ln.split()] for ln in r.stdout.splitlines() if ln.strip()])
+        np.testing.assert_allclose(s_f, s_c, rtol=1e-10, atol=1e-10 * np.abs(s_c).max())
+
+    # the example deck in CalculiX, as the README runs it
+    if not (Path(env["DMN_UMAT_CCX_CACHE"]) / "ccx").is_file():
+        pytest.skip("no CalculiX with the UMAT loader built (scripts/build_calculix.sh): C parts passed")
+    r = run([str(dmn), "abi", "ccx", "--lib", ".", "-i", "dmn_example"], lib, dict(env, DMN_UMAT_MODEL=MODEL))
+    assert "Job finished" in r.stdout and "*ERROR" not in r.stdout, r.stdout[-3000:]
+    served = re.search(r"material @ABAQUS_DMN -> model (\S+)", r.stderr)  # the library, the venv's model
+    assert served and venv.resolve() in Path(served.group(1)).resolve().parents, r.stderr[-2000:]
+    assert Path(served.group(1)).name == f"{MODEL}.dmn"
+    assert (lib / "dmn_example.dat").stat().st_size > 0
