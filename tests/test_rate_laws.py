@@ -18,9 +18,13 @@ from scipy.integrate import solve_ivp
 from dmn_umat.laws.chaboche import chaboche_update, nprops, nstate, nws
 from dmn_umat.laws.creep import NSTATE as CREEP_NSTATE
 from dmn_umat.laws.creep import creep_update
-from dmn_umat.laws.j2 import j2_update
 from dmn_umat.laws.viscoplastic import NSTATE as VP_NSTATE
 from dmn_umat.laws.viscoplastic import vp_update
+
+try:  # the rate-independent j2 update (moving from online/laws.py into the laws package)
+    from dmn_umat.laws.j2 import j2_update
+except ImportError:
+    from dmn_umat.online.laws import _j2_update_ws as j2_update
 
 SQ2 = math.sqrt(2.0)
 E, NU = 200e3, 0.3
