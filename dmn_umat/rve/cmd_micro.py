@@ -2,6 +2,8 @@
 ``dmn micro import`` — a user's image (TIFF stack, .vti, HDF5, .npy) as one (docs/data.md §1).
 
 dmn micro spheres --size 32 --vf 0.2 --seed 1 [--radius R | --count N] --out m.npy [--png m.png] [--json]
+dmn micro short-fibres --size 48 --vf 0.15 --aspect 8 --radius 1.5 --out f.npy
+                 [--a2 a11,a22,a33,a23,a13,a12 | --eig l1,l2[,l3] [--axes e1x,e1y,e1z,e2x,e2y,e2z]]
 dmn micro import scan.tif [--threshold T ... | --labels] [--crop x0:x1,y0:y1,z0:z1] [--downsample F]
                  --out m.npy [--png m.png] [--json]
 """
@@ -50,10 +52,21 @@ def register(subparsers) -> None:
             q.add_argument("--aspect", type=float, default=5.0, help="length / diameter (default 5)")
             q.add_argument(
                 "--orientation",
-                choices=("aligned", "random", "planar"),
-                default="aligned",
-                help="aligned along --axis, isotropic random, or random in the plane normal to --axis",
+                choices=("aligned", "random", "planar", "tensor"),
+                default=None,
+                help="aligned along --axis, isotropic random, random in the plane normal to --axis, or "
+                "tensor: the orientation tensor of --a2 or --eig/--axes (default: tensor when one is "
+                "given, else aligned)",
             )
+            a2 = q.add_mutually_exclusive_group()
+            a2.add_argument("--a2", default=None, metavar="a11,a22,a33,a23,a13,a12",
+                            help="second-order fibre orientation tensor A2 (symmetric, trace 1, "
+                            "positive semidefinite)")
+            a2.add_argument("--eig", default=None, metavar="l1,l2[,l3]",
+                            help="A2 eigenvalues, a point of the orientation triangle (>= 0, sum 1; "
+                            "l3 = 1 - l1 - l2 if omitted)")
+            q.add_argument("--axes", default=None, metavar="e1x,e1y,e1z,e2x,e2y,e2z",
+                           help="principal directions of l1 and l2 for --eig (e3 = e1 x e2; default x, y)")
             q.add_argument("--ends", choices=("round", "flat"), default="round", help="fibre end caps")
         if kind in ("short-fibres", "long-fibres", "laminate"):
             default_axis = {"short-fibres": "x", "long-fibres": "z", "laminate": "x"}[kind]
@@ -159,6 +172,8 @@ def _run(args) -> int:
     opts = {k: getattr(args, k) for k in ("seed", "radius", "count", "gap", "aspect", "orientation",
                                           "axis", "ends") if hasattr(args, k)}
     try:
+        if args.micro_kind == "short-fibres":
+            opts["a2"] = _orientation_tensor(args)
         micro = m.generate(args.micro_kind, args.size, args.vf, size_x=args.size_x, size_y=args.size_y,
                            size_z=args.size_z, **opts)
         meta = m.save_micro(micro, out, png=args.png)
@@ -176,7 +191,42 @@ def _run(args) -> int:
             f"{micro.kind}: {nx}x{ny}x{nz} voxels{count}, volume fraction {micro.volume_fraction:.4f} "
             f"(target {micro.target_volume_fraction:.4f}) -> {out}"
         )
+        if micro.params.get("a2_realized") is not None:
+            fmt = ", ".join
+            print(f"  orientation tensor A2 (a11,a22,a33,a23,a13,a12): target "
+                  f"{fmt(f'{v:.4f}' for v in micro.params['a2'])}, realised "
+                  f"{fmt(f'{v:.4f}' for v in micro.params['a2_realized'])} "
+                  f"(max difference {micro.params['a2_error']:.4f})")
     return 0
+
+
+def _numbers(text: str, option: str, counts: tuple[int, ...]) -> list[float]:
+    """Comma-separated finite numbers; their count must be one of ``counts``."""
+    try:
+        vals = [float(t) for t in text.split(",")]
+    except ValueError:
+        raise CLIError(f"{option} takes comma-separated numbers, got {text!r}") from None
+    if len(vals) not in counts or not all(math.isfinite(v) for v in vals):
+        want = " or ".join(map(str, counts))
+        raise CLIError(f"{option} takes {want} finite comma-separated numbers, got {text!r}")
+    return vals
+
+
+def _orientation_tensor(args):
+    """A2 (3, 3) from --a2 or --eig/--axes, or None when neither is given."""
+    from . import orientation as orient
+
+    if args.axes is not None and args.eig is None:
+        raise CLIError("--axes goes with --eig (the principal directions of its eigenvalues)")
+    if args.a2 is not None:
+        return orient.parse_a2(_numbers(args.a2, "--a2", (6,)))
+    if args.eig is None:
+        return None
+    axes = None
+    if args.axes is not None:
+        e = _numbers(args.axes, "--axes", (6,))
+        axes = orient.axes_from_vectors(e[:3], e[3:])
+    return orient.a2_from_eigen(_numbers(args.eig, "--eig", (2, 3)), axes)
 
 
 def _first(items, n: int = 12) -> str:

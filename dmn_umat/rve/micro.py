@@ -542,8 +542,10 @@ def short_fibres(
         orientation = "aligned" if a2 is None else "tensor"
     if orientation not in ("aligned", "random", "planar", "tensor"):
         raise MicroError(f"orientation must be aligned, random, planar or tensor, got {orientation!r}")
-    if (orientation == "tensor") != (a2 is not None):
-        raise MicroError("give a2 exactly when orientation is tensor")
+    if orientation == "tensor" and a2 is None:
+        raise MicroError("orientation tensor needs an orientation tensor a2")
+    if orientation != "tensor" and a2 is not None:
+        raise MicroError(f"orientation {orientation} takes no orientation tensor a2 (use orientation tensor)")
     if ends not in ("round", "flat"):
         raise MicroError(f"ends must be round or flat, got {ends!r}")
     if ends == "round" and aspect < 1.0:
