@@ -226,7 +226,8 @@ def j2_return(E, nu, sy, H, Q, b, Hk, vkind, v1, v2, dt, nb, eps, state_old, str
         elastic_fill(K, G, tangent)
         return STATUS_OK
 
-    # bracket: g(0) = f_tr > 0; q(x) <= 0 for x >= hi0 (C_i, Hk >= 0)
+    # bracket: g(0) = f_tr > 0; q(x) <= 0 for x >= hi (C_i, Hk >= 0); softening (H or Q < 0)
+    # may need a larger hi
     xback = 0.0
     for k in range(nb):
         s2 = 0.0
@@ -240,8 +241,8 @@ def j2_return(E, nu, sy, H, Q, b, Hk, vkind, v1, v2, dt, nb, eps, state_old, str
     hi = _SQ32 * (math.sqrt(r0) + xback) / (3.0 * G) + 1e-300
     scale = _SQ32 * xnorm + sig_n
     tolg = 1e-13 * scale
-    ok = False
-    for _ in range(60):
+    ok = H >= 0.0 and Q >= 0.0  # then σy ≥ 0 for all p, so g(hi) ≤ 0: no check needed
+    for _ in range(0 if ok else 60):
         g, dg, r = _residual(hi, G, Hk, sy, H, Q, b, p_n, vkind, v1, v2, dt, nb, state_old, ws)
         if g < 0.0:
             ok = True
@@ -250,8 +251,24 @@ def j2_return(E, nu, sy, H, Q, b, Hk, vkind, v1, v2, dt, nb, eps, state_old, str
         hi *= 2.0
     if not ok:
         return STATUS_NONCONVERGED
-    # Newton from the linearised rate-independent estimate, kept inside [lo, hi]
+    # Newton from the linearised rate-independent estimate or, when smaller, the explicit
+    # (forward Euler) viscous estimate Δt ṗ(f_tr) — an upper bound while the overstress
+    # decreases with Δp, checked — kept inside [lo, hi]
     x = f_tr / (3.0 * G + Hk + max(dsig_n, 0.0))
+    if viscous:
+        if vkind == VISC_NORTON:
+            xe = dt * v1 * f_tr**v2
+        elif vkind == VISC_PERZYNA:
+            xe = dt / v1 * (f_tr / sig_n) ** (1.0 / v2)
+        else:
+            xe = dt / v1 * (((f_tr + sig_n) / sig_n) ** (1.0 / v2) - 1.0)
+        if lo < xe < hi and xe < x:
+            g, dg, r = _residual(xe, G, Hk, sy, H, Q, b, p_n, vkind, v1, v2, dt, nb, state_old, ws)
+            if g < 0.0:
+                hi = xe
+            else:
+                lo = xe
+            x = xe
     if not (lo < x < hi):
         x = 0.5 * (lo + hi)
     converged = False
