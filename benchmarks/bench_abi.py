@@ -44,9 +44,9 @@ from numba import njit
 from dmn_umat import model_file, tensors
 from dmn_umat.abi import deck, selftest
 from dmn_umat.abi.build import build, ensure_library
+from dmn_umat.laws import parse_phase
 from dmn_umat.network import Network
 from dmn_umat.online import kernel
-from dmn_umat.phases import parse_phase
 
 ROOT = Path(__file__).resolve().parent.parent
 

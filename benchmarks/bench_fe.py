@@ -27,7 +27,7 @@ FIBRE = "elastic:E=72000,nu=0.22"
 
 
 def _materials(args):
-    from dmn_umat.material import PhaseMaterial
+    from dmn_umat.laws import PhaseMaterial
     from dmn_umat.network import complete_tree
     from dmn_umat.online.solver import NetworkMaterial
 

@@ -24,7 +24,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from dmn_umat import loadpath, phases, tensors  # noqa: E402
+from dmn_umat import loadpath, tensors  # noqa: E402
+from dmn_umat.laws import parse_phase  # noqa: E402
 from dmn_umat.rve import fft, fft_kernels  # noqa: E402
 
 
@@ -129,8 +130,8 @@ def main() -> None:
                   f"{1e3 * t_it:>8.2f} {1e3 * t_fft:>8.2f} {t_it / t_fft:>6.2f} {c_it / c_fft:>6.2f} "
                   f"{1e3 * t_pair:>9.2f}")
 
-    j2 = phases.parse_phase("j2:E=1,nu=0.3,sy=0.003,H=0.05")
-    inc = phases.parse_phase("elastic:E=100,nu=0.2")
+    j2 = parse_phase("j2:E=1,nu=0.3,sy=0.003,H=0.05")
+    inc = parse_phase("elastic:E=100,nu=0.2")
     micro = voxelize(centres, 0.14, args.dns_size)
     path = loadpath.uniaxial(0.02, args.dns_steps)
     print()

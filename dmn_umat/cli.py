@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    from .laws import PhaseSpecError
     from .loadpath import PathError
-    from .phases import PhaseSpecError
 
     try:
         return int(args.func(args) or 0)

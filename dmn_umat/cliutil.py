@@ -31,12 +31,12 @@ def _check_phase_count(given: int, needed: int, owner: str, detail: str = "") ->
 
 
 def load_phases(specs: list[str] | None, n_phases: int | None = None, owner: str = "the model"):
-    """Parse ``--phase`` strings into :class:`dmn_umat.phases.Phase` objects.
+    """Parse ``--phase`` strings into :class:`dmn_umat.laws.Phase` objects.
 
     ``n_phases``: the number the model / microstructure ``owner`` needs; any other count of
     ``--phase`` (too few or too many) is refused.
     """
-    from .phases import parse_phase
+    from .laws import parse_phase
 
     if n_phases is not None:
         _check_phase_count(len(specs or []), n_phases, owner)

@@ -20,8 +20,8 @@ import numpy as np
 from dmn_umat import model_file
 from dmn_umat.fe.concurrent import compare
 from dmn_umat.fe.output import atomic_write_text, plot_curve
+from dmn_umat.laws import parse_phase
 from dmn_umat.network import complete_tree
-from dmn_umat.phases import parse_phase
 from dmn_umat.rve.micro import laminate
 
 DEFAULT_PHASES = ["j2:E=3000,nu=0.35,sy=40,H=300", "elastic:E=72000,nu=0.22"]

@@ -16,8 +16,8 @@ import pytest
 
 from dmn_umat import model_file, tensors
 from dmn_umat.abi import cachekey, deck, runtime, selftest
+from dmn_umat.laws import parse_phase
 from dmn_umat.network import Network
-from dmn_umat.phases import parse_phase
 
 J2 = "j2:E=70000,nu=0.33,sy=120,H=800,Q=40,b=30,Hk=500"
 EL = "elastic:E=380000,nu=0.22"
@@ -93,25 +93,26 @@ def test_material_block_calculix_layout():
 def test_cache_key_follows_helper_sources(tmp_path):
     """ABI.md pitfall 6: a change in a helper module (not the cfunc's file) must change the key."""
     root = tmp_path / "dmn_umat"
-    for rel in ("tensors.py", "online/laws.py", "online/kernel.py", "abi/cfuncs.py", "abi/cachekey.py"):
+    laws_files = [f"laws/{p.name}" for p in (cachekey.package_root() / "laws").glob("*.py")]
+    for rel in ("tensors.py", *laws_files, "online/kernel.py", "abi/cfuncs.py", "abi/cachekey.py"):
         src = cachekey.package_root() / rel
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, root / rel)
     k0 = cachekey.cache_key(root)
     assert k0 == cachekey.cache_key(root)
-    for rel in ("tensors.py", "online/laws.py"):
+    for rel in ("tensors.py", "laws/j2.py"):  # j2.py: reached through laws/update.py only
         p = root / rel
         p.write_text(p.read_text() + "\n# edit\n")
         k1 = cachekey.cache_key(root)
         assert k1 != k0
         k0 = k1
-    (root / "online" / "unrelated.py").write_text("x = 1\n")  # not imported by the kernels
+    (root / "laws" / "unrelated.py").write_text("x = 1\n")  # not imported by the kernels
     assert cachekey.cache_key(root) == k0
-    laws = root / "online" / "laws.py"
-    laws.write_text(laws.read_text() + "\nfrom . import unrelated  # noqa\n")
+    law = root / "laws" / "j2.py"
+    law.write_text(law.read_text() + "\nfrom . import unrelated  # noqa\n")
     k1 = cachekey.cache_key(root)
     assert k1 != k0
-    (root / "online" / "unrelated.py").write_text("x = 2\n")  # now a dependency
+    (root / "laws" / "unrelated.py").write_text("x = 2\n")  # now a dependency
     assert cachekey.cache_key(root) != k1
 
 

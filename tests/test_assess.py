@@ -114,7 +114,7 @@ def test_config_files_load_and_plan_ofat(tmp_path):
     ("training.reg=\"l2\"", "training.reg"),
 ])
 def test_config_errors_are_one_line(override, msg):
-    from dmn_umat.phases import PhaseSpecError
+    from dmn_umat.laws import PhaseSpecError
 
     with pytest.raises((AssessError, PhaseSpecError)) as exc:
         cfgmod.load_config(ROOT / "assess_configs" / "reduced.toml", [override])

@@ -18,8 +18,8 @@ import pytest
 
 from dmn_umat import model_file
 from dmn_umat.abi import deck, selftest
+from dmn_umat.laws import parse_phase
 from dmn_umat.network import complete_tree
-from dmn_umat.phases import parse_phase
 
 ROOT = Path(__file__).resolve().parent.parent
 E, NU, SY, H = 70000.0, 0.33, 120.0, 800.0

@@ -14,8 +14,8 @@ from test_calculix import NU, E, block_mesh, ccx, ccx_ok, libdir, read_dat, run_
 
 from dmn_umat import model_file
 from dmn_umat.abi import deck
+from dmn_umat.laws import parse_phase
 from dmn_umat.offline.pretrained import resolve
-from dmn_umat.phases import parse_phase
 
 MODEL = "spheres16_imn_d6"
 PHASES = {

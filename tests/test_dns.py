@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from dmn_umat import loadpath, phases
-from dmn_umat.online import laws
+from dmn_umat import loadpath
+from dmn_umat.laws import parse_phase
+from dmn_umat.laws import update as laws
 from dmn_umat.rve import fft
 
 J2_LIN = "j2:E=200,nu=0.3,sy=0.4,H=10,Hk=5"
@@ -31,7 +32,7 @@ def _uniaxial_j2_1d(E, nu, sy, H, Hk, strains):
 
 
 def test_homogeneous_j2_uniaxial_stress_matches_analytic_curve():
-    ph = phases.parse_phase(J2_LIN)
+    ph = parse_phase(J2_LIN)
     path = loadpath.cyclic([0.01, -0.006, 0.004], 4)
     res = fft.dns(np.zeros((4, 3, 5), dtype=np.int32), [ph], path, stress_free=loadpath.ALL_BUT_11, tol=1e-10)
     sig, lat = _uniaxial_j2_1d(200.0, 0.3, 0.4, 10.0, 5.0, path[:, 0])
@@ -109,7 +110,7 @@ def _laminate_reference(ph1, ph2, f1, path, free):
     ],
 )
 def test_elastic_j2_laminate_matches_1d_solution(spec, free, comps):
-    el, pl = phases.parse_phase(ELASTIC), phases.parse_phase(spec)
+    el, pl = parse_phase(ELASTIC), parse_phase(spec)
     m = np.zeros((8, 3, 4), dtype=np.int32)
     m[:3] = 1  # J2 layer, f = 3/8
     base = loadpath.cyclic([0.008, -0.002], 4)[:, 0]
@@ -140,7 +141,7 @@ def test_dns_elastic_matches_homogenize():
     """Linear phases (isotropic + anisotropic): DNS stress = C̄ strain; mixed control = compliance."""
     rng = np.random.default_rng(2)
     m = rng.integers(0, 2, (6, 6, 6))
-    ph = [phases.parse_phase("elastic:E=1,nu=0.3"), phases.parse_phase(_aniso_spec())]
+    ph = [parse_phase("elastic:E=1,nu=0.3"), parse_phase(_aniso_spec())]
     C = fft.homogenize(m, [p.stiffness() for p in ph], tol=1e-11).C
     path = np.array([[0.01, -0.002, 0.003, 0.001, 0.0, 0.004]])
     res = fft.dns(m, ph, path, tol=1e-11)
@@ -155,7 +156,7 @@ def test_dns_periodic_tiling_invariance():
     """Two periodic copies of the RVE (2 x 1 x 1 tiling) give the same macroscopic response."""
     rng = np.random.default_rng(11)
     m = rng.integers(0, 2, (5, 4, 4))
-    ph = [phases.parse_phase(J2_VOCE), phases.parse_phase(ELASTIC)]
+    ph = [parse_phase(J2_VOCE), parse_phase(ELASTIC)]
     path = loadpath.cyclic([0.006, 0.001], 3)
     path[:, 5] = 0.5 * path[:, 0]
     a = fft.dns(m, ph, path, stress_free=(1, 2), tol=1e-10)
@@ -170,7 +171,7 @@ def test_dns_substeps_large_increment_and_reports_progress():
     """One huge step on a heterogeneous J2 RVE: sub-stepping or Newton must still converge."""
     rng = np.random.default_rng(5)
     m = rng.integers(0, 2, (6, 6, 6))
-    ph = [phases.parse_phase("j2:E=100,nu=0.3,sy=0.2,H=1"), phases.parse_phase("elastic:E=400,nu=0.25")]
+    ph = [parse_phase("j2:E=100,nu=0.3,sy=0.2,H=1"), parse_phase("elastic:E=400,nu=0.25")]
     seen = []
     big = fft.dns(m, ph, loadpath.uniaxial(0.03, 1), stress_free=loadpath.ALL_BUT_11, max_newton=4,
                   progress=lambda i, n: seen.append((i, n)))
@@ -182,7 +183,7 @@ def test_dns_substeps_large_increment_and_reports_progress():
 
 
 def test_dns_bad_inputs():
-    ph = [phases.parse_phase(J2_LIN)]
+    ph = [parse_phase(J2_LIN)]
     m = np.zeros((4, 4, 4), dtype=int)
     with pytest.raises(ValueError, match="path"):
         fft.dns(m, ph, np.zeros((3, 5)))
@@ -198,7 +199,7 @@ def test_dns_bad_inputs():
 def _rve_case():
     rng = np.random.default_rng(7)
     m = rng.integers(0, 2, (5, 4, 4))
-    return m, [phases.parse_phase(J2_VOCE), phases.parse_phase(ELASTIC)]
+    return m, [parse_phase(J2_VOCE), parse_phase(ELASTIC)]
 
 
 def _fd_tangent(rve, st, E, h=1e-7, cols=range(6)):

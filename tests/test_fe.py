@@ -10,7 +10,7 @@ from dmn_umat.fe import mesh as M
 from dmn_umat.fe.assembly import Assembler
 from dmn_umat.fe.elements import MeshError
 from dmn_umat.fe.solver import Dirichlet, FESolverError, NodalForce, Problem, Traction, solve
-from dmn_umat.material import PhaseMaterial
+from dmn_umat.laws import MaterialUpdate, PhaseMaterial
 
 J2 = "j2:E=200000,nu=0.3,sy=300,H=2000,Q=100,b=50,Hk=5000"
 TYPES = ["quad", "triangle", "hexahedron", "tetra"]
@@ -45,11 +45,11 @@ def test_one_element_equals_material_point(ct):
         target[0] = 0.006 * inc.lam
 
         def upd(e, state=state):
-            s, D, _, st = mat.update(e[None], state)
-            return s[0], D[0], int(st[0])
+            r = mat.update(e[None], state)
+            return r.stress[0], r.tangent[0], int(r.status[0])
 
         eps, s, _, _ = loadpath.solve_mixed(upd, target, free, eps, tol=1e-14)
-        _, _, state, _ = mat.update(eps[None], state)
+        state = mat.update(eps[None], state).state
         scale = np.abs(s).max()
         assert np.abs(inc.stress - s).max() <= 1e-10 * scale
         assert np.abs(inc.strain - eps).max() <= 1e-10 * np.abs(eps).max()
@@ -103,9 +103,9 @@ def test_stiffness_is_derivative_of_internal_force(ct):
     state = mat.initial_state(A.npts)
 
     def fint(v):
-        s, D, _, st = mat.update(A.strain(v), state)
-        assert np.all(st == 0)
-        return A.internal_force(s), D
+        r = mat.update(A.strain(v), state)
+        assert np.all(r.status == 0)
+        return A.internal_force(r.stress), r.tangent
 
     f0, D = fint(u)
     K = A.stiffness(D).toarray()
@@ -151,7 +151,7 @@ class _FragileMaterial(PhaseMaterial):
         s, D, st, status = super().update(strain, state_old[:, :7])
         big = np.abs(strain - state_old[:, 7:]).max(axis=1) > self.max_step
         status = np.where(big, 1, status)
-        return s, D, np.concatenate([st, strain], axis=1), status
+        return MaterialUpdate(s, D, np.concatenate([st, strain], axis=1), status)
 
     def suggested_ratio(self, status):
         return 0.25

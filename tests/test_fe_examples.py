@@ -12,7 +12,7 @@ from dmn_umat.cli import main
 from dmn_umat.fe import examples as X
 from dmn_umat.fe import mesh as M
 from dmn_umat.fe.solver import Dirichlet, Problem, solve
-from dmn_umat.material import PhaseMaterial
+from dmn_umat.laws import PhaseMaterial
 
 
 def test_plate_hole_tiny_checks(tmp_path):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from dmn_umat import loadpath, model_file
+from dmn_umat.laws import parse_phase
 from dmn_umat.online.driver import drive_network
-from dmn_umat.phases import parse_phase
 
 MODELS = Path(__file__).resolve().parents[1] / "dmn_umat" / "models"
 PHASES = ["j2:E=70e3,nu=0.3,sy=100,H=500", "elastic:E=400e3,nu=0.2"]

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from dmn_umat import network, phases, tensors
+from dmn_umat import network, tensors
+from dmn_umat.laws import parse_phase, props_table
 from dmn_umat.online import kernel
 
 J2 = "j2:E=70e3,nu=0.3,sy=100,H=500,Q=50,b=20,Hk=300"
@@ -19,8 +20,8 @@ class Point:
     """One integration point driven through the raw kernel."""
 
     def __init__(self, net, specs):
-        self.ph = [phases.parse_phase(s) for s in specs]
-        self.pt = phases.props_table(self.ph)
+        self.ph = [parse_phase(s) for s in specs]
+        self.pt = props_table(self.ph)
         self.mi, self.mf = kernel.pack_network(net)
         self.nsv = kernel.state_size(self.mi, self.pt)
         self.work = np.zeros(kernel.work_size(self.mi))

@@ -36,7 +36,7 @@ import math
 import numpy as np
 from numba import carray, cfunc, njit, types
 
-from ..online import laws
+from ..laws import update as laws
 from ..online.kernel import network_update, pack_network, state_size, work_size  # noqa: F401
 from ..tensors import mandel_stress_to_voigt, mandel_tangent_to_voigt, voigt_strain_to_mandel
 

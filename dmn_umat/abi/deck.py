@@ -1,11 +1,7 @@
 """Abaqus/CalculiX material blocks for ``libdmn_umat`` and the PROPS layout (``docs/abi.md``).
 
-PROPS = the phases' ``props`` vectors of :mod:`dmn_umat.online.laws` concatenated in phase
-order (phase 0 first): per phase the law id, then its parameters::
-
-    elastic  0, E, nu                              (3 values)
-    aniso    1, C11, C12, ..., C66 (Mandel, upper)  (22 values)
-    j2       2, E, nu, sy, H, Q, b, Hk             (8 values)
+PROPS = the phases' ``props`` vectors concatenated in phase order (phase 0 first): per phase
+the law id, then its parameters (layouts: :mod:`dmn_umat.laws`).
 
 The number of phases is the model's; NSTATV is the kernel's state size for these laws.
 """
@@ -14,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..laws import Phase
+from ..laws import update as laws
 from ..network import Network
-from ..online import laws
-from ..phases import Phase
 
 #: default CalculiX material name: library libDMN.so, model from $DMN_UMAT_MODEL
 DEFAULT_NAME = "@ABAQUS_DMN"

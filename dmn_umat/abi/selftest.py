@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import loadpath, model_file, tensors
+from ..laws import parse_phase, props_table
 from ..network import Network, complete_tree
-from ..phases import parse_phase, props_table
 from .deck import props_vector
 
 PHASES = ("j2:E=70000,nu=0.33,sy=120,H=800,Q=40,b=30,Hk=500", "elastic:E=380000,nu=0.22")

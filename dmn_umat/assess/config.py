@@ -230,7 +230,7 @@ def validate(cfg: dict) -> None:
     specs = cfg["phases"].get("specs")
     if not isinstance(specs, list) or len(specs) < 2:
         raise AssessError("config: phases.specs must list at least two phase specs")
-    from ..phases import parse_phase
+    from ..laws import parse_phase
 
     for s in specs:
         parse_phase(s)  # PhaseSpecError carries its own one-line message

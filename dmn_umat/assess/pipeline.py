@@ -47,7 +47,7 @@ def online_path(name: str, strain: float, steps: int) -> tuple[np.ndarray, tuple
 
 
 def _load_phases(specs: list[str]):
-    from ..phases import parse_phase
+    from ..laws import parse_phase
 
     return [parse_phase(s) for s in specs]
 

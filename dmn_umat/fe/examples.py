@@ -47,8 +47,7 @@ class ExampleError(ValueError):
 
 def phase_material(spec: str):
     """One phase law at every point (``PhaseSpecError`` on a bad spec)."""
-    from ..material import PhaseMaterial
-    from ..phases import parse_phase
+    from ..laws import PhaseMaterial, parse_phase
 
     return PhaseMaterial(parse_phase(spec))
 

@@ -1,5 +1,5 @@
 """Concurrent FE×FFT: a nonlinear FFT RVE solve at every integration point (the reference the
-DMN/IMN surrogate replaces), behind the batched material protocol of :mod:`dmn_umat.material`.
+DMN/IMN surrogate replaces), behind the batched material protocol of :mod:`dmn_umat.laws.material`.
 
 Each point carries the full RVE state: per-voxel phase state (nvox × nsv) followed by the
 periodic displacement fluctuation (3 × nvox), so ``nstate = nvox·(nsv + 3)``.  Every update is
@@ -12,6 +12,8 @@ Newton keeps its quadratic convergence.  Expensive by design (use tiny meshes an
 from __future__ import annotations
 
 import numpy as np
+
+from ..laws import MaterialUpdate
 
 
 class FFTMaterial:
@@ -32,7 +34,7 @@ class FFTMaterial:
     def initial_state(self, npts: int) -> np.ndarray:
         return np.zeros((npts, self.nstate))
 
-    def update(self, strain, state_old):
+    def update(self, strain, state_old) -> MaterialUpdate:
         """Batched protocol: strain (n, 6) Mandel, state_old (n, nstate) -> stress, tangent,
         state_new, status (1 where the RVE increment did not converge; that point's state is kept)."""
         fft = self._fft
@@ -55,7 +57,7 @@ class FFTMaterial:
             self.solves += 1
             state_new[p, :k] = new.state.reshape(-1)
             state_new[p, k:] = new.x
-        return stress, tangent, state_new, status
+        return MaterialUpdate(stress, tangent, state_new, status)
 
     def suggested_ratio(self, status) -> float:
         return 0.5

@@ -63,7 +63,7 @@ class NodalForce:
 
 @dataclass
 class Problem:
-    """A mesh, one material (batched protocol of :mod:`dmn_umat.material`) and the boundary
+    """A mesh, one material (batched protocol of :mod:`dmn_umat.laws.material`) and the boundary
     conditions.  ``bbar`` None → mean-dilatation B-bar for quad/hexahedron."""
 
     mesh: Mesh

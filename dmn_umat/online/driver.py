@@ -3,7 +3,7 @@
 Strain control (every component prescribed) or mixed control (``stress_free`` components held
 at zero stress, their strain solved for with :func:`dmn_umat.loadpath.solve_mixed`).  Works for
 any batched material (:class:`dmn_umat.online.solver.NetworkMaterial`,
-:class:`dmn_umat.material.PhaseMaterial`, ...).
+:class:`dmn_umat.laws.PhaseMaterial`, ...).
 
 Failure policy (the same as a host FE code calling the C API / UMAT): a material status other
 than 0 cuts the step back — it is bisected, up to ``max_cuts`` levels — and only converged states
@@ -184,7 +184,7 @@ class DriveJob:
 
     ``model``: a model file, the name of a shipped model, or a loaded
     :class:`dmn_umat.network.Network`; ``phases``: one law per network phase, in phase order
-    (spec strings or :class:`dmn_umat.phases.Phase`); ``path``: a path CSV (tensor components)
+    (spec strings or :class:`dmn_umat.laws.Phase`); ``path``: a path CSV (tensor components)
     or an (n, 6) Mandel array of total strain targets; ``stress_free``: components held at zero
     stress, ``"22,33,23,13,12"`` or Mandel indices; ``dns``: a ``dmn dns --json`` file to compare
     with (error measure, plot overlay); ``out``: ``.json`` (the result dict) or ``.csv`` table;
@@ -267,7 +267,7 @@ def _network(job: DriveJob):
 
 
 def _phases(specs: Sequence, n_phases: int, owner: str) -> list:
-    from ..phases import parse_phase
+    from ..laws import parse_phase
 
     phases = [parse_phase(p) if isinstance(p, str) else p for p in specs]
     if len(phases) != n_phases:

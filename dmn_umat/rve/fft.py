@@ -392,8 +392,8 @@ class RVEState:
 class RVE:
     """Nonlinear FFT RVE solver for one macroscopic increment at a time (Newton–Krylov).
 
-    ``micro`` (nx, ny, nz) integer ids into ``phases`` (:class:`dmn_umat.phases.Phase`, any law of
-    :mod:`dmn_umat.online.laws`); components in ``stress_free`` (Mandel indices) have zero mean
+    ``micro`` (nx, ny, nz) integer ids into ``phases`` (:class:`dmn_umat.laws.Phase`, any law of
+    :mod:`dmn_umat.laws`); components in ``stress_free`` (Mandel indices) have zero mean
     stress and their strain is solved for; ``tol`` relative equilibrium residual (module doc);
     ``max_newton`` Newton and ``max_krylov`` PCG iterations per increment; ``workers`` FFT threads.
     One setup (reference medium, grid) serves any number of increments and states, e.g. one RVE
@@ -410,7 +410,7 @@ class RVE:
         max_krylov: int = 5000,
         workers: int | None = None,
     ):
-        from ..phases import props_table
+        from ..laws import props_table
 
         phases = list(phases)
         if not phases:
@@ -604,8 +604,8 @@ def dns(
 ) -> DNSResult:
     """Nonlinear FFT DNS of a voxel RVE along a macroscopic strain path (small strain).
 
-    ``micro`` (nx, ny, nz) integer ids into ``phases`` (:class:`dmn_umat.phases.Phase`, any
-    law of :mod:`dmn_umat.online.laws`, evaluated per voxel by ``laws.phase_update``);
+    ``micro`` (nx, ny, nz) integer ids into ``phases`` (:class:`dmn_umat.laws.Phase`, any
+    law of :mod:`dmn_umat.laws`, evaluated per voxel by ``laws.phase_update``);
     ``path`` (n, 6) Mandel total-strain targets; components in ``stress_free`` (Mandel
     indices) have zero average stress and their strain is solved for, together with the
     fluctuation, in one Newton–Krylov system (their path entries are ignored).  Each step is

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..online import laws
+from ..laws import update as laws
 
 SQ2 = math.sqrt(2.0)
 ISQ2 = 1.0 / SQ2

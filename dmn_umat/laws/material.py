@@ -3,7 +3,8 @@
 A material evaluates many integration points at once, point-major arrays, Mandel
 convention, float64:
 
-    stress, tangent, state_new, status = material.update(strain, state_old)
+    out = material.update(strain, state_old)     # a MaterialUpdate
+    stress, tangent, state_new, status = out     # (or by name: out.tangent, ...)
 
 - ``strain``    (npts, 6)      total strain at the end of the increment
 - ``state_old`` (npts, nstate) start-of-increment state (never modified)
@@ -14,18 +15,27 @@ convention, float64:
 did not converge.  ``material.initial_state(npts)`` gives zero-strain states and
 ``material.fields(state)`` named per-point scalars for output (e.g. equivalent plastic
 strain per phase).  :class:`PhaseMaterial` is a single phase law (e.g. plain J2); the network
-surrogate lives in :mod:`dmn_umat.online`.
+surrogate is :class:`dmn_umat.online.solver.NetworkMaterial`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 from numba import njit, prange
 
-from .online import laws
-from .phases import Phase, parse_phase
+from . import update as laws
+from .spec import Phase, parse_phase
+
+
+class MaterialUpdate(NamedTuple):
+    """Result of :meth:`Material.update` (unpacks like the 4-tuple it replaces)."""
+
+    stress: np.ndarray  #: (npts, 6) Mandel stress
+    tangent: np.ndarray  #: (npts, 6, 6) consistent tangent d stress / d strain
+    state: np.ndarray  #: (npts, nstate) end-of-increment state
+    status: np.ndarray  #: (npts,) int64: 0 converged, 1 cut back requested, 2 failed
 
 
 class Material(Protocol):
@@ -33,9 +43,7 @@ class Material(Protocol):
 
     def initial_state(self, npts: int) -> np.ndarray: ...
 
-    def update(
-        self, strain: np.ndarray, state_old: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+    def update(self, strain: np.ndarray, state_old: np.ndarray) -> MaterialUpdate: ...
 
     def suggested_ratio(self, status: np.ndarray) -> float: ...
 
@@ -58,7 +66,7 @@ class PhaseMaterial:
     def initial_state(self, npts: int) -> np.ndarray:
         return np.zeros((npts, self.nstate))
 
-    def update(self, strain, state_old):
+    def update(self, strain: np.ndarray, state_old: np.ndarray) -> MaterialUpdate:
         strain = np.ascontiguousarray(strain, dtype=np.float64)
         n = strain.shape[0]
         stress = np.empty((n, 6))
@@ -69,12 +77,11 @@ class PhaseMaterial:
             self.phase.props, strain, np.ascontiguousarray(state_old), stress, tangent, state_new, status
         )
         status[status != laws.STATUS_OK] = 2
-        return stress, tangent, state_new, status
+        return MaterialUpdate(stress, tangent, state_new, status)
 
     def suggested_ratio(self, status: np.ndarray) -> float:
         return 0.5
 
     def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
-        if self.phase.law == "j2":
-            return {"peeq": state[:, 6].copy()}
-        return {}
+        """The law's named state entries (e.g. ``peeq`` of J2), (npts,) each."""
+        return {name: state[:, i].copy() for name, i in self.phase.fields.items()}

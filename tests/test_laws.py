@@ -1,0 +1,115 @@
+"""The law catalogue (dmn_umat/laws/catalogue.py) is the single source of every law's keys,
+props layout and state size: the parser, the numba dispatch, the batched materials and the
+documented layout table all agree with it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import dmn_umat.laws as laws_pkg
+from dmn_umat.laws import LAWS, MaterialUpdate, PhaseMaterial, PhaseSpecError, parse_phase
+from dmn_umat.laws import update as U
+from dmn_umat.network import Network
+from dmn_umat.online.solver import NetworkMaterial
+
+#: a value that satisfies each constraint of the catalogue
+GOOD = {"> 0": 2.0, ">= 0": 0.5, "poisson": 0.25, "": 1.5}
+
+
+def _text(p) -> str:
+    if p.size == 1:
+        return repr(GOOD[p.check])
+    assert p.size == 21, "a multi-value parameter is a Mandel stiffness (upper triangle)"
+    C = np.eye(6) * 3.0 + 0.5  # positive definite
+    return ";".join(repr(float(v)) for v in C[np.triu_indices(6)])
+
+
+def _spec(law, drop: str = "", extra: str = "", value: dict | None = None) -> str:
+    """A valid spec of ``law`` without key ``drop`` (and the keys it must come with), with the
+    texts of ``value`` (key → text) instead of valid ones, plus ``extra``."""
+    gone = {drop} | {k for _, keys in law.together if drop in keys for k in keys}
+    value = value or {}
+    items = [f"{p.key}={value.get(p.key) or _text(p)}" for p in law.params if p.key not in gone]
+    return f"{law.name}:" + ",".join(items + ([extra] if extra else []))
+
+
+@pytest.mark.parametrize("law", LAWS, ids=lambda law: law.name)
+def test_every_law_parses_from_its_table_row(law):
+    ph = parse_phase(_spec(law))
+    assert ph.law == law.name and ph.entry is law
+    assert ph.props.size == law.nprops == U.NPROPS[law.id] <= U.MAX_NPROPS
+    assert int(ph.props[0]) == law.id
+    assert ph.nstate == law.nstate == U.NSTATE[law.id] == U.law_nstate(ph.props) <= U.MAX_NSTATE
+    assert list(ph.params) == list(law.keys)
+    # props = id, then the parameters in table order (multi-value keys flattened)
+    flat = [v for p in law.params for v in np.atleast_1d(ph.params[p.key])]
+    assert np.array_equal(ph.props[1:], flat)
+    # the numba dispatch knows the id: stiffness, and a zero-strain update gives zero stress
+    C = np.empty((6, 6))
+    assert U.elastic_stiffness(ph.props, C) == U.STATUS_OK and np.linalg.eigvalsh(C).min() > 0
+    ns = max(law.nstate, 1)
+    s, T, new = np.ones(6), np.empty((6, 6)), np.empty(ns)
+    assert U.phase_update(ph.props, np.zeros(6), np.zeros(ns), s, T, new) == U.STATUS_OK
+    assert np.all(s == 0.0) and np.allclose(T, C)
+    # named state entries lie inside the state
+    assert all(0 <= k < law.nstate for k in law.fields.values())
+
+
+@pytest.mark.parametrize("law", LAWS, ids=lambda law: law.name)
+def test_unknown_and_missing_keys_are_named(law):
+    with pytest.raises(PhaseSpecError, match="bogus"):
+        parse_phase(_spec(law, extra="bogus=1"))
+    for p in law.params:
+        if p.default is None:
+            with pytest.raises(PhaseSpecError, match=rf"\b{p.key}\b"):
+                parse_phase(_spec(law, drop=p.key))
+        else:
+            assert parse_phase(_spec(law, drop=p.key)).params[p.key] == p.default
+
+
+@pytest.mark.parametrize("law", LAWS, ids=lambda law: law.name)
+def test_constraints_are_checked_per_key(law):
+    for p in law.params:
+        if p.check:
+            bad = {"> 0": 0.0, ">= 0": -1.0, "poisson": 0.5}[p.check]
+            spec = _spec(law, value={p.key: repr(bad)})
+            with pytest.raises(PhaseSpecError, match=rf"{p.key} must"):
+                parse_phase(spec)
+
+
+def test_unknown_law_and_ids_outside_the_table():
+    with pytest.raises(PhaseSpecError, match="unknown law 'foo'"):
+        parse_phase("foo:E=1,nu=0.3")
+    props = np.zeros(U.MAX_NPROPS)
+    props[0] = len(LAWS)  # the first id not in the table
+    assert U.law_nstate(props) == 0
+    assert U.elastic_stiffness(props, np.empty((6, 6))) == U.STATUS_BADINPUT
+    out = np.empty(6), np.empty((6, 6)), np.empty(1)
+    assert U.phase_update(props, np.zeros(6), np.zeros(1), *out) == U.STATUS_BADINPUT
+
+
+def test_layout_table_of_the_package_doc_matches_the_catalogue():
+    rows = {line.split()[0]: line.split() for line in laws_pkg.__doc__.splitlines()
+            if line.split() and line.split()[0] in {law.name for law in LAWS}}
+    assert set(rows) == {law.name for law in LAWS}
+    for law in LAWS:
+        row = rows[law.name]
+        assert int(row[1]) == law.id and int(row[-1]) == law.nstate
+        if all(p.size == 1 for p in law.params):
+            assert " ".join(row[2:-1]) == "[" + ", ".join([str(law.id), *law.keys]) + "]"
+
+
+def test_materials_return_a_named_update():
+    j2 = "j2:E=200,nu=0.3,sy=0.2,H=2"
+    eps = np.array([[0.01, 0, 0, 0, 0, 0], [0.0001, 0, 0, 0, 0, 0]])
+    one_leaf = Network(np.array([[-1, -1]]), np.zeros((1, 3)), np.array([1.0]), np.array([0]))
+    for mat in (PhaseMaterial(j2), NetworkMaterial(one_leaf, [j2], threads=1)):
+        r = mat.update(eps, mat.initial_state(2))
+        assert isinstance(r, MaterialUpdate)
+        stress, tangent, state, status = r  # still unpacks by position
+        assert r.stress is stress and r.tangent is tangent and r.state is state and r.status is status
+        assert r.stress.shape == (2, 6) and r.tangent.shape == (2, 6, 6) and np.all(r.status == 0)
+        peeq = mat.fields(r.state)["peeq"]  # the catalogue's named state entry of j2
+        assert peeq[0] > 0.0 and peeq[1] == 0.0
+    assert PhaseMaterial("elastic:E=1,nu=0.3").fields(np.zeros((2, 1))) == {}
