@@ -23,6 +23,7 @@ import numpy as np
 
 from dmn_umat import network, tensors
 from dmn_umat.online.solver import NetworkMaterial
+from dmn_umat.status import INFO_ITERATIONS, INFO_SUBSTEPS
 
 MATRIX = "j2:E=70e3,nu=0.3,sy=100,H=500,Q=50,b=20,Hk=300"
 INCLUSION = "elastic:E=400e3,nu=0.2"
@@ -52,13 +53,12 @@ def run_case(
     its, subs, elapsed = [], [], 0.0
     for t in ts:
         t0 = time.perf_counter()
-        r = mat.update(dirs * t, state)
-        state, status = r.state, r.status
+        _, _, state, status = mat.update(dirs * t, state)
         elapsed += time.perf_counter() - t0
         if np.any(status != 0):
             raise RuntimeError(f"benchmark: {np.count_nonzero(status)} points did not converge")
-        its.append(mat.last_info[:, 1].mean())
-        subs.append(np.mean(mat.last_info[:, 2] > 1))
+        its.append(mat.last_info[:, INFO_ITERATIONS].mean())
+        subs.append(np.mean(mat.last_info[:, INFO_SUBSTEPS] > 1))
     return 1e6 * elapsed / (npts * len(ts)), float(np.mean(its)), float(np.mean(subs))
 
 
@@ -136,9 +136,9 @@ def main() -> None:
 def network_vs_dns(steps: int) -> dict:
     """Time one uniaxial load/unload path through the shipped IMN and through the FFT DNS."""
     from dmn_umat import loadpath, model_file
-    from dmn_umat.laws import parse_phase
     from dmn_umat.offline.pretrained import path as model_path
     from dmn_umat.online.driver import drive
+    from dmn_umat.phases import parse_phase
     from dmn_umat.rve import fft, micro
 
     numba.set_num_threads(1)

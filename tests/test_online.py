@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 from scipy.optimize import root
 
-from dmn_umat import loadpath, model_file, network, tensors
+from dmn_umat import loadpath, model_file, network, phases, tensors
 from dmn_umat.cli import main
-from dmn_umat.laws import PhaseMaterial, parse_phase, props_table
-from dmn_umat.laws import update as laws
+from dmn_umat.material import PhaseMaterial
 from dmn_umat.network import Network
-from dmn_umat.online import kernel
+from dmn_umat.online import kernel, laws
 from dmn_umat.online.driver import drive, drive_network
 from dmn_umat.online.solver import NetworkMaterial
+from dmn_umat.status import INFO_SUBSTEPS, Status
 
 J2 = "j2:E=70e3,nu=0.3,sy=100,H=500,Q=50,b=20,Hk=300"
 J2_SOFT = "j2:E=3e3,nu=0.35,sy=30,H=100"
@@ -132,7 +132,7 @@ def _laminate_reference(specs, f1, n, path):
     with scipy's hybrid root finder on the strain unknowns.  Isotropic phases (so a law may be
     evaluated in the rotated frame)."""
     Q = tensors.rotation_mandel(_frame(np.asarray(n, float)))
-    props = [parse_phase(s).props for s in specs]
+    props = [phases.parse_phase(s).props for s in specs]
     states = [np.zeros(laws.MAX_NSTATE), np.zeros(laws.MAX_NSTATE)]
     jump_comp = [0, 4, 5]
     d = np.zeros(3)
@@ -195,21 +195,19 @@ def test_batched_tangent_matches_central_differences():
     amps = np.array([1e-4, 4e-3, 2e-2, 1.5e-2])
     state = mat.initial_state(npts)
     for t in np.linspace(0.2, 1.0, 5):
-        r = mat.update(dirs * amps[:, None] * t, state)
-        assert np.all(r.status == 0)
-        state = r.state
+        _, _, state, status = mat.update(dirs * amps[:, None] * t, state)
+        assert np.all(status == 0)
     eps = dirs * amps[:, None]
     eps[1:3] *= 1.05  # continued plastic loading (at Δε = 0 the law sits on its elastic/plastic kink)
     eps[3] *= 0.9  # elastic unloading from a plastic state
-    r = mat.update(eps, state)
-    assert np.all(r.status == 0)
-    C = r.tangent
+    _, C, _, status = mat.update(eps, state)
+    assert np.all(status == 0)
     h = 1e-8
     Cfd = np.empty_like(C)
     for j in range(6):
         e = np.zeros(6)
         e[j] = h
-        Cfd[:, :, j] = (mat.update(eps + e, state).stress - mat.update(eps - e, state).stress) / (2 * h)
+        Cfd[:, :, j] = (mat.update(eps + e, state)[0] - mat.update(eps - e, state)[0]) / (2 * h)
     err = tensors.relative_error(C, Cfd)
     assert np.all(err < 1e-5), err
     peeq = mat.fields(state)["peeq"]
@@ -264,7 +262,7 @@ def test_zero_weight_leaves_equal_collapsed_tree():
     rb = drive_network(small, [J2, INCL], path)
     assert np.abs(ra["stress"] - rb["stress"]).max() <= 1e-10 * np.abs(rb["stress"]).max()
     lin = NetworkMaterial(full, ["elastic:E=10,nu=0.3", INCL])
-    C = lin.update(np.zeros((1, 6)), lin.initial_state(1)).tangent[0]
+    C = lin.update(np.zeros((1, 6)), lin.initial_state(1))[1][0]
     assert tensors.relative_error(C, full.homogenize([p.stiffness() for p in lin.phases])) < 1e-12
 
 
@@ -286,12 +284,12 @@ def test_unsupported_props_and_singular_phase_do_not_raise():
     rng = np.random.default_rng(6)
     net = _random_net(rng, 3)
     mi, mf = kernel.pack_network(net)
-    table = props_table([parse_phase(J2)])  # phase 1 missing
+    table = phases.props_table([phases.parse_phase(J2)])  # phase 1 missing
     assert kernel.state_size(mi, table) == -1
     s, C, info = np.zeros(6), np.zeros((6, 6)), np.zeros(4)
     work = np.zeros(kernel.work_size(mi))
     st = kernel.network_update(mi, mf, table, np.zeros(6), np.zeros(64), s, C, np.zeros(64), work, info)
-    assert st == kernel.STATUS_FAILED
+    assert st == Status.FAILED
     # a zero-stiffness phase makes every interaction block singular: cut back, never raise
     table = np.zeros((2, laws.MAX_NPROPS))
     table[:, 0] = laws.LAW_ANISO  # both phases: C = 0
@@ -299,7 +297,7 @@ def test_unsupported_props_and_singular_phase_do_not_raise():
     st = kernel.network_update(
         mi, mf, table, np.full(6, 1e-3), np.zeros(nsv), s, C, np.zeros(nsv), work, info
     )
-    assert st == kernel.STATUS_CUTBACK and 0 < info[0] < 1
+    assert st == Status.CUTBACK and 0 < info[0] < 1
     N = net.n_nodes
     for pos, val in [(kernel.NHEAD + N + 1, 99), (kernel.NHEAD + 1, 7), (kernel.NHEAD + 3 * N, 5)]:
         bad = mi.copy()  # child index out of range, bad node kind, wrong leaf ordinal
@@ -331,7 +329,7 @@ def test_huge_increment_is_substepped_or_cut_back():
         stress, C, new, status = mat.update(eps, mat.initial_state(1))
         info = mat.last_info[0]
         if status[0] == 0:
-            if info[2] > 1:
+            if info[INFO_SUBSTEPS] > 1:
                 hard += 1
             st = mat.initial_state(1)
             for t in np.linspace(0, 1, 41)[1:]:
@@ -411,7 +409,7 @@ def test_driver_bisects_after_cut_back():
     )
     mat = NetworkMaterial(net, ["j2:E=70e3,nu=0.49,sy=10", "j2:E=70e3,nu=0.3,sy=1000"])
     target = np.array([[1, -0.3, 0.05, 0.2, -0.1, 0.25]])
-    assert mat.update(target, mat.initial_state(1)).status[0] == 1  # the kernel alone cuts back
+    assert mat.update(target, mat.initial_state(1))[3][0] == 1  # the kernel alone cuts back
     coarse = drive(mat, target)
     fine = drive(mat, np.linspace(0, 1, 41)[1:, None] * target)
     assert np.abs(coarse["stress"][-1] - fine["stress"][-1]).max() <= 2e-2 * np.abs(fine["stress"][-1]).max()

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from dmn_umat import network, tensors
-from dmn_umat.laws import parse_phase, props_table
+from dmn_umat import network, phases, tensors
 from dmn_umat.online import kernel
+from dmn_umat.status import INFO_STATUS, Status
 
 J2 = "j2:E=70e3,nu=0.3,sy=100,H=500,Q=50,b=20,Hk=300"
 
@@ -20,8 +20,8 @@ class Point:
     """One integration point driven through the raw kernel."""
 
     def __init__(self, net, specs):
-        self.ph = [parse_phase(s) for s in specs]
-        self.pt = props_table(self.ph)
+        self.ph = [phases.parse_phase(s) for s in specs]
+        self.pt = phases.props_table(self.ph)
         self.mi, self.mf = kernel.pack_network(net)
         self.nsv = kernel.state_size(self.mi, self.pt)
         self.work = np.zeros(kernel.work_size(self.mi))
@@ -72,8 +72,9 @@ def test_nan_strain_fails_without_exception():
     rng = np.random.default_rng(5)
     p = Point(_random_net(rng, 3), [J2, "elastic:E=400e3,nu=0.2"])
     old = np.zeros(p.nsv)
-    st, s, C, sn, _ = p.update(np.array([np.nan, 0, 0, 0, 0, 0.0]), old)
-    assert st == kernel.STATUS_FAILED and np.all(s == 0) and np.all(sn == old)
+    st, s, C, sn, info = p.update(np.array([np.nan, 0, 0, 0, 0, 0.0]), old)
+    assert st == Status.FAILED and np.all(s == 0) and np.all(sn == old)
+    assert info[INFO_STATUS] == Status.FAILED
 
 
 def test_tree_elimination_equals_dense_newton_step():

@@ -232,6 +232,10 @@ def build(out: str | Path, verbose: bool = False, warm_cache: bool = True) -> Pa
     if hp:
         include_dirs.append(str(hp.parent))
         macros.append(("DMN_HAVE_HEADER", "1"))
+    else:  # installed without the source tree: the header's status/info names as macros
+        from ..status import c_constants
+
+        macros += [(name, str(value)) for name, value in c_constants().items()]
     with tempfile.TemporaryDirectory(prefix="dmn_abi_build_") as tmp:
         vs = Path(tmp) / "exports.map"
         vs.write_text("{\n  global:\n" + "".join(f"    {s};\n" for s in EXPORTS) + "  local:\n    *;\n};\n")
@@ -303,7 +307,7 @@ def _selftest_calls(lib_path: str) -> None:
     check(lib.dmn_init() == 0, "dmn_init")
     import numpy as np
 
-    from ..laws import parse_phase
+    from ..phases import parse_phase
     from . import selftest
     from .deck import props_vector
 

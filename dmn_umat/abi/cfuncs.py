@@ -21,9 +21,10 @@ initialization; every later call jumps straight into machine code (no Python, no
 
 Both return ``RET_BASE + status`` so that a value below ``RET_BASE`` can only mean that an
 exception escaped (numba's cfunc wrapper then returns 0 — ABI.md pitfall 4); the C side
-treats that as a failure.  Statuses: :data:`ST_OK`, :data:`ST_CUTBACK` (kernel asked for a
-smaller step, ratio in info[0]), :data:`ST_FAILED` (Newton failure or non-finite input),
-:data:`ST_BADPROPS`, :data:`ST_BADNTENS`, :data:`ST_WORK` (configuration errors).
+treats that as a failure.  Statuses and the ``info`` slots: :mod:`dmn_umat.status` (= the
+``DMN_ST_*``/``DMN_INFO_*`` of ``dmn_umat.h``): OK, CUTBACK (kernel asked for a smaller step,
+ratio in info[INFO_RATIO]), FAILED (Newton failure or non-finite input), BADPROPS, BADNTENS,
+WORK (configuration errors).
 
 The network kernel is :mod:`dmn_umat.online.kernel`; the on-disk numba cache of this module
 is keyed on the sources of every module it depends on (:mod:`dmn_umat.abi.cachekey`).
@@ -36,17 +37,21 @@ import math
 import numpy as np
 from numba import carray, cfunc, njit, types
 
-from ..laws import update as laws
+from ..online import laws
 from ..online.kernel import network_update, pack_network, state_size, work_size  # noqa: F401
+from ..status import (
+    INFO_RATIO,
+    INFO_SIZE,
+    INFO_STATUS,
+    RET_BASE,
+    ST_BADNTENS,
+    ST_BADPROPS,
+    ST_CUTBACK,
+    ST_FAILED,
+    ST_OK,
+    ST_WORK,
+)
 from ..tensors import mandel_stress_to_voigt, mandel_tangent_to_voigt, voigt_strain_to_mandel
-
-RET_BASE = 100
-ST_OK = 0
-ST_CUTBACK = 1
-ST_FAILED = 2
-ST_BADPROPS = 10
-ST_BADNTENS = 11
-ST_WORK = 12
 
 MAX_NPROPS = laws.MAX_NPROPS
 #: props length (incl. law id) per law id; -1 = unknown law
@@ -55,7 +60,7 @@ _NPROPS_BY_ID = np.array([laws.NPROPS[0], laws.NPROPS[1], laws.NPROPS[2]], dtype
 
 def umat_work_size(nwork_kernel: int, nphase: int, nsv: int) -> int:
     """Doubles of workspace ``umat_point`` needs for one call (kernel work + its own buffers)."""
-    return int(nwork_kernel) + int(nphase) * MAX_NPROPS + 6 + 6 + 6 + 36 + 36 + 2 * int(nsv) + 4
+    return int(nwork_kernel) + int(nphase) * MAX_NPROPS + 6 + 6 + 6 + 36 + 36 + 2 * int(nsv) + INFO_SIZE
 
 
 @njit(cache=True)
@@ -87,13 +92,8 @@ def props_to_table(props, nprops, nphase, table):
 
 @njit(cache=True)
 def _point_impl(mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info):
-    """The kernel, statuses mapped (it checks its inputs and fills ``info`` itself)."""
-    st = network_update(mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info)
-    if st == 0:
-        return ST_OK
-    if st == 1:
-        return ST_CUTBACK
-    return ST_FAILED
+    """The kernel (it checks its inputs, fills ``info`` and returns a :mod:`dmn_umat.status` value)."""
+    return network_update(mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info)
 
 
 @njit(cache=True)
@@ -143,7 +143,7 @@ def point(mi_p, nmi, mf_p, nmf, ptab_p, nphase, strain_p, sold_p, nsv, stress_p,
     stress = carray(stress_p, (6,))
     tang = carray(tang_p, (6, 6))
     work = carray(work_p, (nwork,))
-    info = carray(info_p, (4,))
+    info = carray(info_p, (INFO_SIZE,))
     return RET_BASE + _point_impl(mi, mf, ptab, strain, sold, stress, tang, snew, work, info)
 
 
@@ -183,14 +183,16 @@ def _umat_impl(
 ):
     """Body of ``umat_point`` on arrays.  ``ddsdde_t`` is the transposed (row = Voigt column)
     view of Abaqus' column-major DDSDDE, so ``ddsdde_t[i, j]`` is DDSDDE(i, j)."""
-    for i in range(4):
+    for i in range(INFO_SIZE):
         info[i] = 0.0
-    info[0] = 1.0
+    info[INFO_RATIO] = 1.0
     if ntens != 6 and ntens != 4:
+        info[INFO_STATUS] = ST_BADNTENS
         return ST_BADNTENS
     nw = work.shape[0]
-    kw = nw - (nphase * MAX_NPROPS + 6 + 6 + 6 + 36 + 36 + 2 * nsv + 4)
+    kw = nw - (nphase * MAX_NPROPS + 6 + 6 + 6 + 36 + 36 + 2 * nsv + INFO_SIZE)
     if kw < 1:
+        info[INFO_STATUS] = ST_WORK
         return ST_WORK
     o = kw
     ptab = work[o:o + nphase * MAX_NPROPS].reshape((nphase, MAX_NPROPS))
@@ -209,10 +211,11 @@ def _umat_impl(
     o += nsv
     snew = work[o:o + nsv]
     o += nsv
-    kinfo = work[o:o + 4]
+    kinfo = work[o:o + INFO_SIZE]
     kwork = work[:kw]
 
     if props_to_table(props, props.shape[0], nphase, ptab) != ST_OK:
+        info[INFO_STATUS] = ST_BADPROPS
         return ST_BADPROPS
     for i in range(ntens):
         sig0[i] = stress[i]
@@ -225,8 +228,9 @@ def _umat_impl(
     st = _point_impl(mi, mf, ptab, eps, sold, sig, tang, snew, kwork, kinfo)
     if st == ST_OK and not _finite_result(sig, tang):
         st = ST_FAILED  # never hand a non-finite STRESS/DDSDDE to the host
-    for i in range(4):
+    for i in range(INFO_SIZE):
         info[i] = kinfo[i]
+    info[INFO_STATUS] = st
     if st == ST_OK:
         mandel_stress_to_voigt(sig, ntens, stress)
         mandel_tangent_to_voigt(tang, ntens, ddsdde_t)
@@ -236,9 +240,9 @@ def _umat_impl(
     # failure: keep the start-of-increment stress and state, give a usable elastic DDSDDE
     # and ask the host for a smaller increment
     ratio = 0.5
-    if st == ST_CUTBACK and kinfo[0] > 0.0 and kinfo[0] < 1.0:
-        ratio = max(kinfo[0], 0.1)
-    info[0] = ratio
+    if st == ST_CUTBACK and kinfo[INFO_RATIO] > 0.0 and kinfo[INFO_RATIO] < 1.0:
+        ratio = max(kinfo[INFO_RATIO], 0.1)
+    info[INFO_RATIO] = ratio
     for i in range(ntens):
         stress[i] = sig0[i] if math.isfinite(sig0[i]) else 0.0
     _fallback_tangent(mi, mf, ptab, nphase, nsv, kwork, eps, sold, snew, sig, tang2, kinfo, ntens, ddsdde_t)
@@ -265,7 +269,7 @@ def umat_point(mi_p, nmi, mf_p, nmf, nphase, props_p, nprops, stran_p, dstran_p,
     statev = carray(statev_p, (nsv,))
     pnewdt = carray(pnewdt_p, (1,))
     work = carray(work_p, (nwork,))
-    info = carray(info_p, (4,))
+    info = carray(info_p, (INFO_SIZE,))
     return RET_BASE + _umat_impl(mi, mf, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev, nsv,
                                  pnewdt, work, info)
 

@@ -22,17 +22,12 @@ int _dmn_py_open(const char *path, const char *name, const double *props, int np
                  char *err, int errlen);
 int _dmn_py_close(int64_t key);
 
+/* DMN_ST_* (statuses), DMN_INFO_* (info slots), DMN_RET_BASE: from the public header; a build
+   without the source tree's header gets the same names as -D macros from dmn_umat/status.py */
 #ifdef DMN_HAVE_HEADER
 #include "dmn_umat.h"
 #endif
 
-#define DMN_RET_BASE 100
-#define DMN_ST_OK 0
-#define DMN_ST_CUTBACK 1
-#define DMN_ST_FAILED 2
-#define DMN_ST_BADPROPS 10
-#define DMN_ST_BADNTENS 11
-#define DMN_ST_WORK 12
 #define DMN_MAX_ENTRIES 1024 /* slots; closed dmn_open slots are reused */
 #define DMN_MAX_GEN (INT32_MAX / DMN_MAX_ENTRIES - 1)
 #define DMN_NAME 96
@@ -301,20 +296,20 @@ int dmn_eval_batch(int handle, int n, const double *strain, const double *state_
         return -1;
     }
     const int64_t nsv = e->nsv;
-    double loc[4];
+    double loc[DMN_INFO_SIZE];
     int nfail = 0, first = -1, first_st = 0;
     double first_ratio = 0.0;
     for (int i = 0; i < n; ++i) {
-        double *inf = info ? info + 4 * (size_t)i : loc;
+        double *inf = info ? info + DMN_INFO_SIZE * (size_t)i : loc;
         int32_t r = f(e->mi, e->nmi, e->mf, e->nmf, e->ptab, e->nphase, strain + 6 * (size_t)i,
                       state_old + nsv * (size_t)i, nsv, stress + 6 * (size_t)i, tangent + 36 * (size_t)i,
                       state_new + nsv * (size_t)i, w, e->nwork, inf);
         int st = r >= DMN_RET_BASE ? r - DMN_RET_BASE : DMN_ST_FAILED;
-        inf[2] = (double)st;
+        inf[DMN_INFO_STATUS] = (double)st;
         if (st != DMN_ST_OK && nfail++ == 0) {
             first = i;
             first_st = st;
-            first_ratio = inf[0];
+            first_ratio = inf[DMN_INFO_RATIO];
         }
     }
     if (nfail) batch_error(nfail, n, first, first_st, first_ratio, strain + 6 * (size_t)first,
@@ -392,12 +387,12 @@ int dmn_umat(double *stress, double *statev, double *ddsdde, const double *stran
     }
     double *w = thread_work(e->nwork_umat);
     if (!w) fatal("dmn_umat: out of memory");
-    double info[4];
+    double info[DMN_INFO_SIZE];
     dmn_umat_fn f = atomic_load_explicit(&g_umat, memory_order_acquire);
     int32_t r = f(e->mi, e->nmi, e->mf, e->nmf, e->nphase, props, nprops, stran, dstran, ntens, stress, ddsdde,
                   statev, e->nsv, pnewdt, w, e->nwork_umat, info);
     int st = r >= DMN_RET_BASE ? r - DMN_RET_BASE : -1;
-    if (st == DMN_ST_OK) return 0;
+    if (st == DMN_ST_OK) return DMN_ST_OK;
     if (st == DMN_ST_BADPROPS) {
         snprintf(msg, sizeof msg, "dmn_umat: material %s: PROPS (NPROPS=%d) do not match the model's %lld "
                  "phases (per phase: law id, parameters; see docs/abi.md)", e->name, nprops,
@@ -415,7 +410,7 @@ int dmn_umat(double *stress, double *statev, double *ddsdde, const double *stran
         for (int i = 0; i < ntens; ++i) ddsdde[i * ntens + i] = 1.0;
         *pnewdt = 0.25;
         note("dmn_umat: material %s element %d point %d: kernel error, PNEWDT=%g\n", e->name, noel, npt, 0.25);
-        return 2;
+        return DMN_ST_FAILED;
     }
     note(st == DMN_ST_CUTBACK ? "dmn_umat: material %s element %d point %d: step too large, PNEWDT=%g\n"
                               : "dmn_umat: material %s element %d point %d: no convergence or non-finite "

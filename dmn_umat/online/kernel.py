@@ -13,15 +13,18 @@ Public API (signatures are fixed; everything is float64 / int64, C-contiguous)::
 
 - ``mi``          (nmi,) int64   topology blob (header, node kinds, children, ordinals, phases)
 - ``mf``          (nmf,) float64 geometry blob (weights, fractions f1/f2, H(n), normals, leaf Q(R))
-- ``props_table`` (nphase, MAX_NPROPS) float64, row p = props of phase p (:func:`dmn_umat.laws.props_table`)
+- ``props_table`` (nphase, MAX_NPROPS) float64, row p = props of phase p (:func:`phases.props_table`)
 - ``strain``      (6,)  TOTAL macroscopic strain at the end of the increment (Mandel)
 - ``state_old``   (≥nsv,) state at the start of the increment (read only)
 - ``stress``      (6,)  out: macroscopic stress (Mandel)
 - ``ddsdde``      (6,6) out: consistent macroscopic tangent dσ̄/dε̄ (Mandel)
 - ``state_new``   (≥nsv,) out: state at the end of the increment (entries ≥ nsv copied from state_old)
 - ``work``        (≥nwork,) scratch, contents irrelevant on entry
-- ``info``        (4,)  out: [suggested step ratio, Newton iterations (all sub-steps),
-                  sub-steps used, final max residual / max(max leaf stress, s_floor)]
+- ``info``        (≥4,) out: slots of :mod:`dmn_umat.status` (= ``DMN_INFO_*`` of dmn_umat.h):
+                  [INFO_RATIO suggested step ratio, INFO_ITERATIONS Newton iterations (all
+                  sub-steps), INFO_STATUS the returned status, INFO_RESIDUAL final max residual /
+                  max(max leaf stress, s_floor)]; with ≥ KERNEL_INFO_SIZE (5) entries also
+                  [INFO_SUBSTEPS sub-steps used]
 
 Convergence: ``max_k |r_k| <= rtol * max(max_i |σ_i|, s_floor)`` with ``s_floor = EPS_REF *
 max_p max_j C^p_jj`` (elastic stiffness of the phases): relative to the leaf stresses, with an
@@ -29,9 +32,10 @@ absolute floor so that a zero macroscopic strain (zero stresses) is no trap.  On
 most ``MAX_TOTAL_ITER`` Newton iterations (all sub-steps); beyond that it asks for a cut back —
 the iteration cap that every caller (C API, UMAT, :mod:`dmn_umat.online.driver`) shares.
 
-Return status: 0 converged; 1 cut back requested (``info[0]`` = suggested ratio < 1; state_new =
-state_old, stress = 0, ddsdde = 0); 2 failed / bad input (NaN strain or
-state, corrupt blob, phase index beyond ``props_table``, unknown law; same outputs as 1).
+Return status (:class:`dmn_umat.status.Status`): OK converged; CUTBACK cut back requested
+(``info[INFO_RATIO]`` = suggested ratio < 1; state_new = state_old, stress = 0, ddsdde = 0);
+FAILED failed / bad input (NaN strain or state, corrupt blob, phase index beyond ``props_table``,
+unknown law; same outputs as CUTBACK).
 
 State layout (``nsv = state_size``), one row per integration point (= Abaqus STATEV)::
 
@@ -66,10 +70,22 @@ import math
 import numpy as np
 from numba import njit
 
+from .. import status as _status
 from .. import tensors
 from .. import tolerances as _tolerances
-from ..laws import update as laws
+from ..status import (
+    INFO_ITERATIONS,
+    INFO_RATIO,
+    INFO_RESIDUAL,
+    INFO_STATUS,
+    INFO_SUBSTEPS,
+    KERNEL_INFO_SIZE,
+    ST_CUTBACK,
+    ST_FAILED,
+    ST_OK,
+)
 from ..tolerances import EPS_REF
+from . import laws
 
 MAGIC = 0x444D4E4B  # "DMNK"
 VERSION = 1
@@ -81,10 +97,6 @@ KIND_LEAF = 0
 KIND_LAMINATE = 1
 KIND_PASS1 = 2  # only child 1 active
 KIND_PASS2 = 3  # only child 2 active
-
-STATUS_CONVERGED = 0
-STATUS_CUTBACK = 1
-STATUS_FAILED = 2
 
 RTOL = 1e-10  # default Newton tolerance (mf[1]): max_k |r_k| <= rtol * max(max_i |σ_i|, s_floor)
 # EPS_REF (dmn_umat.tolerances): the Newton test's stress scale never drops under
@@ -832,38 +844,46 @@ def _fail(stress, ddsdde, info, ratio):
         stress[i] = 0.0
         for j in range(6):
             ddsdde[i, j] = 0.0
-    info[0] = ratio
+    info[INFO_RATIO] = ratio
 
 
 # --------------------------------------------------------------------------- the kernel
 @njit(cache=True)
 def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, work, info):
     """One integration point: macro stress, consistent tangent and new state (module doc)."""
-    for i in range(4):
+    for i in range(min(info.shape[0], KERNEL_INFO_SIZE)):
         info[i] = 0.0
+    st = _update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, work, info)
+    info[INFO_STATUS] = st
+    return st
+
+
+@njit(cache=True)
+def _update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, work, info):
+    """Body of :func:`network_update` (``info`` zeroed; the caller stores the status)."""
     _fail(stress, ddsdde, info, CUTBACK_RATIO)
     if props_table.ndim != 2 or props_table.shape[1] < laws.MAX_NPROPS or not _blob_ok(mi, mf):
-        return STATUS_FAILED
+        return ST_FAILED
     N = mi[2]
     M = mi[3]
     has_rot = mi[6] != 0
     nsv = state_size(mi, props_table)
     if nsv < 0 or state_old.shape[0] < nsv or state_new.shape[0] < nsv:
-        return STATUS_FAILED
+        return ST_FAILED
     for i in range(min(state_old.shape[0], state_new.shape[0])):
         state_new[i] = state_old[i]
     if mi[7] < 1 or mi[7] > props_table.shape[0]:
-        return STATUS_FAILED
+        return ST_FAILED
     if work.shape[0] < work_size(mi):
-        return STATUS_FAILED
+        return ST_FAILED
     if strain.shape[0] < 6 or stress.shape[0] < 6 or ddsdde.shape[0] < 6 or ddsdde.shape[1] < 6:
-        return STATUS_FAILED
+        return ST_FAILED
     for i in range(6):
         if not math.isfinite(strain[i]):
-            return STATUS_FAILED
+            return ST_FAILED
     for i in range(nsv):
         if not math.isfinite(state_old[i]):
-            return STATUS_FAILED
+            return ST_FAILED
     nls = nsv - 3 * M - 6
     nsv_max = mi[4] * laws.MAX_NSTATE + 3 * M + 6
     ocur = 90 * N + SCRATCH
@@ -921,19 +941,23 @@ def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state
             dt *= 0.25
             if dt < MIN_SUBSTEP or total_it > MAX_TOTAL_ITER:
                 _fail(stress, ddsdde, info, CUTBACK_RATIO)
-                info[1] = total_it
-                info[2] = nsub
-                info[3] = res
-                return STATUS_CUTBACK
+                _info_counts(info, total_it, nsub, res)
+                return ST_CUTBACK
     for i in range(nsv):
         state_new[i] = cur[i]
-    info[0] = 1.0
-    info[1] = total_it
-    info[2] = nsub
-    info[3] = res
-    return STATUS_CONVERGED
+    info[INFO_RATIO] = 1.0
+    _info_counts(info, total_it, nsub, res)
+    return ST_OK
+
+
+@njit(cache=True, inline="always")
+def _info_counts(info, iterations, nsub, residual):
+    info[INFO_ITERATIONS] = iterations
+    info[INFO_RESIDUAL] = residual
+    if info.shape[0] > INFO_SUBSTEPS:
+        info[INFO_SUBSTEPS] = nsub
 
 
 #: source files whose code numba compiles into this module's functions (stale-cache guard)
-NUMBA_DEPS = [*laws.NUMBA_SOURCES, tensors.__file__, _tolerances.__file__]
+NUMBA_DEPS = [laws.__file__, tensors.__file__, _tolerances.__file__, _status.__file__]
 drop_stale_numba_cache(network_update, __file__, NUMBA_DEPS)

@@ -1,5 +1,5 @@
 """Batched network surrogate: :class:`NetworkMaterial` implements the material protocol of
-:mod:`dmn_umat.laws.material` on top of :func:`dmn_umat.online.kernel.network_update`.
+:mod:`dmn_umat.material` on top of :func:`dmn_umat.online.kernel.network_update`.
 
 State arrays are point-major, ``(npts, nsv)``, and every row is laid out exactly like one
 Abaqus STATEV array (layout in :mod:`dmn_umat.online.kernel`).  Points run in parallel with
@@ -13,8 +13,9 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from ..laws import MaterialUpdate, Phase, parse_phase, props_table
 from ..network import Network
+from ..phases import Phase, parse_phase, props_table
+from ..status import KERNEL_INFO_SIZE
 from . import kernel
 
 
@@ -42,7 +43,8 @@ class NetworkMaterial:
     ``net``: the tree; ``phases``: one :class:`Phase` (or spec string) per network phase id;
     ``threads``: numba threads for :meth:`update` (None = numba's default); ``rtol``: Newton
     tolerance on the traction residuals relative to the largest leaf stress.
-    ``last_info`` (npts, 4) holds the kernel's info row of each point after :meth:`update`.
+    ``last_info`` (npts, 5) holds the kernel's info row of each point after :meth:`update`
+    (slots: :mod:`dmn_umat.status`, INFO_SUBSTEPS included).
     """
 
     def __init__(
@@ -62,14 +64,14 @@ class NetworkMaterial:
             raise ValueError("network and phase laws do not match (unknown law or phase id)")
         self.layout = kernel.state_layout(self.mi, self.table)
         self.threads = threads
-        self.last_info = np.zeros((0, 4))
+        self.last_info = np.zeros((0, KERNEL_INFO_SIZE))
 
     # ------------------------------------------------------------------ protocol
     def initial_state(self, npts: int) -> np.ndarray:
         """(npts, nsv) zero state: unstrained, no plastic strain, zero jumps."""
         return np.zeros((npts, self.nstate))
 
-    def update(self, strain: np.ndarray, state_old: np.ndarray) -> MaterialUpdate:
+    def update(self, strain: np.ndarray, state_old: np.ndarray):
         """Batched update: strain (n,6) total Mandel, state_old (n,nsv) → stress (n,6),
         tangent (n,6,6), state_new (n,nsv), status (n,) (0 ok, 1 cut back, 2 failed)."""
         strain = np.ascontiguousarray(np.atleast_2d(strain), dtype=np.float64)
@@ -84,7 +86,7 @@ class NetworkMaterial:
         tangent = np.empty((n, 6, 6))
         state_new = np.empty_like(state_old)
         status = np.empty(n, dtype=np.int64)
-        info = np.zeros((n, 4))
+        info = np.zeros((n, KERNEL_INFO_SIZE))
         prev = numba.get_num_threads()
         nthreads = (
             prev if self.threads is None else max(1, min(int(self.threads), numba.config.NUMBA_NUM_THREADS))
@@ -109,7 +111,7 @@ class NetworkMaterial:
         finally:
             numba.set_num_threads(prev)
         self.last_info = info
-        return MaterialUpdate(stress, tangent, state_new, status)
+        return stress, tangent, state_new, status
 
     def suggested_ratio(self, status: np.ndarray) -> float:
         """Step ratio to retry with after :meth:`update` reported non-converged points."""
@@ -121,8 +123,7 @@ class NetworkMaterial:
 
     def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
         """Named per-point scalars: ``peeq`` (weight-averaged equivalent plastic strain over all
-        leaves), ``peeq_phase{p}`` (over the leaves of phase p, for each phase whose law has a
-        ``peeq`` state entry, :attr:`dmn_umat.laws.Phase.fields`) and
+        leaves), ``peeq_phase{p}`` (over the leaves of phase p, for each J2 phase) and
         ``jump_norm`` (max |a_k|)."""
         state = np.atleast_2d(state)
         lay = self.layout
@@ -136,13 +137,12 @@ class NetworkMaterial:
         out: dict[str, np.ndarray] = {}
         total = np.zeros(state.shape[0])
         for p, ph in enumerate(self.phases):
-            k = ph.fields.get("peeq")
-            if k is None:
+            if ph.law != "j2":
                 continue
             sel = np.flatnonzero(lay["leaf_phase"] == p)
             if sel.size == 0:
                 continue
-            cols = lay["leaf_offset"][sel] + k
+            cols = lay["leaf_offset"][sel] + 6
             contrib = state[:, cols] @ w[sel]
             wp = w[sel].sum()
             out[f"peeq_phase{p}"] = contrib / wp if wp > 0 else np.zeros(state.shape[0])

@@ -20,6 +20,29 @@
 extern "C" {
 #endif
 
+/* Status of one point (info[DMN_INFO_STATUS] of dmn_eval_batch) or of one UMAT call.
+   ABI: the values never change (dmn_umat/status.py holds the same enum; a test compares). */
+enum dmn_status {
+    DMN_ST_OK = 0,        /* converged: stress, tangent, new state valid */
+    DMN_ST_CUTBACK = 1,   /* step too large: retry with the ratio info[DMN_INFO_RATIO] < 1 */
+    DMN_ST_FAILED = 2,    /* no convergence, non-finite strain/state, or a kernel error */
+    DMN_ST_BADPROPS = 10, /* UMAT: PROPS do not match the model (configuration error) */
+    DMN_ST_BADNTENS = 11, /* UMAT: unsupported NTENS (configuration error) */
+    DMN_ST_WORK = 12      /* workspace too small (internal configuration error) */
+};
+
+/* Layout of the per-point info array of dmn_eval_batch (DMN_INFO_SIZE doubles per point). */
+enum dmn_info_slot {
+    DMN_INFO_RATIO = 0,      /* suggested step ratio: 1 after success, < 1 after a cut back */
+    DMN_INFO_ITERATIONS = 1, /* Newton iterations of the call (all sub-steps) */
+    DMN_INFO_STATUS = 2,     /* enum dmn_status of the point */
+    DMN_INFO_RESIDUAL = 3,   /* final max residual / max(max leaf stress, stress floor) */
+    DMN_INFO_SIZE = 4
+};
+
+/* Library internal: the kernels return DMN_RET_BASE + status (a smaller value = an escaped error). */
+#define DMN_RET_BASE 100
+
 /* Start the embedded Python once, compile/load the kernels.  0 on success, -1 on failure
    (message: dmn_last_error()).  Optional: every other entry point initializes lazily. */
 int dmn_init(void);
@@ -36,8 +59,8 @@ int dmn_nstate(int handle);
 int dmn_nphase(int handle);
 
 /* Evaluate n points: strain (n,6) Mandel total strain, state_old (n,nstate) -> stress (n,6),
-   tangent (n,6,6) row-major, state_new (n,nstate).  info (n,4) may be NULL; per point:
-   [suggested step ratio, Newton iterations, status (0 ok, 1 cut back, 2 failed), 0].
+   tangent (n,6,6) row-major, state_new (n,nstate).  info (n,DMN_INFO_SIZE) may be NULL; per
+   point: the slots of enum dmn_info_slot (ratio, Newton iterations, status, residual).
    Returns the number of points that did not succeed (0 = all ok; else dmn_last_error() says how
    many and why the first failed), -1 on bad arguments. */
 int dmn_eval_batch(int handle, int n, const double *strain, const double *state_old, double *stress,
@@ -54,8 +77,9 @@ const char *dmn_last_error(void);
    calls; other threads' calls are included in batches of 256. */
 long dmn_call_count(void);
 
-/* The UMAT with an explicit CMNAME length (what the Fortran shim calls).  Returns 0 on success,
-   1/2 when PNEWDT was reduced (cut back); configuration errors stop the process with a message. */
+/* The UMAT with an explicit CMNAME length (what the Fortran shim calls).  Returns DMN_ST_OK,
+   or DMN_ST_CUTBACK / DMN_ST_FAILED when PNEWDT was reduced; configuration errors (DMN_ST_BADPROPS,
+   DMN_ST_BADNTENS, DMN_ST_WORK, ...) stop the process with a message. */
 int dmn_umat(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
              const char *cmname, int64_t cmname_len, int ndi, int nshr, int ntens, int nstatv,
              const double *props, int nprops, double *pnewdt, int noel, int npt);
