@@ -235,7 +235,8 @@ def plot_fields(
                    xlabel="x", ylabel="y", zlabel="z")
             ax.set_box_aspect(np.maximum(hi - lo, 1e-3 * np.max(hi - lo)))
             ax.view_init(elev=25, azim=-60)
-        fig.colorbar(coll, ax=ax, shrink=0.8, label=label)
+            ax.tick_params(labelsize=7)
+        fig.colorbar(coll, ax=ax, shrink=0.8, label=label, pad=0.12 if dim == 3 else 0.05)
         ax.set_title(f"{label}\n(deformation ×{s:.3g})", fontsize=9)
     if title:
         import textwrap
