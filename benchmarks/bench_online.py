@@ -53,7 +53,8 @@ def run_case(
     its, subs, elapsed = [], [], 0.0
     for t in ts:
         t0 = time.perf_counter()
-        _, _, state, status = mat.update(dirs * t, state)
+        r = mat.update(dirs * t, state)
+        state, status = r.state, r.status
         elapsed += time.perf_counter() - t0
         if np.any(status != 0):
             raise RuntimeError(f"benchmark: {np.count_nonzero(status)} points did not converge")
@@ -136,9 +137,9 @@ def main() -> None:
 def network_vs_dns(steps: int) -> dict:
     """Time one uniaxial load/unload path through the shipped IMN and through the FFT DNS."""
     from dmn_umat import loadpath, model_file
+    from dmn_umat.laws import parse_phase
     from dmn_umat.offline.pretrained import path as model_path
     from dmn_umat.online.driver import drive
-    from dmn_umat.phases import parse_phase
     from dmn_umat.rve import fft, micro
 
     numba.set_num_threads(1)

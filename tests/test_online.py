@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from scipy.optimize import root
 
-from dmn_umat import loadpath, model_file, network, phases, tensors
+from dmn_umat import loadpath, model_file, network, tensors
 from dmn_umat.cli import main
-from dmn_umat.material import PhaseMaterial
+from dmn_umat.laws import PhaseMaterial, parse_phase, props_table
+from dmn_umat.laws import update as laws
 from dmn_umat.network import Network
-from dmn_umat.online import kernel, laws
+from dmn_umat.online import kernel
 from dmn_umat.online.driver import drive, drive_network
 from dmn_umat.online.solver import NetworkMaterial
 from dmn_umat.status import INFO_SUBSTEPS, Status
@@ -132,7 +133,7 @@ def _laminate_reference(specs, f1, n, path):
     with scipy's hybrid root finder on the strain unknowns.  Isotropic phases (so a law may be
     evaluated in the rotated frame)."""
     Q = tensors.rotation_mandel(_frame(np.asarray(n, float)))
-    props = [phases.parse_phase(s).props for s in specs]
+    props = [parse_phase(s).props for s in specs]
     states = [np.zeros(laws.MAX_NSTATE), np.zeros(laws.MAX_NSTATE)]
     jump_comp = [0, 4, 5]
     d = np.zeros(3)
@@ -195,19 +196,21 @@ def test_batched_tangent_matches_central_differences():
     amps = np.array([1e-4, 4e-3, 2e-2, 1.5e-2])
     state = mat.initial_state(npts)
     for t in np.linspace(0.2, 1.0, 5):
-        _, _, state, status = mat.update(dirs * amps[:, None] * t, state)
-        assert np.all(status == 0)
+        r = mat.update(dirs * amps[:, None] * t, state)
+        assert np.all(r.status == 0)
+        state = r.state
     eps = dirs * amps[:, None]
     eps[1:3] *= 1.05  # continued plastic loading (at Δε = 0 the law sits on its elastic/plastic kink)
     eps[3] *= 0.9  # elastic unloading from a plastic state
-    _, C, _, status = mat.update(eps, state)
-    assert np.all(status == 0)
+    r = mat.update(eps, state)
+    assert np.all(r.status == 0)
+    C = r.tangent
     h = 1e-8
     Cfd = np.empty_like(C)
     for j in range(6):
         e = np.zeros(6)
         e[j] = h
-        Cfd[:, :, j] = (mat.update(eps + e, state)[0] - mat.update(eps - e, state)[0]) / (2 * h)
+        Cfd[:, :, j] = (mat.update(eps + e, state).stress - mat.update(eps - e, state).stress) / (2 * h)
     err = tensors.relative_error(C, Cfd)
     assert np.all(err < 1e-5), err
     peeq = mat.fields(state)["peeq"]
@@ -262,7 +265,7 @@ def test_zero_weight_leaves_equal_collapsed_tree():
     rb = drive_network(small, [J2, INCL], path)
     assert np.abs(ra["stress"] - rb["stress"]).max() <= 1e-10 * np.abs(rb["stress"]).max()
     lin = NetworkMaterial(full, ["elastic:E=10,nu=0.3", INCL])
-    C = lin.update(np.zeros((1, 6)), lin.initial_state(1))[1][0]
+    C = lin.update(np.zeros((1, 6)), lin.initial_state(1)).tangent[0]
     assert tensors.relative_error(C, full.homogenize([p.stiffness() for p in lin.phases])) < 1e-12
 
 
@@ -284,7 +287,7 @@ def test_unsupported_props_and_singular_phase_do_not_raise():
     rng = np.random.default_rng(6)
     net = _random_net(rng, 3)
     mi, mf = kernel.pack_network(net)
-    table = phases.props_table([phases.parse_phase(J2)])  # phase 1 missing
+    table = props_table([parse_phase(J2)])  # phase 1 missing
     assert kernel.state_size(mi, table) == -1
     s, C, info = np.zeros(6), np.zeros((6, 6)), np.zeros(4)
     work = np.zeros(kernel.work_size(mi))
@@ -409,7 +412,7 @@ def test_driver_bisects_after_cut_back():
     )
     mat = NetworkMaterial(net, ["j2:E=70e3,nu=0.49,sy=10", "j2:E=70e3,nu=0.3,sy=1000"])
     target = np.array([[1, -0.3, 0.05, 0.2, -0.1, 0.25]])
-    assert mat.update(target, mat.initial_state(1))[3][0] == 1  # the kernel alone cuts back
+    assert mat.update(target, mat.initial_state(1)).status[0] == 1  # the kernel alone cuts back
     coarse = drive(mat, target)
     fine = drive(mat, np.linspace(0, 1, 41)[1:, None] * target)
     assert np.abs(coarse["stress"][-1] - fine["stress"][-1]).max() <= 2e-2 * np.abs(fine["stress"][-1]).max()

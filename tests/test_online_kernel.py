@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from dmn_umat import network, phases, tensors
+from dmn_umat import network, tensors
+from dmn_umat.laws import parse_phase, props_table
 from dmn_umat.online import kernel
 from dmn_umat.status import INFO_STATUS, Status
 
@@ -20,8 +21,8 @@ class Point:
     """One integration point driven through the raw kernel."""
 
     def __init__(self, net, specs):
-        self.ph = [phases.parse_phase(s) for s in specs]
-        self.pt = phases.props_table(self.ph)
+        self.ph = [parse_phase(s) for s in specs]
+        self.pt = props_table(self.ph)
         self.mi, self.mf = kernel.pack_network(net)
         self.nsv = kernel.state_size(self.mi, self.pt)
         self.work = np.zeros(kernel.work_size(self.mi))

@@ -14,11 +14,11 @@ import pytest
 
 from dmn_umat import loadpath, model_file, network, tensors
 from dmn_umat.cli import main
+from dmn_umat.laws import parse_phase
 from dmn_umat.offline.pretrained import resolve
 from dmn_umat.online import kernel
 from dmn_umat.online.driver import STEP_ITER_CAP, DriveError, drive
 from dmn_umat.online.solver import NetworkMaterial
-from dmn_umat.phases import parse_phase
 from dmn_umat.status import Status
 
 SOFT = "elastic:E=70e3,nu=0.33"
@@ -102,8 +102,9 @@ def test_cli_drive_issue_case(tmp_path, capsys):
 def test_kernel_reports_relative_residual_against_the_floor():
     """At zero strain the kernel converges in one Newton step; info[3] ≤ rtol."""
     mat = NetworkMaterial(_net("imn"), PHASES["elastic"], threads=1)
-    _, _, st, status = mat.update(P1[None], mat.initial_state(1))
-    assert status[0] == 0
+    r = mat.update(P1[None], mat.initial_state(1))
+    assert r.status[0] == 0
+    st = r.state
     stress, C, _, status = mat.update(np.zeros((1, 6)), st)
     assert status[0] == 0 and mat.last_info[0, 1] <= 1 and mat.last_info[0, 3] <= kernel.RTOL
     assert np.abs(stress).max() <= 1e-9 * CMAX * np.abs(P1).max()
@@ -191,7 +192,7 @@ def test_fe_step_back_to_zero_and_zero_increment(load, material):
     """2x2x2 hexahedra: load, hold (zero load increment), step back to exactly zero load."""
     from dmn_umat.fe import mesh as M
     from dmn_umat.fe.solver import Dirichlet, Problem, Traction, solve
-    from dmn_umat.material import PhaseMaterial
+    from dmn_umat.laws import PhaseMaterial
 
     m = M.box(1, 1, 1, 2, 2, 2)
     mat = PhaseMaterial(SOFT) if material == "phase" else NetworkMaterial(_net("random"), PHASES["elastic"])

@@ -307,7 +307,7 @@ def _selftest_calls(lib_path: str) -> None:
     check(lib.dmn_init() == 0, "dmn_init")
     import numpy as np
 
-    from ..phases import parse_phase
+    from ..laws import parse_phase
     from . import selftest
     from .deck import props_vector
 

@@ -37,7 +37,7 @@ import math
 import numpy as np
 from numba import carray, cfunc, njit, types
 
-from ..online import laws
+from ..laws import update as laws
 from ..online.kernel import network_update, pack_network, state_size, work_size  # noqa: F401
 from ..status import (
     INFO_RATIO,

@@ -13,7 +13,7 @@ Public API (signatures are fixed; everything is float64 / int64, C-contiguous)::
 
 - ``mi``          (nmi,) int64   topology blob (header, node kinds, children, ordinals, phases)
 - ``mf``          (nmf,) float64 geometry blob (weights, fractions f1/f2, H(n), normals, leaf Q(R))
-- ``props_table`` (nphase, MAX_NPROPS) float64, row p = props of phase p (:func:`phases.props_table`)
+- ``props_table`` (nphase, MAX_NPROPS) float64, row p = props of phase p (:func:`dmn_umat.laws.props_table`)
 - ``strain``      (6,)  TOTAL macroscopic strain at the end of the increment (Mandel)
 - ``state_old``   (≥nsv,) state at the start of the increment (read only)
 - ``stress``      (6,)  out: macroscopic stress (Mandel)
@@ -73,6 +73,7 @@ from numba import njit
 from .. import status as _status
 from .. import tensors
 from .. import tolerances as _tolerances
+from ..laws import update as laws
 from ..status import (
     INFO_ITERATIONS,
     INFO_RATIO,
@@ -85,7 +86,6 @@ from ..status import (
     ST_OK,
 )
 from ..tolerances import EPS_REF
-from . import laws
 
 MAGIC = 0x444D4E4B  # "DMNK"
 VERSION = 1
@@ -959,5 +959,5 @@ def _info_counts(info, iterations, nsub, residual):
 
 
 #: source files whose code numba compiles into this module's functions (stale-cache guard)
-NUMBA_DEPS = [laws.__file__, tensors.__file__, _tolerances.__file__, _status.__file__]
+NUMBA_DEPS = [*laws.NUMBA_SOURCES, tensors.__file__, _tolerances.__file__, _status.__file__]
 drop_stale_numba_cache(network_update, __file__, NUMBA_DEPS)

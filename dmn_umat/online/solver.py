@@ -1,5 +1,5 @@
 """Batched network surrogate: :class:`NetworkMaterial` implements the material protocol of
-:mod:`dmn_umat.material` on top of :func:`dmn_umat.online.kernel.network_update`.
+:mod:`dmn_umat.laws.material` on top of :func:`dmn_umat.online.kernel.network_update`.
 
 State arrays are point-major, ``(npts, nsv)``, and every row is laid out exactly like one
 Abaqus STATEV array (layout in :mod:`dmn_umat.online.kernel`).  Points run in parallel with
@@ -13,8 +13,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ..laws import MaterialUpdate, Phase, parse_phase, props_table
 from ..network import Network
-from ..phases import Phase, parse_phase, props_table
 from ..status import KERNEL_INFO_SIZE
 from . import kernel
 
@@ -71,7 +71,7 @@ class NetworkMaterial:
         """(npts, nsv) zero state: unstrained, no plastic strain, zero jumps."""
         return np.zeros((npts, self.nstate))
 
-    def update(self, strain: np.ndarray, state_old: np.ndarray):
+    def update(self, strain: np.ndarray, state_old: np.ndarray) -> MaterialUpdate:
         """Batched update: strain (n,6) total Mandel, state_old (n,nsv) → stress (n,6),
         tangent (n,6,6), state_new (n,nsv), status (n,) (0 ok, 1 cut back, 2 failed)."""
         strain = np.ascontiguousarray(np.atleast_2d(strain), dtype=np.float64)
@@ -111,7 +111,7 @@ class NetworkMaterial:
         finally:
             numba.set_num_threads(prev)
         self.last_info = info
-        return stress, tangent, state_new, status
+        return MaterialUpdate(stress, tangent, state_new, status)
 
     def suggested_ratio(self, status: np.ndarray) -> float:
         """Step ratio to retry with after :meth:`update` reported non-converged points."""
@@ -123,7 +123,8 @@ class NetworkMaterial:
 
     def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
         """Named per-point scalars: ``peeq`` (weight-averaged equivalent plastic strain over all
-        leaves), ``peeq_phase{p}`` (over the leaves of phase p, for each J2 phase) and
+        leaves), ``peeq_phase{p}`` (over the leaves of phase p, for each phase whose law has a
+        ``peeq`` state entry, :attr:`dmn_umat.laws.Phase.fields`) and
         ``jump_norm`` (max |a_k|)."""
         state = np.atleast_2d(state)
         lay = self.layout
@@ -137,12 +138,13 @@ class NetworkMaterial:
         out: dict[str, np.ndarray] = {}
         total = np.zeros(state.shape[0])
         for p, ph in enumerate(self.phases):
-            if ph.law != "j2":
+            k = ph.fields.get("peeq")
+            if k is None:
                 continue
             sel = np.flatnonzero(lay["leaf_phase"] == p)
             if sel.size == 0:
                 continue
-            cols = lay["leaf_offset"][sel] + 6
+            cols = lay["leaf_offset"][sel] + k
             contrib = state[:, cols] @ w[sel]
             wp = w[sel].sum()
             out[f"peeq_phase{p}"] = contrib / wp if wp > 0 else np.zeros(state.shape[0])
