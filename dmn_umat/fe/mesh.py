@@ -314,11 +314,14 @@ def _refine_near_arc(gmsh, centre, radius: float, tol: float, h_min: float, h_ma
 
 
 def plate_with_hole(width: float, height: float, radius: float, h_hole: float, h_far: float,
-                    quads: bool = True) -> Mesh:
+                    quads: bool = True, save: str | Path | None = None) -> Mesh:
     """Quarter of a plate with a central circular hole: [0,width]×[0,height] minus the disk of
     ``radius`` at the origin (symmetry planes x=0, y=0).  Element size grows from ``h_hole`` at
     the hole to ``h_far``.  Node sets: ``xmin`` (x=0 ligament), ``ymin``, ``xmax`` (loaded edge),
-    ``ymax``, ``hole``; ``hole_top`` is the node at (0, radius) where σxx peaks in x-tension."""
+    ``ymax``, ``hole``; ``hole_top`` is the node at (0, radius) where σxx peaks in x-tension.
+    ``save``: also write the gmsh file (``.msh``) with physical groups ``ligament`` (x = 0),
+    ``symmetry`` (y = 0), ``end`` (x = width), ``top``, ``hole`` and ``plate`` (the solid) — a
+    starting point for ``dmn fe2 run``."""
     if not 0 < radius < min(width, height):
         raise MeshError("plate_with_hole: need 0 < radius < min(width, height)")
     with _Gmsh() as gmsh:
@@ -334,6 +337,15 @@ def plate_with_hole(width: float, height: float, radius: float, h_hole: float, h
             gmsh.option.setNumber("Mesh.RecombinationAlgorithm", 1)
         gmsh.model.mesh.generate(2)
         mesh = _gmsh_mesh(2)
+        if save is not None:
+            for _, c in gmsh.model.getEntities(1):
+                x, y, _ = gmsh.model.occ.getCenterOfMass(1, c)
+                name = ("ligament" if abs(x) < 1e-9 * width else "symmetry" if abs(y) < 1e-9 * height
+                        else "end" if abs(x - width) < 1e-9 * width else "top"
+                        if abs(y - height) < 1e-9 * height else "hole")
+                gmsh.model.addPhysicalGroup(1, [c], name=name)
+            gmsh.model.addPhysicalGroup(2, [s[1] for s in gmsh.model.getEntities(2)], name="plate")
+            gmsh.write(str(save))
     r = np.hypot(mesh.points[:, 0], mesh.points[:, 1])
     mesh.node_sets["hole"] = np.flatnonzero(np.abs(r - radius) < 1e-6 * radius)
     mesh.node_sets["hole_top"] = np.flatnonzero(
