@@ -48,8 +48,9 @@ _AXES = {"x": 0, "y": 1, "z": 2}
 _BATCH = 64  # RSA candidates drawn per batch
 _HERD_POOL = 8  # admissible fibre candidates compared by the orientation-tensor herding
 _POLISH_GOAL = 0.004  # direction swaps after RSA stop once max |A2_realized - A2| <= this
-_POLISH_SWEEPS = 6  # passes over all fibres at most
-_POLISH_TRIES = 16  # directions drawn per fibre and pass
+_POLISH_SWEEPS = 24  # passes over all fibres at most (fewer once a pass changes nothing)
+_POLISH_TRIES = 64  # directions drawn per fibre and pass
+_POLISH_TEST = 64  # improving directions tested for overlap, best first
 
 
 class MicroError(ValueError):
@@ -364,12 +365,12 @@ def _polish_orientation(rng, grid, segs, sampler, conflicts, rasterize, cutoff: 
                         target_voxels: float) -> None:
     """Greedy direction swaps after the fibre RSA, in place on ``segs`` (n, 2, 3) and ``grid``.
 
-    Each fibre in turn (random order, at most ``_POLISH_SWEEPS`` passes, until max |A₂ realised −
-    A₂| ≤ ``_POLISH_GOAL``) may turn about its centre to one of ``_POLISH_TRIES`` directions drawn
-    from ``sampler`` (:class:`.orientation.DirectionSampler`): the candidate that lowers the
-    Frobenius error of Σ p⊗p − n·A₂ most and overlaps no other fibre is taken, provided the voxel
-    count stays within max(current error, half a fibre) of ``target_voxels``.  The grid is then
-    repainted from the segments.
+    Each fibre in turn (random order; at most ``_POLISH_SWEEPS`` passes, until max |A₂ realised −
+    A₂| ≤ ``_POLISH_GOAL`` or a pass changes nothing) may turn about its centre to one of
+    ``_POLISH_TRIES`` directions drawn from ``sampler`` (:class:`.orientation.DirectionSampler`):
+    of those that lower the Frobenius error of Σ p⊗p − n·A₂, the best that overlaps no other
+    fibre is taken, provided the voxel count stays within max(current error, half a fibre) of
+    ``target_voxels``.  The grid is then repainted from the segments.
     """
     n = len(segs)
     if n == 0 or sampler.rank == 1:
@@ -386,12 +387,13 @@ def _polish_orientation(rng, grid, segs, sampler, conflicts, rasterize, cutoff: 
     for _ in range(_POLISH_SWEEPS):
         if np.max(np.abs(total - goal)) <= _POLISH_GOAL * n:
             break
+        moved = False
         for i in rng.permutation(n):
             base = total - np.outer(dirs[i], dirs[i])
             d = sampler.sample(rng, _POLISH_TRIES)
             err = np.sum((base[None] + d[:, :, None] * d[:, None, :] - goal) ** 2, axis=(1, 2))
             better = np.argsort(err)
-            better = better[err[better] < np.sum((total - goal) ** 2) - 1e-12][:4]
+            better = better[err[better] < np.sum((total - goal) ** 2) - 1e-12][:_POLISH_TEST]
             if better.size == 0:
                 continue
             rel = _min_image(cen - cen[i], L)
@@ -409,11 +411,13 @@ def _polish_orientation(rng, grid, segs, sampler, conflicts, rasterize, cutoff: 
                     _paint(grid, idx, mask)
                     continue
                 _paint(grid, idx2, mask2)
-                filled, segs[i], dirs[i], changed = now, cand[0], d[j], True
+                filled, segs[i], dirs[i], changed, moved = now, cand[0], d[j], True, True
                 total = base + np.outer(d[j], d[j])
                 break
             if np.max(np.abs(total - goal)) <= _POLISH_GOAL * n:
                 break
+        if not moved:
+            break
     if changed:  # clear voxels a swapped fibre shared with a neighbour only at a tie
         grid[...] = 0
         for s in segs:
