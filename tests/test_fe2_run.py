@@ -287,3 +287,22 @@ def test_example_api_is_typed_and_reads_the_model_once(tmp_path, monkeypatch):
     assert r.to_dict()["checks"]["loop_closure"]["ratio"] == r.checks["loop_closure"].ratio
     with pytest.raises(X.ExampleError, match="--steps"):
         api.run_fe2(api.FE2Job("cyclic", n_steps=1))
+
+
+def test_toml_job_file(tmp_path, capsys):
+    """A TOML job file with the options as keys runs like the command line (same reactions);
+    command-line options extend it; an unknown key is one line."""
+    msh = gmsh_block(tmp_path / "block.msh", n=1)
+    job = tmp_path / "job.toml"
+    job.write_text('mesh = "block.msh"\nfix = ["left:x", "front:y", "bottom:z"]\ndisplace = "right:x=0.004"\n'
+                   f'phase = ["{SPEC}"]\nsteps = 2\nout = "res"\npng_at = "none"\n')
+    assert main(["fe2", "run", str(job), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert np.allclose(s["reactions"]["right"]["x"], [1.0, 2.0], rtol=1e-8)  # E δ/L · A · λ
+    assert (tmp_path / "res" / "block_summary.json").is_file() and not s["pictures"]
+    out2 = str(tmp_path / "r2")
+    assert main(["fe2", "run", str(job), "--traction", "top:z=-0.5", "--out", out2, "--json"]) == 0
+    s2 = json.loads(capsys.readouterr().out)
+    assert s2["reactions"]["bottom"]["z"][-1] == pytest.approx(0.5 * 2.0, rel=1e-8)  # t · top area
+    job.write_text(f'mesh = "{msh.name}"\nfixx = ["left"]\n')
+    _refused(capsys, ["fe2", "run", str(job)], "unknown key 'fixx'")

@@ -281,6 +281,59 @@ def _check_components(mesh, comps, what: str) -> None:
         raise JobError(f"{what}: component {bad[0]} on a {mesh.dim}-D mesh")
 
 
+#: Keys of a TOML job file (``dmn fe2 run JOB.toml``): the CLI options' names and strings.
+JOB_KEYS = ("mesh", "fix", "displace", "traction", "model", "phase", "material", "steps", "factors",
+            "out", "name", "png_at", "solver", "bbar")
+
+
+def load_job(path: str | Path) -> MeshJob:
+    """A :class:`MeshJob` from a TOML job file whose keys are the options of ``dmn fe2 run``
+    (:data:`JOB_KEYS`; lists of the same strings, ``[material]`` a table GROUP = SPEC); relative
+    ``mesh``/``out``/``model`` paths are relative to the job file's folder."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        d = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise JobError(f"cannot read job file {str(path)!r}: {exc}") from None
+    bad = sorted(set(d) - set(JOB_KEYS))
+    if bad:
+        raise JobError(f"job file {str(path)!r}: unknown key {bad[0]!r} (keys: {', '.join(JOB_KEYS)})")
+    if "mesh" not in d:
+        raise JobError(f"job file {str(path)!r}: no 'mesh' key")
+
+    def strings(key):
+        v = d.get(key, [])
+        v = [v] if isinstance(v, str) else v
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise JobError(f"job file {str(path)!r}: {key!r} must be a string or a list of strings")
+        return v
+
+    def local(p):
+        return None if p is None else (path.parent / p if not Path(p).is_absolute() else Path(p))
+
+    material = d.get("material", {})
+    if not isinstance(material, dict) or not all(isinstance(v, str) for v in material.values()):
+        raise JobError(f"job file {str(path)!r}: [material] must map GROUP = \"SPEC\"")
+    model = d.get("model")
+    if model is not None and local(model).is_file():
+        model = local(model)
+    try:
+        return MeshJob(
+            local(d["mesh"]), [parse_fix(x) for x in strings("fix")],
+            [parse_displace(x) for x in strings("displace")],
+            [parse_traction(x) for x in strings("traction")], model, strings("phase"), dict(material),
+            int(d.get("steps", 10)),
+            [float(x) for x in d["factors"]] if "factors" in d else None, local(d.get("out")), d.get("name"),
+            d.get("png_at", ("last",)), str(d.get("solver", "direct")), d.get("bbar"),
+        )
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, JobError):
+            raise
+        raise JobError(f"job file {str(path)!r}: {exc}") from None
+
+
 def free_rigid_modes(points: np.ndarray, cells: np.ndarray, fixed: np.ndarray) -> list[int]:
     """Rigid-body modes left free by the constrained dofs ``fixed`` (ndof,) bool: one count per
     connected part of the mesh (points (nn, dim), cells (ne, nen)); all zero ⇔ the stiffness on

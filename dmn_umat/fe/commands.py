@@ -17,8 +17,8 @@ def _material_options(p, default_note: str) -> None:
 
 def _common_options(p) -> None:
     p.add_argument("--out", default=None, help="output folder (default: fe2-NAME)")
-    p.add_argument("--solver", default="direct", choices=("direct", "cg"), help="linear solver")
-    p.add_argument("--png-at", default="last", metavar="LIST",
+    p.add_argument("--solver", default=None, choices=("direct", "cg"), help="linear solver (default direct)")
+    p.add_argument("--png-at", default=None, metavar="LIST",
                    help="increments to picture (von Mises, PEEQ on the deformed mesh): e.g. 5,10,last; "
                    "'all'; 'none' (default: last)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -52,7 +52,7 @@ def register(subparsers) -> None:
         "example: dmn fe2 run part.msh --fix left:x --fix bottom:y --displace right:x=0.02 \\\n"
         "           --phase j2:E=70000,nu=0.3,sy=250,H=500 --steps 10",
     )
-    r.add_argument("mesh", help="mesh file")
+    r.add_argument("mesh", help="mesh file, or a TOML job file (*.toml) with these options as keys")
     r.add_argument("--fix", action="append", default=[], metavar="GROUP[:COMPS]",
                    help="zero displacement, e.g. left:x,y (all components if omitted)")
     r.add_argument("--displace", action="append", default=[], metavar="GROUP:C=V[,C=V]",
@@ -63,7 +63,7 @@ def register(subparsers) -> None:
     r.add_argument("--material", action="append", default=[], metavar="GROUP=SPEC",
                    help="material of a region (solid-cell group): a phase spec or 'model' (the --model "
                    "surrogate); cells in no group get --model/--phase")
-    r.add_argument("--steps", type=int, default=10,
+    r.add_argument("--steps", type=int, default=None,
                    help="equal load increments to load factor 1 (default 10)")
     r.add_argument("--factors", default=None, metavar="LIST",
                    help="target load factors instead of --steps, e.g. 0.5,1,0,-1 (a cycle)")
@@ -72,7 +72,8 @@ def register(subparsers) -> None:
     r.set_defaults(func=_run_mesh)
 
 
-def _png_at(text: str) -> str | None:
+def _png_at(text: str | None) -> str | None:
+    text = "last" if text is None else text
     return None if text.strip().lower() == "none" else text
 
 
@@ -112,7 +113,7 @@ def _run_example(args) -> int:
     out = Path(args.out or f"fe2-{args.example}")
     check_outputs({"--model": _model_path(args)}, {"--out": out})
     job = FE2Job(args.example, args.model, args.phase or (), args.size, args.steps, args.strain, out,
-                 args.solver, _png_at(args.png_at), progress=not args.json)
+                 args.solver or "direct", _png_at(args.png_at), progress=not args.json)
     try:
         result = run_fe2(job)
     except (ExampleError, MeshError, FESolverError) as exc:
@@ -121,6 +122,8 @@ def _run_example(args) -> int:
 
 
 def _run_mesh(args) -> int:
+    """``dmn fe2 run MESH|JOB.toml``: options given on the command line extend the job file's
+    lists (fix, displace, traction, material) and replace its single values."""
     from pathlib import Path
 
     from ..cliutil import CLIError, check_outputs, input_file
@@ -129,23 +132,31 @@ def _run_mesh(args) -> int:
     from .examples import ExampleError
     from .solver import FESolverError
 
-    mesh = input_file(args.mesh, "mesh file")
-    out = Path(args.out or f"fe2-{mesh.stem}")
-    check_outputs({"--model": _model_path(args), "mesh": mesh}, {"--out": out})
+    given = input_file(args.mesh, "mesh file")
     try:
-        factors = None
+        job = api.load_job(given) if given.suffix.lower() == ".toml" else api.MeshJob(given)
+        job.fix = [*job.fix, *(api.parse_fix(s) for s in args.fix)]
+        job.displace = [*job.displace, *(api.parse_displace(s) for s in args.displace)]
+        job.traction = [*job.traction, *(api.parse_traction(s) for s in args.traction)]
+        job.regions = {**job.regions, **dict(api.parse_region(s) for s in args.material)}
         if args.factors is not None:
             try:
-                factors = [float(x) for x in args.factors.split(",")]
+                job.factors = [float(x) for x in args.factors.split(",")]
             except ValueError:
                 raise api.JobError(f"--factors {args.factors!r}: expected numbers, e.g. 0.5,1,0,-1") from None
-        job = api.MeshJob(
-            mesh, [api.parse_fix(s) for s in args.fix], [api.parse_displace(s) for s in args.displace],
-            [api.parse_traction(s) for s in args.traction], args.model, args.phase or (),
-            dict(api.parse_region(s) for s in args.material), args.steps, factors, out, None,
-            _png_at(args.png_at), args.solver, False if args.no_bbar else None, progress=not args.json,
-        )
+        for attr, value in (("model", args.model), ("phases", args.phase), ("steps", args.steps),
+                            ("linear_solver", args.solver)):
+            if value is not None:
+                setattr(job, attr, value)
+        if args.png_at is not None or given.suffix.lower() != ".toml":
+            job.png_at = _png_at(args.png_at)
+        if args.no_bbar:
+            job.bbar = False
+        job.out = Path(args.out) if args.out else job.out or Path(f"fe2-{Path(job.mesh).stem}")
+        job.progress = not args.json
+        model = _model_path(args) if args.model is not None else job.model
+        check_outputs({"--model": model, "mesh": job.mesh, "job file": given}, {"--out": job.out})
         result = api.run_mesh(job)
     except (ExampleError, MeshError, FESolverError) as exc:
         raise CLIError(str(exc)) from None
-    return _report(args, result, out)
+    return _report(args, result, job.out)

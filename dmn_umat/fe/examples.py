@@ -117,14 +117,14 @@ def _equilibrium(P: np.ndarray, P0: np.ndarray, note: str) -> dict:
 
 def picture_increments(png_at: Sequence[int | str] | str | None, n: int) -> list[int]:
     """Increment numbers (1..n) to picture from ``png_at``: ints, ``"last"``, ``"all"`` or a
-    comma-separated string of those (``"5,10,last"``); None/empty → none."""
+    comma-separated string of those (``"5,10,last"``); None, empty or ``"none"`` → none."""
     if png_at is None:
         return []
     items = png_at.split(",") if isinstance(png_at, str) else list(png_at)
     out = set()
     for it in items:
         key = str(it).strip().lower()
-        if key == "":
+        if key in ("", "none"):
             continue
         if key == "last":
             out.add(n)
