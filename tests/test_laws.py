@@ -10,6 +10,7 @@ import pytest
 import dmn_umat.laws as laws_pkg
 from dmn_umat.laws import LAWS, MaterialUpdate, PhaseMaterial, PhaseSpecError, parse_phase
 from dmn_umat.laws import update as U
+from dmn_umat.laws.spec import props_problem
 from dmn_umat.network import Network
 from dmn_umat.online.solver import NetworkMaterial
 
@@ -78,6 +79,27 @@ def test_constraints_are_checked_per_key(law):
                 parse_phase(spec)
 
 
+@pytest.mark.parametrize("law", LAWS, ids=lambda law: law.name)
+def test_props_vectors_are_checked_by_the_same_table(law):
+    """PROPS given as numbers (the C ABI's deck) pass the constraints of the spec parser."""
+    from dmn_umat.abi.deck import DeckError, parse_props
+
+    props = parse_phase(_spec(law)).props
+    assert props_problem(props) is None
+    assert np.array_equal(parse_props(props, 1)[0, : law.nprops], props)
+    assert "needs" in props_problem(props[:-1]) and "needs" in props_problem(np.append(props, 0.0))
+    k = 1
+    for p in law.params:
+        if p.check:
+            bad = props.copy()
+            bad[k] = {"> 0": 0.0, ">= 0": -1.0, "poisson": 0.5}[p.check]
+            msg = props_problem(bad)
+            assert msg.startswith(f"{law.name} needs {p.key} ") and f"(got {bad[k]:g})" in msg
+            with pytest.raises(DeckError, match=rf"phase 0: {law.name} needs {p.key} "):
+                parse_props(bad, 1)
+        k += p.size
+
+
 def test_unknown_law_and_ids_outside_the_table():
     with pytest.raises(PhaseSpecError, match="unknown law 'foo'"):
         parse_phase("foo:E=1,nu=0.3")
@@ -87,6 +109,9 @@ def test_unknown_law_and_ids_outside_the_table():
     assert U.elastic_stiffness(props, np.empty((6, 6))) == U.STATUS_BADINPUT
     out = np.empty(6), np.empty((6, 6)), np.empty(1)
     assert U.phase_update(props, np.zeros(6), np.zeros(1), *out) == U.STATUS_BADINPUT
+    for lid in (len(LAWS), 0.5, -1):
+        props[0] = lid
+        assert "is not a law id (0 elastic, 1 aniso" in props_problem(props)
 
 
 def test_layout_table_of_the_package_doc_matches_the_catalogue():

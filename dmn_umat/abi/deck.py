@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..laws import Phase
-from ..laws import update as laws
+from ..laws import LAWS, Phase
+from ..laws.catalogue import MAX_NPROPS
+from ..laws.spec import law_of, props_problem
 from ..network import Network
 
 #: default CalculiX material name: library libDMN.so, model from $DMN_UMAT_MODEL
@@ -30,47 +31,32 @@ def props_vector(phases: list[Phase]) -> np.ndarray:
 def parse_props(props: np.ndarray, nphase: int) -> np.ndarray:
     """Inverse of :func:`props_vector` with checks → (nphase, MAX_NPROPS) props table."""
     props = np.asarray(props, dtype=np.float64).ravel()
-    table = np.zeros((nphase, laws.MAX_NPROPS))
+    table = np.zeros((nphase, MAX_NPROPS))
     k = 0
     for p in range(nphase):
         if k >= props.size:
             raise DeckError(f"PROPS has {props.size} values but the model has {nphase} phases "
                             f"(phase {p} missing; layout: per phase law id then parameters)")
-        lid = props[k]
-        if lid not in (0.0, 1.0, 2.0):
-            raise DeckError(f"PROPS({k + 1}) = {float(lid):g} is not a law id (0 elastic, 1 aniso, 2 j2) "
-                            f"for phase {p}")
-        n = laws.NPROPS[int(lid)]
+        law = law_of(props[k])
+        if law is None:
+            ids = ", ".join(f"{row.id} {row.name}" for row in LAWS)
+            raise DeckError(f"PROPS({k + 1}) = {float(props[k]):g} is not a law id ({ids}) for phase {p}")
+        n = law.nprops
         if k + n > props.size:
             raise DeckError(
-                f"PROPS too short: phase {p} (law {int(lid)}) needs {n} values from PROPS({k + 1})"
+                f"PROPS too short: phase {p} (law {law.id}) needs {n} values from PROPS({k + 1})"
             )
         vals = props[k:k + n]
         if not np.all(np.isfinite(vals)):
             raise DeckError(f"PROPS of phase {p} are not finite")
-        _check_law(vals, p)
+        problem = props_problem(vals)
+        if problem:
+            raise DeckError(f"phase {p}: {problem}")
         table[p, :n] = vals
         k += n
     if k != props.size:
         raise DeckError(f"PROPS has {props.size} values, the {nphase} phase laws use {k}")
     return table
-
-
-def _check_law(v: np.ndarray, p: int) -> None:
-    lid = int(v[0])
-    if lid in (laws.LAW_ELASTIC, laws.LAW_J2):
-        if not v[1] > 0.0 or not -1.0 < v[2] < 0.5:
-            raise DeckError(f"phase {p}: need E > 0 and -1 < nu < 0.5 (got E={v[1]}, nu={v[2]})")
-    if lid == laws.LAW_J2:
-        if not v[3] > 0.0:
-            raise DeckError(f"phase {p}: j2 needs sy > 0 (got {v[3]})")
-        if np.any(v[4:8] < 0.0):
-            raise DeckError(f"phase {p}: j2 needs H, Q, b, Hk >= 0")
-    if lid == laws.LAW_ANISO:
-        C = np.empty((6, 6))
-        laws.elastic_stiffness(v, C)
-        if np.linalg.eigvalsh(C).min() <= 0.0:
-            raise DeckError(f"phase {p}: anisotropic stiffness is not positive definite")
 
 
 def _field(x: float) -> str:

@@ -22,11 +22,11 @@ STATUS_OK = 0
 STATUS_NONCONVERGED = 1
 STATUS_BADINPUT = 2
 
-#: constraint name → (test, words of the error message "KEY must ...")
+#: constraint name → (test, the condition in words: "KEY must be ...")
 CONSTRAINTS = {
-    "> 0": (lambda v: v > 0.0, "be > 0"),
-    ">= 0": (lambda v: v >= 0.0, "be >= 0"),
-    "poisson": (lambda v: -1.0 < v < 0.5, "lie in (-1, 0.5)"),
+    "> 0": (lambda v: v > 0.0, "> 0"),
+    ">= 0": (lambda v: v >= 0.0, ">= 0"),
+    "poisson": (lambda v: -1.0 < v < 0.5, "in (-1, 0.5)"),
 }
 
 

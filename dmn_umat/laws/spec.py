@@ -74,6 +74,20 @@ def _key_values(body: str, spec: str) -> dict[str, str]:
     return out
 
 
+def _violated(p: Param, v: float) -> str | None:
+    """The condition of parameter ``p`` that value ``v`` violates (e.g. ``> 0``), or None."""
+    if p.check:
+        ok, cond = CONSTRAINTS[p.check]
+        if not ok(v):
+            return cond
+    return None
+
+
+def _positive_definite(props: np.ndarray) -> bool:
+    C = np.empty((6, 6))
+    return elastic_stiffness(props, C) == 0 and np.linalg.eigvalsh(C).min() > 0.0
+
+
 def _value(law: Law, p: Param, text: str, spec: str) -> float | list[float]:
     """The parsed and checked value of parameter ``p`` from its spec text."""
     if p.size > 1:
@@ -83,10 +97,9 @@ def _value(law: Law, p: Param, text: str, spec: str) -> float | list[float]:
                                  f"got {len(vals)}")
         return vals
     v = _number(p.key, text, spec)
-    if p.check:
-        ok, words = CONSTRAINTS[p.check]
-        if not ok(v):
-            raise PhaseSpecError(f"phase spec {spec!r}: {p.key} must {words}")
+    cond = _violated(p, v)
+    if cond:
+        raise PhaseSpecError(f"phase spec {spec!r}: {p.key} must be {cond}")
     return v
 
 
@@ -114,9 +127,38 @@ def parse_phase(spec: str) -> Phase:
     params = {p.key: _value(law, p, kv[p.key], spec) if p.key in kv else p.default for p in law.params}
     flat = [x for p in law.params for x in (params[p.key] if p.size > 1 else [params[p.key]])]
     phase = Phase(name, params, np.array([law.id, *flat], float), spec)
-    if np.linalg.eigvalsh(phase.stiffness()).min() <= 0.0:
+    if not _positive_definite(phase.props):
         raise PhaseSpecError(f"phase spec {spec!r}: stiffness is not positive definite")
     return phase
+
+
+def law_of(law_id: float) -> Law | None:
+    """The catalogue row of a ``props[0]`` value, or None if it is no law id."""
+    v = float(law_id)
+    return BY_ID.get(int(v)) if v.is_integer() else None
+
+
+def props_problem(props: np.ndarray) -> str | None:
+    """Why a finite ``props`` vector (law id, then its parameters) breaks its catalogue row —
+    no law id, wrong length, a parameter constraint, a stiffness that is not positive definite —
+    in one line, or None (the checks of :func:`parse_phase` for props given as numbers)."""
+    props = np.asarray(props, dtype=np.float64).ravel()
+    law = law_of(props[0])
+    if law is None:
+        ids = ", ".join(f"{row.id} {row.name}" for row in LAWS)
+        return f"{float(props[0]):g} is not a law id ({ids})"
+    if props.size != law.nprops:
+        return f"{law.name} needs {law.nprops} values (law id included), got {props.size}"
+    k = 1
+    for p in law.params:
+        for v in props[k : k + p.size]:
+            cond = _violated(p, float(v))
+            if cond:
+                return f"{law.name} needs {p.key} {cond} (got {float(v):g})"
+        k += p.size
+    if not _positive_definite(props):
+        return f"{law.name} stiffness is not positive definite"
+    return None
 
 
 def props_table(phases: list[Phase]) -> np.ndarray:
