@@ -391,6 +391,25 @@ def test_chaboche_linear_limit_is_j2_and_eta_zero_is_rate_independent():
     assert rel_err(s1, s0) <= 1e-8 and rel_err(C1, C0) <= 1e-8
 
 
+@pytest.mark.parametrize("law,props,overstress", [
+    # Perzyna with low rate sensitivity (1/m = 70): Δp ~ 1e-66, decades below the bracket
+    ("vp", vp_props(eta=100.0, m=1.0 / 70.0, form=1, head=[E, NU, 200.0, *[0.0] * 10]),
+     lambda q, sy, dp, dt: q / (sy * (1 + (100.0 * dp / dt) ** (1 / 70))) - 1),
+    # Norton creep with n = 15 and a tiny A: Δp ~ 1e-45
+    ("creep", creep_props(1e-80, 15.0, 0.0), lambda q, sy, dp, dt: dp / (dt * 1e-80 * q**15) - 1),
+])
+def test_steep_overstress_converges_and_satisfies_the_flow_rule(law, props, overstress):
+    """Power laws with large exponents put Δp many decades below the Newton bracket: the
+    update still converges and its end state satisfies the discrete flow rule."""
+    e = np.zeros(6)
+    e[5] = SQ2 * 224.0 / (math.sqrt(3.0) * G) / 2  # shear, q_tr = 224 MPa = 1.12 sy
+    st = np.zeros(LAWS[law][1])
+    status, s, _, sn = call(law, props, e, st, 1.0)
+    assert status == 0 and 0.0 < sn[6] < 1e-30
+    q = math.sqrt(1.5) * np.linalg.norm(dev(s))
+    assert abs(overstress(q, props[3], sn[6], 1.0)) <= 1e-10
+
+
 # ---------------------------------------------------------------- temperature, tangent, bad input
 THERMO = [E, NU, 200.0, 2000.0, 100.0, 20.0, 1000.0, 20.0, -60.0, -0.3, -1.0, 0.1, -0.5]
 

@@ -21,9 +21,10 @@ condition is one scalar equation ``g(Δp) = 0``::
                                       ψ = (1 + η ṗ)^m: Peric,  ψ = 1 + (η ṗ)^m: Perzyna)
     σ_v = σy(p_n + Δp) + (Δp / (Δt a))^(1/n)                     (Norton overstress)
 
-solved by a safeguarded Newton iteration (bracket [0, Δp_max], bisection when a Newton step
-leaves it).  Back-stresses in closed form ``X_i = θ_i (X_i,n + (2/3) C_i Δp N)``.  Consistent
-tangent (a = dΔp/dε, h = −dg/dΔp, n* = ξ*/|ξ*|, Y = Σ γ_i θ_i² X_i,n)::
+solved by a safeguarded Newton iteration in ln Δp (bracket [0, Δp_max], geometric bisection
+when a Newton step leaves it).  Back-stresses in closed form
+``X_i = θ_i (X_i,n + (2/3) C_i Δp N)``.  Consistent tangent (a = dΔp/dε, h = −dg/dΔp,
+n* = ξ*/|ξ*|, Y = Σ γ_i θ_i² X_i,n)::
 
     a = 2G sqrt(3/2) n* / h
     C = K 1⊗1 + 2G P_dev − 2G sqrt(3/2) [n*⊗a + (Δp/|ξ*|)(2G (P_dev − n*⊗n*) + (Y − (n*·Y) n*)⊗a)]
@@ -284,9 +285,13 @@ def j2_return(E, nu, sy, H, Q, b, Hk, vkind, v1, v2, dt, nb, eps, state_old, str
         if hi - lo <= 1e-15 * hi:
             converged = abs(g) <= 1e-8 * scale
             break
-        xn = x - g / dg if (dg < 0.0 and math.isfinite(dg)) else 0.5 * (lo + hi)
+        # Newton step in u = ln Δp (power-law overstress terms become exponentials: large
+        # steady steps where Δp spans decades); geometric bisection when it leaves the bracket
+        xn = -1.0
+        if dg < 0.0 and math.isfinite(dg):
+            xn = x * math.exp(min(-g / (x * dg), 50.0))
         if not (lo < xn < hi):
-            xn = 0.5 * (lo + hi)
+            xn = math.sqrt(lo * hi) if lo > 0.0 else 1e-3 * hi
         x = xn
     if not converged or not (x > 0.0) or not math.isfinite(x):
         return STATUS_NONCONVERGED
