@@ -22,9 +22,7 @@ LAYERS = {
         "dmn_umat.status",
         "dmn_umat.rve", "dmn_umat.offline", "dmn_umat.online", "dmn_umat.abi", "dmn_umat.fe",
         "dmn_umat.assess"},  # the package and sub-package __init__ files
-    1: {"dmn_umat.laws", "dmn_umat.laws.catalogue", "dmn_umat.laws.spec", "dmn_umat.laws.elastic",
-        "dmn_umat.laws.j2", "dmn_umat.laws.update", "dmn_umat.laws.material", "dmn_umat.network",
-        "dmn_umat.model_file", "dmn_umat.loadpath"},
+    1: {"dmn_umat.network", "dmn_umat.model_file", "dmn_umat.loadpath"},  # and every dmn_umat.laws module
     2: {"dmn_umat.online.kernel", "dmn_umat.online.solver", "dmn_umat.rve.fft",
         "dmn_umat.rve.fft_kernels", "dmn_umat.rve.micro", "dmn_umat.rve.image_import",
         "dmn_umat.rve.sampling", "dmn_umat.rve.orientation"},
@@ -36,6 +34,8 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 def layer(mod: str) -> int:
+    if mod.split(".")[:2] == ["dmn_umat", "laws"]:
+        return 1  # the phase-law package, all of it (a new law file needs no entry here)
     for n, mods in LAYERS.items():
         if mod in mods:
             return n

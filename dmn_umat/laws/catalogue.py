@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..status import ST_CUTBACK, ST_FAILED, ST_OK
+
 LAW_ELASTIC = 0
 LAW_ANISO = 1
 LAW_J2 = 2
 
-#: statuses a law update returns (never raises): a point that did not converge asks its caller
-#: to cut back, bad input (non-finite strain, unknown law) fails
-STATUS_OK = 0
-STATUS_NONCONVERGED = 1
-STATUS_BADINPUT = 2
+#: statuses a law update returns (never raises), codes of :mod:`dmn_umat.status`: a point that
+#: did not converge asks its caller to cut back, bad input (non-finite strain, unknown law) fails
+STATUS_OK = ST_OK
+STATUS_NONCONVERGED = ST_CUTBACK
+STATUS_BADINPUT = ST_FAILED
 
 #: constraint name → (test, the condition in words: "KEY must be ...")
 CONSTRAINTS = {

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from .. import status
 from . import catalogue, elastic, j2
 from .catalogue import (  # noqa: F401 - the numba callers read these as update.<NAME>
     LAW_ANISO,
@@ -43,8 +44,8 @@ from .catalogue import (  # noqa: F401 - the numba callers read these as update.
 _NSTATE_BY_ID = np.array([law.nstate for law in catalogue.LAWS], dtype=np.int64)
 
 #: source files compiled into every caller of these functions (numba stale-cache guards): every
-#: module of the package, so a new law file is covered without an edit here
-NUMBA_SOURCES = sorted(str(p) for p in Path(__file__).resolve().parent.glob("*.py"))
+#: module of the package (a new law file is covered without an edit here) and the status codes
+NUMBA_SOURCES = [*sorted(str(p) for p in Path(__file__).resolve().parent.glob("*.py")), status.__file__]
 
 
 @njit(cache=True)
