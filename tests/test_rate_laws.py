@@ -410,6 +410,43 @@ def test_steep_overstress_converges_and_satisfies_the_flow_rule(law, props, over
     assert abs(overstress(q, props[3], sn[6], 1.0)) <= 1e-10
 
 
+def test_random_points_converge():
+    """20 000 random points — moduli, hardening (bounded softening included), viscosities, exponents,
+    time steps and strains over many decades, random old states — all return status 0 with
+    finite stress, tangent and state."""
+    rng = np.random.default_rng(0)
+    u = rng.uniform
+    for trial in range(20000):
+        law = ("vp", "creep", "chaboche")[trial % 3]
+        sy = 10 ** u(0, 3)
+        # softening (H or Q < 0) bounded so that σy(p) > 0 up to p = 1: the viscous forms
+        # scale the overstress by σy
+        head = [10 ** u(3, 6), u(0, 0.49), sy, rng.choice([0, 10 ** u(0, 4), -0.4 * sy]),
+                rng.choice([0, 10 ** u(0, 3), -0.5 * sy]), 10 ** u(-1, 3), rng.choice([0, 10 ** u(0, 4)]),
+                20.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        ns = LAWS[law][1]
+        st = np.zeros(ns)
+        if law == "vp":
+            props = vp_props(10 ** u(-8, 4), 10 ** u(-2, 0), int(rng.integers(0, 2)), head)
+        elif law == "creep":
+            props = np.array([4.0, *head, 10 ** u(-20, 0), u(1, 10), u(-0.9, 0)])
+            if rng.random() < 0.5:
+                props[3:8] = 0.0  # pure creep
+            st[7] = 10 ** u(-3, 3)
+        else:
+            back = [(10 ** u(2, 6), 10 ** u(0, 4), 0.0), (10 ** u(2, 5), 10 ** u(0, 3), 0.0)]
+            props = chab_props(rng.choice([0, 10 ** u(-6, 3)]), 10 ** u(-2, 0), int(rng.integers(0, 2)),
+                               back, head)
+            st[7:] = rng.normal(size=12) * 0.3 * sy
+        st[:6] = rng.normal(size=6) * 1e-3
+        st[:3] -= st[:3].mean()
+        st[6] = abs(rng.normal()) * 0.01
+        eps = rng.normal(size=6) * 10 ** u(-5, -1)
+        status, s, C, sn = call(law, props, eps, st, 10 ** u(-6, 4))
+        assert status == 0 and np.isfinite(s).all() and np.isfinite(C).all() and np.isfinite(sn).all(), (
+            law, props, eps, st)
+
+
 # ---------------------------------------------------------------- temperature, tangent, bad input
 THERMO = [E, NU, 200.0, 2000.0, 100.0, 20.0, 1000.0, 20.0, -60.0, -0.3, -1.0, 0.1, -0.5]
 

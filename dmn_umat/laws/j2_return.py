@@ -270,7 +270,7 @@ def j2_return(E, nu, sy, H, Q, b, Hk, vkind, v1, v2, dt, nb, eps, state_old, str
             else:
                 lo = xe
             x = xe
-    if not (lo < x < hi):
+    if not (lo <= x <= hi) or not (x > 0.0):
         x = 0.5 * (lo + hi)
     converged = False
     for _ in range(_MAXIT):
@@ -291,7 +291,7 @@ def j2_return(E, nu, sy, H, Q, b, Hk, vkind, v1, v2, dt, nb, eps, state_old, str
         if dg < 0.0 and math.isfinite(dg):
             xn = x * math.exp(min(-g / (x * dg), 50.0))
         if not (lo < xn < hi):
-            xn = math.sqrt(lo * hi) if lo > 0.0 else 1e-3 * hi
+            xn = math.sqrt(lo) * math.sqrt(hi) if lo > 0.0 else 1e-3 * hi
         x = xn
     if not converged or not (x > 0.0) or not math.isfinite(x):
         return STATUS_NONCONVERGED
