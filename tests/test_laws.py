@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import dmn_umat.laws as laws_pkg
+from dmn_umat.fe.regions import RegionMaterial
 from dmn_umat.laws import LAWS, MaterialUpdate, PhaseMaterial, PhaseSpecError, parse_phase
 from dmn_umat.laws import update as U
 from dmn_umat.laws.spec import props_problem
@@ -129,7 +130,8 @@ def test_materials_return_a_named_update():
     j2 = "j2:E=200,nu=0.3,sy=0.2,H=2"
     eps = np.array([[0.01, 0, 0, 0, 0, 0], [0.0001, 0, 0, 0, 0, 0]])
     one_leaf = Network(np.array([[-1, -1]]), np.zeros((1, 3)), np.array([1.0]), np.array([0]))
-    for mat in (PhaseMaterial(j2), NetworkMaterial(one_leaf, [j2], threads=1)):
+    regions = RegionMaterial([PhaseMaterial(j2)], np.zeros(2, dtype=int))
+    for mat in (PhaseMaterial(j2), NetworkMaterial(one_leaf, [j2], threads=1), regions):
         r = mat.update(eps, mat.initial_state(2))
         assert isinstance(r, MaterialUpdate)
         stress, tangent, state, status = r  # still unpacks by position

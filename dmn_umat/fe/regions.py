@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..laws import MaterialUpdate
+
 
 class RegionMaterial:
     """Materials by region: ``materials`` (list of batched materials), ``point_region`` (npts,) int."""
@@ -38,7 +40,7 @@ class RegionMaterial:
             state[idx, : m.nstate] = m.initial_state(idx.size)
         return state
 
-    def update(self, strain: np.ndarray, state_old: np.ndarray):
+    def update(self, strain: np.ndarray, state_old: np.ndarray) -> MaterialUpdate:
         """Same contract as :meth:`dmn_umat.laws.PhaseMaterial.update`, point by region."""
         n = strain.shape[0]
         self._check(n)
@@ -50,7 +52,7 @@ class RegionMaterial:
                 continue
             s, D, st, stat = m.update(strain[idx], np.ascontiguousarray(state_old[idx, : m.nstate]))
             stress[idx], tangent[idx], state_new[idx, : m.nstate], status[idx] = s, D, st, stat
-        return stress, tangent, state_new, status
+        return MaterialUpdate(stress, tangent, state_new, status)
 
     def suggested_ratio(self, status: np.ndarray) -> float:
         """The smallest ratio any region with failed points suggests (0.5 if none failed)."""
