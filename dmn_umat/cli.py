@@ -15,6 +15,10 @@ import sys
 from . import __version__
 from .cliutil import CLIError
 
+#: top-level modules of the optional dependency groups (pyproject.toml) → the extra to install
+EXTRA_OF = {"torch": "train", "h5py": "train", "dask": "data", "distributed": "data", "meshio": "fe2",
+            "gmsh": "fe2", "matplotlib": "plot", "tqdm": "train"}
+
 COMMAND_MODULES = (
     "dmn_umat.demo",
     "dmn_umat.rve.cmd_micro",
@@ -39,6 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def missing_extra(exc: ImportError) -> str | None:
+    """One-line advice when ``exc`` is a missing optional dependency, else None."""
+    name = (getattr(exc, "name", None) or "").split(".")[0]
+    if not isinstance(exc, ModuleNotFoundError) or name not in EXTRA_OF:
+        return None
+    extra = EXTRA_OF[name]
+    return (f"this needs {name}, which the base install leaves out: pip install 'dmn_umat[{extra}]' "
+            f"(or dmn_umat[all])")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -52,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (CLIError, PhaseSpecError, PathError) as exc:
         print(f"dmn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        advice = missing_extra(exc)
+        if advice is None:
+            raise
+        print(f"dmn {args.command}: error: {advice}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"dmn {args.command}: interrupted", file=sys.stderr)

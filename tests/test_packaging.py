@@ -28,7 +28,7 @@ def run_without_extras(args: list[str], cwd: Path) -> subprocess.CompletedProces
         class _NoExtras(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path, target=None):
                 if name.split(".")[0] in {EXTRAS!r}:
-                    raise ImportError("optional package " + name + " is not installed (test)")
+                    raise ModuleNotFoundError("No module named " + repr(name), name=name)
         sys.meta_path.insert(0, _NoExtras())
         from dmn_umat.cli import main
         sys.exit(main(sys.argv[1:]))
@@ -55,3 +55,14 @@ def test_runtime_commands_need_no_extras(tmp_path):
         r = run_without_extras(args, tmp_path)
         assert r.returncode == 0, (args, r.stderr[-2000:])
         assert "spheres16_imn_d6" in r.stdout or "imn" in r.stdout
+
+
+def test_a_missing_extra_is_one_line_advice(tmp_path):
+    """``dmn drive --png`` without matplotlib: the drive runs, the plot names the extra to install."""
+    path = tmp_path / "path.csv"
+    np.savetxt(path, [[0.002, 0, 0, 0, 0, 0]], delimiter=",")
+    phases = sum((["--phase", p] for p in README_PHASES), [])
+    r = run_without_extras(["drive", "spheres16_imn_d6", *phases, "--path", str(path), "--png",
+                            str(tmp_path / "a.png")], tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "dmn_umat[plot]" in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
