@@ -1,8 +1,9 @@
 """``dmn demo``: the main job end to end on built-in defaults (the README's first command).
 
 microstructure → FFT homogenization → training data → train an IMN → inspect →
-nonlinear point prediction vs the FFT DNS → FE² plate with a hole.  Every step runs the
-public ``dmn`` subcommand it names (printed as it goes), writing into ``--out``.
+nonlinear point prediction vs the FFT DNS → FE² plate with a hole.  Every step calls the stage's
+library entry point and prints the equivalent ``dmn`` command line (to reproduce it by hand),
+writing into ``--out``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .fileio import json_default
 
 MATRIX = "j2:E=70e3,nu=0.33,sy=100,H=500"
 MATRIX_ELASTIC = "elastic:E=70e3,nu=0.33"
@@ -37,28 +40,33 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _step(log, title: str, argv: list[str]) -> dict | None:
-    """Run one ``dmn`` subcommand with ``--json``; return its parsed JSON (or None)."""
-    from . import cli
+class _Step:
+    """One demo step: prints its title and the equivalent ``dmn`` command line (so the user can
+    reproduce it), times it, and turns a library error into ``SystemExit`` with one line."""
 
-    print(f"\n== {title}\n$ dmn {shlex.join(argv)}", file=log, flush=True)
-    t0 = time.perf_counter()
-    import contextlib
-    import io
+    def __init__(self, log, title: str, argv: list[str]):
+        self.log, self.title = log, title
+        print(f"\n== {title}\n$ dmn {shlex.join(argv)}", file=log, flush=True)
 
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rc = cli.main(argv)
-    dt = time.perf_counter() - t0
-    if rc != 0:
-        raise SystemExit(f"dmn demo: step '{title}' failed (exit {rc})")
-    text = buf.getvalue().strip()
-    print(f"   done in {dt:.1f} s", file=log, flush=True)
-    return json.loads(text.splitlines()[-1]) if text else None
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None:
+            print(f"   done in {time.perf_counter() - self.t0:.1f} s", file=self.log, flush=True)
+        elif isinstance(exc, (ValueError, RuntimeError, OSError)):  # the stages' library errors
+            raise SystemExit(f"dmn demo: step '{self.title}' failed: {exc}") from None
+        return False
 
 
 def run(args) -> int:
     from . import loadpath
+    from .fe.api import FE2Job, run_fe2
+    from .offline.api import TrainConfig, TrainJob, summary_of, train_model
+    from .online.driver import DriveJob, drive_model
+    from .rve import micro as rve_micro
+    from .rve.api import DataJob, DNSJob, HomogenizeJob, generate_data, homogenize_rve, run_dns
 
     log = sys.stderr if args.json else sys.stdout
     out = Path(args.out)
@@ -68,85 +76,48 @@ def run(args) -> int:
     summary: dict = {"out": str(out)}
 
     # seed 1 at 16³ is the RVE the shipped model spheres16_imn_d6 was trained on (docs/training.md)
-    m = _step(
-        log,
-        "1. microstructure: random spheres, 20 % inclusions",
-        [
-            "micro",
-            "spheres",
-            "--size",
-            str(args.size),
-            "--vf",
-            "0.2",
-            "--seed",
-            "1",
-            "--out",
-            str(micro),
-            "--png",
-            str(out / "spheres.png"),
-            "--json",
-        ],
-    )
+    argv = ["micro", "spheres", "--size", str(args.size), "--vf", "0.2", "--seed", "1", "--out", str(micro),
+            "--png", str(out / "spheres.png")]
+    with _Step(log, "1. microstructure: random spheres, 20 % inclusions", argv):
+        m = rve_micro.save_micro(rve_micro.generate("spheres", args.size, 0.2, seed=1), micro,
+                                 png=out / "spheres.png")
     summary["volume_fraction"] = m["volume_fraction"]
 
-    h = _step(
-        log,
-        "2. FFT homogenization of the RVE (6 load cases)",
-        ["homogenize", str(micro), "--phase", MATRIX_ELASTIC, "--phase", INCLUSION, "--json"],
-    )
-    C = np.array(h["C"])
+    argv = ["homogenize", str(micro), "--phase", MATRIX_ELASTIC, "--phase", INCLUSION]
+    with _Step(log, "2. FFT homogenization of the RVE (6 load cases)", argv):
+        C = homogenize_rve(HomogenizeJob(micro=micro, phases=[MATRIX_ELASTIC, INCLUSION])).C
     summary["C11_C44"] = [float(C[0, 0]), float(C[3, 3] / 2)]
 
-    d = _step(
-        log,
-        f"3. training data: {args.samples} sampled phase-stiffness pairs, FFT C-bar",
-        [
-            "data",
-            "generate",
-            str(micro),
-            "--samples",
-            str(args.samples),
-            "--out",
-            str(data),
-            "--executor",
-            "local",
-            "--json",
-        ],
-    )
-    summary["dataset"] = d
+    argv = ["data", "generate", str(micro), "--samples", str(args.samples), "--out", str(data),
+            "--executor", "local"]
+    with _Step(log, f"3. training data: {args.samples} sampled phase-stiffness pairs, FFT C-bar", argv):
+        d = generate_data(DataJob(micro=micro, out=data, samples=args.samples, executor="local"))
+    summary["dataset"] = d.to_dict()
 
-    t = _step(
-        log,
-        f"4. train an IMN of depth {args.depth}",
-        [
-            "train",
-            str(data),
-            "--formulation",
-            "imn",
-            "--depth",
-            str(args.depth),
-            "--epochs",
-            str(args.epochs),
-            "--out",
-            str(model),
-            "--json",
-        ],
-    )
-    summary["training"] = t
+    argv = ["train", str(data), "--formulation", "imn", "--depth", str(args.depth), "--epochs",
+            str(args.epochs), "--out", str(model)]
+    with _Step(log, f"4. train an IMN of depth {args.depth}", argv):
+        cfg = TrainConfig(formulation="imn", depth=args.depth, epochs=args.epochs)
+        t = train_model(TrainJob(data=data, out=model, config=cfg),
+                        log=lambda line: print(line, file=sys.stderr))
+    summary["training"] = t.to_dict()
 
-    _step(log, "5. inspect the model file", ["inspect", str(model), "--json"])
+    with _Step(log, "5. inspect the model file", ["inspect", str(model)]):
+        from . import model_file
+
+        summary_of(model, model_file.read(model))
 
     path_csv = out / "uniaxial_load_unload.csv"
     loadpath.write_path(path_csv, loadpath.cyclic([0.01, 0.0], 8))
+    phases = [MATRIX, INCLUSION]
     phase_args = ["--phase", MATRIX, "--phase", INCLUSION]
-    load_args = [*phase_args, "--path", str(path_csv), "--stress-free", "22,33,23,13,12"]
+    free = "22,33,23,13,12"
+    load_args = [*phase_args, "--path", str(path_csv), "--stress-free", free]
     dns_json = out / "dns.json"
-    _step(
-        log,
-        "6. nonlinear FFT DNS reference: J2 matrix, elastic spheres, uniaxial load/unload",
-        ["dns", str(micro), *load_args, "--out", str(dns_json), "--json"],
-    )
-    s_dns = np.array(json.loads(dns_json.read_text())["stress"])[:, 0]
+    argv = ["dns", str(micro), *load_args, "--out", str(dns_json)]
+    with _Step(log, "6. nonlinear FFT DNS reference: J2 matrix, elastic spheres, uniaxial load/unload", argv):
+        dns = run_dns(DNSJob(micro=micro, phases=phases, path=path_csv, stress_free=free, out=dns_json))
+    s_dns = dns.stress[:, 0]
     summary["online_vs_dns"] = {}
     models = [
         (
@@ -164,30 +135,30 @@ def run(args) -> int:
             )
         )
     for title, name, png in models:
-        r = _step(
-            log,
-            title,
-            ["drive", name, *load_args, "--dns", str(dns_json), "--png", str(out / png), "--json"],
-        )
-        err = np.abs(np.array(r["stress"])[:, 0] - s_dns) / np.abs(s_dns).max()
+        argv = ["drive", name, *load_args, "--dns", str(dns_json), "--png", str(out / png)]
+        with _Step(log, title, argv):
+            r = drive_model(DriveJob(model=name, phases=phases, path=path_csv, stress_free=free, dns=dns_json,
+                                     png=out / png))
+        err = np.abs(r.stress[:, 0] - s_dns) / np.abs(s_dns).max()
         summary["online_vs_dns"][name] = {
             "mean_rel_error": float(err.mean()),
             "max_rel_error": float(err.max()),
         }
 
-    fe_args = ["fe2", "plate-hole", "--model", str(model), *phase_args, "--size", args.fe_size]
-    f = _step(
-        log,
-        "8. FE²: plate with a hole in tension, network at every integration point",
-        [*fe_args, "--out", str(out / "fe2-plate-hole"), "--json"],
-    )
-    summary["fe2"] = f
+    fe_out = out / "fe2-plate-hole"
+    argv = ["fe2", "plate-hole", "--model", str(model), *phase_args, "--size", args.fe_size,
+            "--out", str(fe_out)]
+    with _Step(log, "8. FE²: plate with a hole in tension, network at every integration point", argv):
+        f = run_fe2(FE2Job("plate-hole", model=str(model), phases=phases, size=args.fe_size, out=fe_out))
+        if not f.ok:
+            off = ", ".join(k for k, c in f.checks.items() if not c.ok)
+            raise RuntimeError(f"physical checks off: {off}")
+    summary["fe2"] = f.to_dict()
     summary["seconds"] = time.perf_counter() - t_start
 
     if args.json:
-        from .cliutil import emit_json
-
-        emit_json(summary)
+        json.dump(summary, sys.stdout, default=json_default)
+        sys.stdout.write("\n")
     else:
         print("\n== summary", file=log)
         print(f"   inclusion volume fraction   {summary['volume_fraction']:.4f}", file=log)

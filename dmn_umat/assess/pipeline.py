@@ -8,8 +8,9 @@ Everything here orchestrates the other stages through their public contracts:
 - DNS references: :func:`dmn_umat.rve.fft.dns` (computed once per path, cached as ``.npz``),
 - training: :func:`dmn_umat.offline.api.train_model` (one :class:`~dmn_umat.offline.api.TrainJob`
   per run), :func:`dmn_umat.model_file.read` and :func:`dmn_umat.offline.export.prune`,
-- online: :class:`dmn_umat.online.solver.NetworkMaterial` (batched material protocol) driven
-  with mixed control by :func:`dmn_umat.loadpath.solve_mixed`.
+- online: :func:`dmn_umat.online.driver.drive_model` (one :class:`~dmn_umat.online.driver.DriveJob`
+  per path: mixed control, step cut back up to :data:`ONLINE_MAX_CUTS` times) and
+  :class:`dmn_umat.online.solver.NetworkMaterial` for the cost per point.
 
 Held-out online paths (Mandel, ``ε`` = ``online.strain``, ``n`` = ``online.steps``):
 
@@ -203,50 +204,8 @@ def linear_errors(net, C1: np.ndarray, C2: np.ndarray, Cbar: np.ndarray) -> np.n
     return relative_error(pred, Cbar)
 
 
-def drive(material, path: np.ndarray, free: tuple[int, ...], max_halvings: int = 6):
-    """Point driver over the batched material protocol with mixed control and sub-stepping.
-
-    Returns (strain (n,6), stress (n,6), committed states (n, nstate), seconds spent,
-    increments evaluated).
-    """
-    from ..loadpath import solve_mixed
-
-    state = material.initial_state(1)
-    eps_c = np.zeros(6)
-    strains, stresses, states = [], [], []
-    n_inc = 0
-    t0 = time.perf_counter()
-    for target in path:
-        start, todo = eps_c.copy(), [1.0]
-        done = 0.0
-        depth = 0
-        while todo:
-            frac = todo.pop(0)
-            tgt = start + (done + frac) * (target - start)
-            box = {}
-
-            def upd(e, _state=state, _box=box):
-                s, C, st, status = material.update(e[None, :], _state)
-                _box["state"] = st
-                return s[0], C[0], int(status[0])
-
-            try:
-                guess = eps_c + (tgt - (start + done * (target - start)))
-                eps, sig, _, _ = solve_mixed(upd, tgt, free, guess)
-            except RuntimeError:
-                depth += 1
-                if depth > max_halvings:
-                    raise RuntimeError("online solve failed even after sub-stepping") from None
-                todo[:0] = [frac / 2, frac / 2]
-                continue
-            n_inc += 1
-            state = box["state"]
-            eps_c = eps
-            done += frac
-        strains.append(eps_c.copy())
-        stresses.append(sig.copy())
-        states.append(state[0].copy())
-    return np.array(strains), np.array(stresses), np.array(states), time.perf_counter() - t0, n_inc
+#: bisections of one online path step before the path counts as failed (``online_failed``)
+ONLINE_MAX_CUTS = 6
 
 
 def path_error(stress: np.ndarray, ref: np.ndarray) -> float:
@@ -297,6 +256,7 @@ def execute_run(spec: dict, context: dict) -> dict:
     from .. import model_file
     from ..offline.api import train_model
     from ..offline.export import prune
+    from ..online.driver import DriveJob, drive_model
     from ..online.solver import NetworkMaterial
     from ..rve.dataset import load_dataset
 
@@ -344,14 +304,17 @@ def execute_run(spec: dict, context: dict) -> dict:
     for name, ref_path in context["dns"].items():
         ref = np.load(ref_path)
         path, free = online_path(name, float(on["strain"]), int(on["steps"]))
+        t0 = time.perf_counter()
         try:
-            eps, sig, states, secs, ninc = drive(mat, path, free)
-        except RuntimeError as exc:  # a network the online Newton cannot drive is a result too
+            r = drive_model(DriveJob(model=pruned, phases=phases, path=path, stress_free=free,
+                                     max_cuts=ONLINE_MAX_CUTS))
+        except RuntimeError as exc:  # DriveError: a network the online Newton cannot drive is a result too
             res[f"online_err_{name}"] = None
             res.setdefault("online_failed", {})[name] = str(exc)
             continue
-        online_s += secs
-        n_inc += ninc
+        online_s += time.perf_counter() - t0
+        n_inc += int(r.substeps.sum())
+        eps, sig, states = r.strain, r.stress, r.states
         errs[name] = path_error(sig, ref["stress"])
         res[f"online_strain_{name}"] = eps.tolist()
         res[f"online_stress_{name}"] = sig.tolist()
