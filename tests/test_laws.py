@@ -14,6 +14,7 @@ from dmn_umat.laws import update as U
 from dmn_umat.laws.spec import props_problem
 from dmn_umat.network import Network
 from dmn_umat.online.solver import NetworkMaterial
+from dmn_umat.tensors import rotation_from_euler, rotation_mandel
 
 #: a value that satisfies each constraint of the catalogue
 GOOD = {"> 0": 2.0, ">= 0": 0.5, "poisson": 0.25, "": 1.5}
@@ -101,12 +102,41 @@ def test_props_vectors_are_checked_by_the_same_table(law):
         k += p.size
 
 
+@pytest.mark.parametrize("law", LAWS, ids=lambda law: law.name)
+def test_linear_and_isotropic_flags_hold(law):
+    """``linear``: stress = C ε at any strain, tangent = C, state untouched.  ``isotropic``:
+    frame indifference σ(Q ε) = Q σ(ε) (Mandel rotation Q), also past yield."""
+    props = parse_phase(_spec(law)).props
+    assert U.law_known(props)
+    assert U.law_linear(props) == law.linear and U.law_isotropic(props) == law.isotropic
+    C = np.empty((6, 6))
+    U.elastic_stiffness(props, C)
+    ns = max(law.nstate, 1)
+    rng = np.random.default_rng(4)
+
+    def update(eps):
+        s, T, new = np.empty(6), np.empty((6, 6)), np.full(ns, 7.0)
+        assert U.phase_update(props, eps, np.zeros(ns), s, T, new) == U.STATUS_OK
+        return s, T, new
+
+    eps = 2.0 * rng.normal(size=6)  # far past any yield stress of _spec (sy = 2, E = 2)
+    s, T, new = update(eps)
+    if law.linear:
+        assert np.allclose(s, C @ eps, rtol=1e-14, atol=0) and np.array_equal(T, C)
+    else:
+        assert not np.allclose(s, C @ eps)  # the strain is past yield
+    Q = rotation_mandel(rotation_from_euler(0.3, 1.2, -0.7))
+    sq = update(Q @ eps)[0]
+    assert np.allclose(sq, Q @ s, rtol=0, atol=1e-12 * np.abs(s).max()) == law.isotropic
+
+
 def test_unknown_law_and_ids_outside_the_table():
     with pytest.raises(PhaseSpecError, match="unknown law 'foo'"):
         parse_phase("foo:E=1,nu=0.3")
     props = np.zeros(U.MAX_NPROPS)
     props[0] = len(LAWS)  # the first id not in the table
-    assert U.law_nstate(props) == 0
+    assert U.law_nstate(props) == 0 and not U.law_known(props)
+    assert not U.law_linear(props) and not U.law_isotropic(props)
     assert U.elastic_stiffness(props, np.empty((6, 6))) == U.STATUS_BADINPUT
     out = np.empty(6), np.empty((6, 6)), np.empty(1)
     assert U.phase_update(props, np.zeros(6), np.zeros(1), *out) == U.STATUS_BADINPUT

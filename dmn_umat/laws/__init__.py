@@ -1,12 +1,15 @@
 """Phase laws: the one place for everything about a phase's constitutive law.
 
 - :mod:`~dmn_umat.laws.catalogue` — the table of laws (name, id, parameters with defaults,
-  units and constraints, ``props`` layout, state size, output fields); pure data.
+  units and constraints, ``props`` layout, state size, output fields, ``linear`` and
+  ``isotropic`` flags); pure data.
 - :mod:`~dmn_umat.laws.spec` — spec strings → :class:`Phase` (``parse_phase``,
   ``PhaseSpecError``, ``props_table``), driven by the table.
 - :mod:`~dmn_umat.laws.elastic`, :mod:`~dmn_umat.laws.j2` — the numba updates, one file per law.
 - :mod:`~dmn_umat.laws.update` — ``phase_update`` / ``elastic_stiffness`` dispatch by law id,
-  statuses (what the network kernel, the FFT DNS and the C ABI call).
+  statuses, the catalogue as numba-readable arrays and predicates (``law_nstate``,
+  ``law_known``, ``law_linear``, ``law_isotropic``, ``NPROPS_BY_ID``): what the network
+  kernel, the FFT DNS and the C ABI call.
 - :mod:`~dmn_umat.laws.material` — the batched ``Material`` protocol, ``MaterialUpdate``,
   ``PhaseMaterial``.
 

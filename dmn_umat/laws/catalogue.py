@@ -50,8 +50,9 @@ class Param:
 @dataclass(frozen=True)
 class Law:
     """One phase law: spec name, id (``props[0]``), parameters in ``props`` order, state size,
-    named state entries (output fields: name → index in the law's state), and groups of keys
-    that must be given together (``(what, keys)``)."""
+    named state entries (output fields: name → index in the law's state), groups of keys that
+    must be given together (``(what, keys)``), ``linear`` (stress = C ε, no state: callers may
+    cache the stiffness) and ``isotropic`` (frame-indifferent: callers may skip rotations)."""
 
     name: str
     id: int
@@ -59,6 +60,8 @@ class Law:
     nstate: int = 0
     fields: dict[str, int] = field(default_factory=dict)
     together: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    linear: bool = False
+    isotropic: bool = True
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -85,8 +88,14 @@ _NU = Param("nu", "Poisson ratio", unit="-", check="poisson")
 
 #: every phase law, in id order
 LAWS: tuple[Law, ...] = (
-    Law("elastic", LAW_ELASTIC, (_E, _NU)),
-    Law("aniso", LAW_ANISO, (Param("C", "Mandel stiffness, upper triangle row by row", size=21),)),
+    Law("elastic", LAW_ELASTIC, (_E, _NU), linear=True),
+    Law(
+        "aniso",
+        LAW_ANISO,
+        (Param("C", "Mandel stiffness, upper triangle row by row", size=21),),
+        linear=True,
+        isotropic=False,
+    ),
     Law(
         "j2",
         LAW_J2,

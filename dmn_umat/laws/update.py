@@ -41,7 +41,11 @@ from .catalogue import (  # noqa: F401 - the numba callers read these as update.
     STATUS_OK,
 )
 
+#: per law id (numba-friendly copies of the catalogue): props length, state size, flags
+NPROPS_BY_ID = np.array([law.nprops for law in catalogue.LAWS], dtype=np.int64)
 _NSTATE_BY_ID = np.array([law.nstate for law in catalogue.LAWS], dtype=np.int64)
+_LINEAR_BY_ID = np.array([law.linear for law in catalogue.LAWS], dtype=np.bool_)
+_ISOTROPIC_BY_ID = np.array([law.isotropic for law in catalogue.LAWS], dtype=np.bool_)
 
 #: source files compiled into every caller of these functions (numba stale-cache guards): every
 #: module of the package (a new law file is covered without an edit here) and the status codes
@@ -55,6 +59,25 @@ def law_nstate(props):
     if 0 <= law < _NSTATE_BY_ID.size:
         return _NSTATE_BY_ID[law]
     return 0
+
+
+@njit(cache=True)
+def law_known(props):
+    """True if ``props[0]`` is the id of a law of the catalogue."""
+    law = int(props[0])
+    return 0 <= law < NPROPS_BY_ID.size
+
+
+@njit(cache=True)
+def law_linear(props):
+    """True for a known linear law (stress = C ε, no state; ``Law.linear``)."""
+    return law_known(props) and _LINEAR_BY_ID[int(props[0])]
+
+
+@njit(cache=True)
+def law_isotropic(props):
+    """True for a known frame-indifferent law (``Law.isotropic``): rotations may be skipped."""
+    return law_known(props) and _ISOTROPIC_BY_ID[int(props[0])]
 
 
 @njit(cache=True)
@@ -82,8 +105,8 @@ def phase_update(props, eps, state_old, stress, tangent, state_new):
     law = int(props[0])
     if law == LAW_J2:
         return j2.j2_update(props, eps, state_old, stress, tangent, state_new, np.empty(6))
-    if law == LAW_ELASTIC or law == LAW_ANISO:
-        # elastic laws: the tangent doubles as the stiffness buffer
+    if law_linear(props):
+        # linear laws: the tangent doubles as the stiffness buffer
         status = elastic_stiffness(props, tangent)
         if status != STATUS_OK:
             return status
