@@ -263,6 +263,19 @@ def test_run_errors_are_one_line(tmp_path, capsys):
     lines = tmp_path / "lines.vtu"
     meshio.Mesh(np.array([[0.0, 0, 0], [1, 0, 0]]), [("line", np.array([[0, 1]]))]).write(lines)
     _refused(capsys, ["fe2", "run", str(lines), "--fix", "xmin", *load], "no supported cells", "line")
+    import gmsh  # a physical group on a face only: gmsh saves no volume cells
+
+    gmsh.initialize(readConfigFiles=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.model.occ.addBox(0, 0, 0, 1, 1, 1)
+        gmsh.model.occ.synchronize()
+        gmsh.model.addPhysicalGroup(2, [1], name="left")
+        gmsh.model.mesh.generate(3)
+        gmsh.write(str(tmp_path / "faces.msh"))
+    finally:
+        gmsh.finalize()
+    _refused(capsys, ["fe2", "run", str(tmp_path / "faces.msh"), "--fix", "left", *load], "Mesh.SaveAll")
     assert not (tmp_path / "o").exists()
 
 

@@ -165,6 +165,10 @@ def read_mesh(path: str | Path, dim: int | None = None) -> Mesh:
     return from_meshio(m, dim)
 
 
+_GMSH_HINT = (" (gmsh saves only the elements of physical groups once any exists: give the solid a "
+              "physical group too, or set Mesh.SaveAll = 1)")
+
+
 def from_meshio(m, dim: int | None = None) -> Mesh:
     """Convert a ``meshio.Mesh`` to :class:`Mesh`: the solid cells of the highest dimension (all
     blocks of that type, in file order), the file's named sets (:func:`_named_sets`) and the
@@ -179,7 +183,8 @@ def from_meshio(m, dim: int | None = None) -> Mesh:
             pts = np.asarray(m.points, float)
             if d == 2:
                 if pts.shape[1] == 3 and np.ptp(pts[:, 2]) > 1e-12 * max(np.ptp(pts), 1.0):
-                    raise MeshError("2-D cells on a non-planar point set (z varies)")
+                    raise MeshError("2-D cells on a non-planar point set (z varies): a surface mesh without "
+                                    f"its volume cells?{_GMSH_HINT}")
                 pts = pts[:, :2]
             cells = np.concatenate([np.asarray(b.data, np.int64) for b in m.cells if b.type == t])
             used = np.unique(cells)
@@ -192,7 +197,7 @@ def from_meshio(m, dim: int | None = None) -> Mesh:
             return mesh
     found = sorted(types_present) or ["none"]
     raise MeshError("mesh has no supported cells (triangle, quad, tetra, hexahedron); "
-                    f"found {', '.join(found)}")
+                    f"found {', '.join(found)}{_GMSH_HINT if found != ['none'] else ''}")
 
 
 def _named_sets(mesh: Mesh, m, remap: np.ndarray) -> None:
