@@ -46,6 +46,20 @@ State layout (``nsv = state_size``), one row per integration point (= Abaqus STA
 All leaves and internal nodes of the Network get their slots, including pruned (zero-weight)
 ones, whose state is simply carried over.  Zero initial state = unstrained, unloaded.
 
+Layouts (named offsets at module level; N nodes, pre-order, root 0; per-node arrays back to back,
+node k's block of array X at <start of X> + size_X·k)::
+
+    mi   [NHEAD header | kind, child 1, child 2, leaf ordinal, internal ordinal, phase: N each]
+         (array i at NHEAD + i·N, i = _I_KIND .. _I_PHASE)
+    mf   [F0 header (W, rtol) | w, f1, f2 (N each), H (18N), normals (3N), Q (36N, if rotations)]
+         (array at F0 + M_X·N)
+    work [per node (W_NODE = 90 doubles each, array at W_X·N): C 36, s 6, T 6, ε 6, δε 6, α 3,
+          Γ 18, a 3, a at line-search start 3, δa 3
+         | SCRATCH: fixed-size scratch (SC_* offsets: leaf-frame ε/σ/C, the 3×6 and 6×6 blocks
+          of the condensation, one 6-vector, the laws' workspace)
+         | current state, trial state (nsv_max each), ε̄ at the start, sub-step target ε̄ (6 each),
+          copy of the props rows in use (nphase × MAX_NPROPS)]  (:func:`_tail_offsets`)
+
 Mechanics (docs/design.md §4): leaf strain ε_i = ε̄ + Σ_{k∈anc(i)} s_ik H(n_k) a_k, s_ik = f2_k under
 child 1, −f1_k under child 2; residual r_k = Hᵀ(n_k)(σ̄_c1 − σ̄_c2).  Newton on all a_k; the linear
 system is eliminated children-before-parents as a recursive condensation (each subtree is reduced
@@ -107,14 +121,66 @@ MAX_LINESEARCH = 7
 MIN_SUBSTEP = 1.0 / 512.0
 MAX_TOTAL_ITER = 600
 WEIGHT_EPS = 1e-14
-SCRATCH = 256
 CUTBACK_RATIO = 0.25
 MU_MIN = 1e-4  # Levenberg–Marquardt damping range (relative to tr(A)/3 of each 3x3 block)
 MU_MAX = 1e4
 
-# mi int arrays (length N each), in this order after the header
-_I_KIND, _I_C1, _I_C2, _I_LEAF, _I_INT, _I_PHASE = range(6)
-# mf float arrays after F0: w (N), f1 (N), f2 (N), H (18N), normals (3N), Q (36N, if rotations)
+
+
+def _offsets(*sizes: int) -> tuple[int, ...]:
+    """Start of each of back-to-back fields of the given sizes, then the total size."""
+    out = [0]
+    for n in sizes:
+        out.append(out[-1] + n)
+    return tuple(out)
+
+
+# Blob and workspace layouts (module doc, "Layouts").  Node arrays: array X holds one block of
+# S_X entries per node, node k's block at <array start> + S_X·k; an array "at x·N" starts at
+# x·N (+ the header for mi/mf), the arrays back to back.
+# mi (int64), after NHEAD header ints: six arrays of one int per node, array i at NHEAD + i·N
+_I_KIND, _I_C1, _I_C2, _I_LEAF, _I_INT, _I_PHASE, _I_NODE = range(7)  # _I_NODE: ints per node
+# mf (float64), after F0 header floats: per-node arrays at F0 + M_X·N
+(
+    M_W,  # w_k (1): node weight (leaf weight / sum over the subtree)
+    M_F1,  # f1_k (1): volume fraction of child 1 within node k
+    M_F2,  # f2_k (1): volume fraction of child 2
+    M_H,  # H(n_k) (6x3 row-major, 18)
+    M_NRM,  # n_k (3): unit normal
+    M_Q,  # Q(R_k) (6x6 Mandel rotation, 36; only if the header flags rotations)
+    M_NODE,  # floats per node (rotations included)
+) = _offsets(1, 1, 1, 18, 3, 36)
+# work (float64), per concurrently evaluated point: per-node arrays at W_X·N ...
+(
+    W_C,  # C_k (6x6 row-major, 36): leaf tangent (a linear leaf's cached stiffness), then the
+    #       condensed tangent of the subtree of k (the root's: the macroscopic tangent)
+    W_S,  # s_k (6): leaf stress, then the condensed subtree stress
+    W_T,  # T_k (6): Σ w_i σ_i over the leaves of the subtree of k
+    W_EPS,  # ε_k (6): node strain at the current jumps
+    W_DEPS,  # δε_k (6): node strain change along the Newton direction (δε̄ = 0)
+    W_ALPHA,  # α_k (3): δa_k = α_k + Γ_k δε_k
+    W_GAMMA,  # Γ_k (3x6 row-major, 18)
+    W_A,  # a_k (3): jump vector (global frame)
+    W_A0,  # a_k at the start of the line search (3)
+    W_DA,  # δa_k (3): Newton direction of the jumps
+    W_NODE,  # doubles per node
+) = _offsets(36, 6, 6, 6, 6, 3, 18, 3, 3, 3)
+# ... then SCRATCH doubles at W_NODE·N, fields at these offsets:
+(
+    SC_EPS_LOC,  # (6) ε_loc = Qᵀε of an aniso leaf
+    SC_SIG_LOC,  # (6) σ_loc of an aniso leaf
+    SC_C_LOC,  # (6x6) C_loc of an aniso leaf; a phase stiffness
+    SC_TMP,  # (6x6) Q C_loc
+    SC_D,  # (3x6) Hᵀ(C_c1 − C_c2)
+    SC_PT,  # (3x6) Hᵀ(f2 C_c1 + f1 C_c2)
+    SC_E,  # (6x3) (C_c1 − C_c2) H
+    SC_V6,  # (6) a 6-vector: H a_k, or a difference of child stresses
+    SC_LAW,  # (6) workspace of the phase laws
+    SC_DC,  # (6x6) C_c1 − C_c2
+    SC_CT,  # (6x6) f2 C_c1 + f1 C_c2
+    SCRATCH,
+) = _offsets(6, 6, 36, 36, 18, 18, 18, 6, 6, 36, 36)
+# ... then the sub-stepping buffers: :func:`_tail_offsets`
 
 
 # --------------------------------------------------------------------------- numba cache guard
@@ -256,9 +322,9 @@ def _blob_ok(mi, mf):
     if mi.shape[0] < NHEAD or mi[0] != MAGIC or mi[1] != VERSION:
         return False
     N = mi[2]
-    if N < 1 or mi[3] + mi[4] != N or mi.shape[0] < NHEAD + 6 * N:
+    if N < 1 or mi[3] + mi[4] != N or mi.shape[0] < NHEAD + _I_NODE * N:
         return False
-    need = F0 + 24 * N + (36 * N if mi[6] != 0 else 0)
+    need = F0 + M_Q * N + ((M_NODE - M_Q) * N if mi[6] != 0 else 0)
     if not (mf.shape[0] >= need and mf[0] > 0.0 and 0.0 < mf[1] < 1e-2):
         return False
     # topology: every index the solver follows must stay inside the blob
@@ -289,7 +355,7 @@ def state_size(mi, props_table):
     if mi.shape[0] < NHEAD or mi[0] != MAGIC or mi[1] != VERSION:
         return -1
     N = mi[2]
-    if N < 1 or mi.shape[0] < NHEAD + 6 * N:
+    if N < 1 or mi.shape[0] < NHEAD + _I_NODE * N:
         return -1
     n = 0
     for k in range(N):
@@ -305,14 +371,26 @@ def state_size(mi, props_table):
     return n + 3 * mi[3] + 6
 
 
+@njit(cache=True, inline="always")
+def _tail_offsets(mi):
+    """Offsets in ``work`` of the buffers after the scratch: (current state, trial state,
+    ε̄ at the start of the call, target ε̄ of the sub-step, props rows, end); the state buffers
+    hold ``nsv_max`` ≥ nsv entries (MAX_NSTATE per leaf)."""
+    nsv_max = mi[4] * laws.MAX_NSTATE + 3 * mi[3] + 6
+    o_cur = W_NODE * mi[2] + SCRATCH
+    o_trial = o_cur + nsv_max
+    o_eps0 = o_trial + nsv_max
+    o_target = o_eps0 + 6
+    o_table = o_target + 6
+    return o_cur, o_trial, o_eps0, o_target, o_table, o_table + mi[7] * laws.MAX_NPROPS
+
+
 @njit(cache=True)
 def work_size(mi):
     """Scratch length per concurrently evaluated point; -1 for a bad blob."""
     if mi.shape[0] < NHEAD or mi[0] != MAGIC or mi[1] != VERSION:
         return -1
-    N = mi[2]
-    nsv_max = mi[4] * laws.MAX_NSTATE + 3 * mi[3] + 6
-    return 90 * N + SCRATCH + 2 * nsv_max + 12 + mi[7] * laws.MAX_NPROPS
+    return _tail_offsets(mi)[5]
 
 
 # --------------------------------------------------------------------------- internals
@@ -347,88 +425,88 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
     Leaves of isotropic laws (elastic, j2) are evaluated in the global frame (the law is
     frame-indifferent, so the leaf rotation is exact to skip); aniso leaves in their own frame.
     Returns (status, phi = Σ|r_k|², rmax = max|r_k|, sref = max_i |σ_i|)."""
-    ok_ = NHEAD + _I_KIND * N
-    oc1 = NHEAD + _I_C1 * N
-    oc2 = NHEAD + _I_C2 * N
-    oleaf = NHEAD + _I_LEAF * N
-    oph = NHEAD + _I_PHASE * N
-    fw = F0
-    ff1 = F0 + N
-    ff2 = F0 + 2 * N
-    fH = F0 + 3 * N
-    fQ = F0 + 24 * N
-    oC = 0
-    os_ = 36 * N
-    oT = 42 * N
-    oe = 48 * N
-    oa = 81 * N
-    osc = 90 * N
-    ha = work[osc + 160 : osc + 166]
-    ws = work[osc + 166 : osc + 172]
+    o_kind = NHEAD + _I_KIND * N
+    o_c1 = NHEAD + _I_C1 * N
+    o_c2 = NHEAD + _I_C2 * N
+    o_leaf = NHEAD + _I_LEAF * N
+    o_phase = NHEAD + _I_PHASE * N
+    m_w = F0 + M_W * N
+    m_f1 = F0 + M_F1 * N
+    m_f2 = F0 + M_F2 * N
+    m_H = F0 + M_H * N
+    m_Q = F0 + M_Q * N
+    o_C = W_C * N
+    o_s = W_S * N
+    o_T = W_T * N
+    o_eps = W_EPS * N
+    o_a = W_A * N
+    o_sc = W_NODE * N
+    ha = work[o_sc + SC_V6 : o_sc + SC_V6 + 6]
+    ws = work[o_sc + SC_LAW : o_sc + SC_LAW + 6]
 
     # 1. top-down node strains
     for i in range(6):
-        work[oe + i] = eps[i]
+        work[o_eps + i] = eps[i]
     for k in range(N):
-        kind = mi[ok_ + k]
+        kind = mi[o_kind + k]
         if kind <= KIND_LEAF:
             continue
-        c1 = mi[oc1 + k]
-        c2 = mi[oc2 + k]
-        ek = oe + 6 * k
+        c1 = mi[o_c1 + k]
+        c2 = mi[o_c2 + k]
+        ek = o_eps + 6 * k
         if kind == KIND_LAMINATE:
-            f1 = mf[ff1 + k]
-            f2 = mf[ff2 + k]
-            _h_apply(mf, fH + 18 * k, work[oa + 3 * k], work[oa + 3 * k + 1], work[oa + 3 * k + 2], ha, 0)
+            f1 = mf[m_f1 + k]
+            f2 = mf[m_f2 + k]
+            _h_apply(mf, m_H + 18 * k, work[o_a + 3 * k], work[o_a + 3 * k + 1], work[o_a + 3 * k + 2], ha, 0)
             for i in range(6):
-                work[oe + 6 * c1 + i] = work[ek + i] + f2 * ha[i]
-                work[oe + 6 * c2 + i] = work[ek + i] - f1 * ha[i]
+                work[o_eps + 6 * c1 + i] = work[ek + i] + f2 * ha[i]
+                work[o_eps + 6 * c2 + i] = work[ek + i] - f1 * ha[i]
         else:
             c = c1 if kind == KIND_PASS1 else c2
             for i in range(6):
-                work[oe + 6 * c + i] = work[ek + i]
+                work[o_eps + 6 * c + i] = work[ek + i]
 
     # 2. leaves (state slots of all leaves, in pre-order)
     so = 0
     sref = 0.0
     for k in range(N):
-        if mi[oleaf + k] < 0:
+        if mi[o_leaf + k] < 0:
             continue
-        ph = mi[oph + k]
+        ph = mi[o_phase + k]
         props = props_table[ph]
         ns = laws.law_nstate(props)
-        if mi[ok_ + k] == KIND_INACTIVE:
+        if mi[o_kind + k] == KIND_INACTIVE:
             for i in range(ns):
                 s_trial[so + i] = s_start[so + i]
             so += ns
             continue
-        ek = oe + 6 * k
+        ek = o_eps + 6 * k
         law = int(props[0])
         if law == laws.LAW_ELASTIC or law == laws.LAW_ANISO:
             # linear leaf: stiffness (rotated for aniso) cached in its C slot by _prepare_linear
-            cb = oC + 36 * k
-            w = mf[fw + k]
+            cb = o_C + 36 * k
+            w = mf[m_w + k]
             nrm2 = 0.0
             for i in range(6):
                 v = 0.0
                 for j in range(6):
                     v += work[cb + 6 * i + j] * work[ek + j]
-                work[os_ + 6 * k + i] = v
-                work[oT + 6 * k + i] = w * v
+                work[o_s + 6 * k + i] = v
+                work[o_T + 6 * k + i] = w * v
                 nrm2 += v * v
             if not math.isfinite(nrm2):
                 return laws.STATUS_BADINPUT, 0.0, 0.0, 0.0
             if nrm2 > sref:
                 sref = nrm2
             continue
-        sig = work[os_ + 6 * k : os_ + 6 * k + 6]
-        C = work[oC + 36 * k : oC + 36 * k + 36].reshape((6, 6))
+        sig = work[o_s + 6 * k : o_s + 6 * k + 6]
+        C = work[o_C + 36 * k : o_C + 36 * k + 36].reshape((6, 6))
         if has_rot and law == laws.LAW_ANISO:
-            qb = fQ + 36 * k
-            el = work[osc : osc + 6]
-            sl = work[osc + 6 : osc + 12]
-            Cl = work[osc + 12 : osc + 48].reshape((6, 6))
-            tmp = work[osc + 48 : osc + 84].reshape((6, 6))
+            qb = m_Q + 36 * k
+            el = work[o_sc + SC_EPS_LOC : o_sc + SC_EPS_LOC + 6]
+            sl = work[o_sc + SC_SIG_LOC : o_sc + SC_SIG_LOC + 6]
+            Cl = work[o_sc + SC_C_LOC : o_sc + SC_C_LOC + 36].reshape((6, 6))
+            tmp = work[o_sc + SC_TMP : o_sc + SC_TMP + 36].reshape((6, 6))
             for i in range(6):  # ε_loc = Qᵀ ε
                 v = 0.0
                 for j in range(6):
@@ -460,11 +538,11 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
             )
             if st != 0:
                 return st, 0.0, 0.0, 0.0
-        w = mf[fw + k]
+        w = mf[m_w + k]
         nrm2 = 0.0
         for i in range(6):
             nrm2 += sig[i] * sig[i]
-            work[oT + 6 * k + i] = w * sig[i]
+            work[o_T + 6 * k + i] = w * sig[i]
         if not math.isfinite(nrm2):
             return laws.STATUS_NONCONVERGED, 0.0, 0.0, 0.0
         if nrm2 > sref:
@@ -476,24 +554,24 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
     phi = 0.0
     rmax = 0.0
     for k in range(N - 1, -1, -1):
-        kind = mi[ok_ + k]
+        kind = mi[o_kind + k]
         if kind <= KIND_LEAF:
             continue
-        c1 = mi[oc1 + k]
-        c2 = mi[oc2 + k]
+        c1 = mi[o_c1 + k]
+        c2 = mi[o_c2 + k]
         if kind != KIND_LAMINATE:
             c = c1 if kind == KIND_PASS1 else c2
             for i in range(6):
-                work[oT + 6 * k + i] = work[oT + 6 * c + i]
+                work[o_T + 6 * k + i] = work[o_T + 6 * c + i]
             continue
-        iw1 = 1.0 / mf[fw + c1]
-        iw2 = 1.0 / mf[fw + c2]
+        iw1 = 1.0 / mf[m_w + c1]
+        iw2 = 1.0 / mf[m_w + c2]
         for i in range(6):
-            t1 = work[oT + 6 * c1 + i]
-            t2 = work[oT + 6 * c2 + i]
-            work[oT + 6 * k + i] = t1 + t2
+            t1 = work[o_T + 6 * c1 + i]
+            t2 = work[o_T + 6 * c2 + i]
+            work[o_T + 6 * k + i] = t1 + t2
             ha[i] = t1 * iw1 - t2 * iw2
-        r0, r1, r2 = _ht_vec(mf, fH + 18 * k, ha, 0)
+        r0, r1, r2 = _ht_vec(mf, m_H + 18 * k, ha, 0)
         phi += r0 * r0 + r1 * r1 + r2 * r2
         rmax = max(rmax, abs(r0), abs(r1), abs(r2))
     if not math.isfinite(phi):
@@ -509,38 +587,39 @@ def _condense(mi, mf, work, N, mu):
     δa_k = α_k + Γ_k δε_k.  ``mu`` ≥ 0 adds Levenberg–Marquardt damping μ·tr(A)/3·I to each 3×3
     block (μ = 0: exact Newton, and the root C is the consistent tangent).  Returns 0 or
     STATUS_NONCONVERGED for a singular block."""
-    ok_ = NHEAD + _I_KIND * N
-    oc1 = NHEAD + _I_C1 * N
-    oc2 = NHEAD + _I_C2 * N
-    ff1 = F0 + N
-    ff2 = F0 + 2 * N
-    fH = F0 + 3 * N
-    oC = 0
-    os_ = 36 * N
-    oal = 60 * N
-    ogam = 63 * N
-    osc = 90 * N
-    D = work[osc + 84 : osc + 102]  # Hᵀ (C1 − C2) (3x6)
-    Pt = work[osc + 102 : osc + 120]  # Hᵀ (f2 C1 + f1 C2) (3x6)
-    E = work[osc + 138 : osc + 156]  # (C1 − C2) H (6x3)
-    dC = work[osc + 172 : osc + 208]  # C1 − C2 (6x6)
-    Ct = work[osc + 208 : osc + 244]  # f2 C1 + f1 C2 (6x6)
+    o_kind = NHEAD + _I_KIND * N
+    o_c1 = NHEAD + _I_C1 * N
+    o_c2 = NHEAD + _I_C2 * N
+    m_f1 = F0 + M_F1 * N
+    m_f2 = F0 + M_F2 * N
+    m_H = F0 + M_H * N
+    o_C = W_C * N
+    o_s = W_S * N
+    o_alpha = W_ALPHA * N
+    o_gamma = W_GAMMA * N
+    o_sc = W_NODE * N
+    o_v6 = o_sc + SC_V6
+    D = work[o_sc + SC_D : o_sc + SC_D + 18]  # Hᵀ (C1 − C2) (3x6)
+    Pt = work[o_sc + SC_PT : o_sc + SC_PT + 18]  # Hᵀ (f2 C1 + f1 C2) (3x6)
+    E = work[o_sc + SC_E : o_sc + SC_E + 18]  # (C1 − C2) H (6x3)
+    dC = work[o_sc + SC_DC : o_sc + SC_DC + 36]  # C1 − C2 (6x6)
+    Ct = work[o_sc + SC_CT : o_sc + SC_CT + 36]  # f2 C1 + f1 C2 (6x6)
     for k in range(N - 1, -1, -1):
-        kind = mi[ok_ + k]
+        kind = mi[o_kind + k]
         if kind <= KIND_LEAF:
             continue
-        c1 = mi[oc1 + k]
-        c2 = mi[oc2 + k]
+        c1 = mi[o_c1 + k]
+        c2 = mi[o_c2 + k]
         if kind != KIND_LAMINATE:
             c = c1 if kind == KIND_PASS1 else c2
             for i in range(36):
-                work[oC + 36 * k + i] = work[oC + 36 * c + i]
+                work[o_C + 36 * k + i] = work[o_C + 36 * c + i]
             for i in range(6):
-                work[os_ + 6 * k + i] = work[os_ + 6 * c + i]
+                work[o_s + 6 * k + i] = work[o_s + 6 * c + i]
             continue
-        f1 = mf[ff1 + k]
-        f2 = mf[ff2 + k]
-        hb = fH + 18 * k
+        f1 = mf[m_f1 + k]
+        f2 = mf[m_f2 + k]
+        hb = m_H + 18 * k
         h00 = mf[hb]
         h11 = mf[hb + 4]
         h22 = mf[hb + 8]
@@ -550,10 +629,10 @@ def _condense(mi, mf, work, N, mu):
         h42 = mf[hb + 14]
         h50 = mf[hb + 15]
         h51 = mf[hb + 16]
-        C1 = oC + 36 * c1
-        C2 = oC + 36 * c2
-        s1 = os_ + 6 * c1
-        s2 = os_ + 6 * c2
+        C1 = o_C + 36 * c1
+        C2 = o_C + 36 * c2
+        s1 = o_s + 6 * c1
+        s2 = o_s + 6 * c2
         for i in range(36):
             x1 = work[C1 + i]
             x2 = work[C2 + i]
@@ -607,16 +686,16 @@ def _condense(mi, mf, work, N, mu):
         i22 = (a00 * a11 - a01 * a10) * idet
         # g = Hᵀ(s1 − s2); alpha = −A⁻¹ g; Γ = −A⁻¹ D
         for i in range(6):
-            work[osc + 160 + i] = work[s1 + i] - work[s2 + i]
-        g0, g1, g2 = _ht_vec(mf, hb, work, osc + 160)
+            work[o_v6 + i] = work[s1 + i] - work[s2 + i]
+        g0, g1, g2 = _ht_vec(mf, hb, work, o_v6)
         al0 = -(i00 * g0 + i01 * g1 + i02 * g2)
         al1 = -(i10 * g0 + i11 * g1 + i12 * g2)
         al2 = -(i20 * g0 + i21 * g1 + i22 * g2)
-        ab = oal + 3 * k
+        ab = o_alpha + 3 * k
         work[ab] = al0
         work[ab + 1] = al1
         work[ab + 2] = al2
-        gb = ogam + 18 * k
+        gb = o_gamma + 18 * k
         for m in range(6):
             d0 = D[m]
             d1 = D[6 + m]
@@ -626,12 +705,12 @@ def _condense(mi, mf, work, N, mu):
             work[gb + 12 + m] = -(i20 * d0 + i21 * d1 + i22 * d2)
         # s_k = f1 s1 + f2 s2 + f1 f2 E alpha; C_k = f1 C1 + f2 C2 + f1 f2 E Γ
         ff = f1 * f2
-        kb = oC + 36 * k
+        kb = o_C + 36 * k
         for i in range(6):
             e0 = ff * E[3 * i]
             e1 = ff * E[3 * i + 1]
             e2 = ff * E[3 * i + 2]
-            work[os_ + 6 * k + i] = f1 * work[s1 + i] + f2 * work[s2 + i] + e0 * al0 + e1 * al1 + e2 * al2
+            work[o_s + 6 * k + i] = f1 * work[s1 + i] + f2 * work[s2 + i] + e0 * al0 + e1 * al1 + e2 * al2
             for m in range(6):
                 work[kb + 6 * i + m] = (
                     f1 * work[C1 + 6 * i + m]
@@ -641,7 +720,7 @@ def _condense(mi, mf, work, N, mu):
                     + e2 * work[gb + 12 + m]
                 )
     for i in range(36):
-        if not math.isfinite(work[oC + i]):
+        if not math.isfinite(work[o_C + i]):
             return laws.STATUS_NONCONVERGED
     return 0
 
@@ -649,72 +728,74 @@ def _condense(mi, mf, work, N, mu):
 @njit(cache=True)
 def _newton_direction(mi, mf, work, N):
     """Top-down back substitution with δε̄ = 0: δa_k = α_k + Γ_k δε_k; returns max |δa|."""
-    ok_ = NHEAD + _I_KIND * N
-    oc1 = NHEAD + _I_C1 * N
-    oc2 = NHEAD + _I_C2 * N
-    ff1 = F0 + N
-    ff2 = F0 + 2 * N
-    fH = F0 + 3 * N
-    ode = 54 * N
-    oal = 60 * N
-    ogam = 63 * N
-    oda = 87 * N
-    ha = work[90 * N + 160 : 90 * N + 166]
+    o_kind = NHEAD + _I_KIND * N
+    o_c1 = NHEAD + _I_C1 * N
+    o_c2 = NHEAD + _I_C2 * N
+    m_f1 = F0 + M_F1 * N
+    m_f2 = F0 + M_F2 * N
+    m_H = F0 + M_H * N
+    o_deps = W_DEPS * N
+    o_alpha = W_ALPHA * N
+    o_gamma = W_GAMMA * N
+    o_da = W_DA * N
+    o_sc = W_NODE * N
+    ha = work[o_sc + SC_V6 : o_sc + SC_V6 + 6]
     for i in range(6):
-        work[ode + i] = 0.0
+        work[o_deps + i] = 0.0
     dmax = 0.0
     for k in range(N):
-        kind = mi[ok_ + k]
+        kind = mi[o_kind + k]
         if kind <= KIND_LEAF:
             for j in range(3):
-                work[oda + 3 * k + j] = 0.0
+                work[o_da + 3 * k + j] = 0.0
             continue
-        c1 = mi[oc1 + k]
-        c2 = mi[oc2 + k]
-        dk = ode + 6 * k
+        c1 = mi[o_c1 + k]
+        c2 = mi[o_c2 + k]
+        dk = o_deps + 6 * k
         if kind != KIND_LAMINATE:
             c = c1 if kind == KIND_PASS1 else c2
             for i in range(6):
-                work[ode + 6 * c + i] = work[dk + i]
+                work[o_deps + 6 * c + i] = work[dk + i]
             for j in range(3):
-                work[oda + 3 * k + j] = 0.0
+                work[o_da + 3 * k + j] = 0.0
             continue
         for j in range(3):
-            v = work[oal + 3 * k + j]
+            v = work[o_alpha + 3 * k + j]
             for m in range(6):
-                v += work[ogam + 18 * k + 6 * j + m] * work[dk + m]
-            work[oda + 3 * k + j] = v
+                v += work[o_gamma + 18 * k + 6 * j + m] * work[dk + m]
+            work[o_da + 3 * k + j] = v
             if abs(v) > dmax:
                 dmax = abs(v)
-        f1 = mf[ff1 + k]
-        f2 = mf[ff2 + k]
-        _h_apply(mf, fH + 18 * k, work[oda + 3 * k], work[oda + 3 * k + 1], work[oda + 3 * k + 2], ha, 0)
+        f1 = mf[m_f1 + k]
+        f2 = mf[m_f2 + k]
+        _h_apply(mf, m_H + 18 * k, work[o_da + 3 * k], work[o_da + 3 * k + 1], work[o_da + 3 * k + 2], ha, 0)
         for i in range(6):
-            work[ode + 6 * c1 + i] = work[dk + i] + f2 * ha[i]
-            work[ode + 6 * c2 + i] = work[dk + i] - f1 * ha[i]
+            work[o_deps + 6 * c1 + i] = work[dk + i] + f2 * ha[i]
+            work[o_deps + 6 * c2 + i] = work[dk + i] - f1 * ha[i]
     return dmax
 
 
 @njit(cache=True)
 def _prepare_linear(mi, mf, table, work, N, has_rot):
     """Write the (rotated) stiffness of every active linear leaf into its C slot (once per call)."""
-    ok_ = NHEAD + _I_KIND * N
-    oph = NHEAD + _I_PHASE * N
-    fQ = F0 + 24 * N
-    osc = 90 * N
-    Cl = work[osc + 12 : osc + 48].reshape((6, 6))
-    tmp = work[osc + 48 : osc + 84]
+    o_kind = NHEAD + _I_KIND * N
+    o_phase = NHEAD + _I_PHASE * N
+    m_Q = F0 + M_Q * N
+    o_C = W_C * N
+    o_sc = W_NODE * N
+    Cl = work[o_sc + SC_C_LOC : o_sc + SC_C_LOC + 36].reshape((6, 6))
+    tmp = work[o_sc + SC_TMP : o_sc + SC_TMP + 36]
     for k in range(N):
-        if mi[ok_ + k] != KIND_LEAF:
+        if mi[o_kind + k] != KIND_LEAF:
             continue
-        props = table[mi[oph + k]]
+        props = table[mi[o_phase + k]]
         law = int(props[0])
         if law != laws.LAW_ELASTIC and law != laws.LAW_ANISO:
             continue
-        cb = 36 * k
+        cb = o_C + 36 * k
         laws.elastic_stiffness(props, Cl)
         if has_rot and law == laws.LAW_ANISO:
-            qb = fQ + 36 * k
+            qb = m_Q + 36 * k
             for i in range(6):
                 for j in range(6):
                     v = 0.0
@@ -741,21 +822,21 @@ def _solve_increment(
     max|r_k| <= rtol * max(sref, sfloor) (``sfloor``: absolute stress floor, module doc).
 
     Returns (status 0/1, iterations, residual / max(sref, sfloor))."""
-    ok_ = NHEAD + _I_KIND * N
-    oint = NHEAD + _I_INT * N
-    oa = 81 * N
-    oa0 = 84 * N
-    oda = 87 * N
-    oC = 0
-    oT = 42 * N
+    o_kind = NHEAD + _I_KIND * N
+    o_int = NHEAD + _I_INT * N
+    o_a = W_A * N
+    o_a0 = W_A0 * N
+    o_da = W_DA * N
+    o_C = W_C * N
+    o_T = W_T * N
     amax = 0.0
     for k in range(N):
-        m = mi[oint + k]
+        m = mi[o_int + k]
         for j in range(3):
             v = 0.0
-            if m >= 0 and mi[ok_ + k] == KIND_LAMINATE:
+            if m >= 0 and mi[o_kind + k] == KIND_LAMINATE:
                 v = s_start[nls + 3 * m + j]
-            work[oa + 3 * k + j] = v
+            work[o_a + 3 * k + j] = v
             if abs(v) > amax:
                 amax = abs(v)
     emax = 0.0
@@ -779,12 +860,12 @@ def _solve_increment(
                 return 1, it, rmax / max(sref, sfloor)
         dmax = _newton_direction(mi, mf, work, N)
         for i in range(3 * N):
-            work[oa0 + i] = work[oa + i]
+            work[o_a0 + i] = work[o_a + i]
         lam = 1.0
         accepted = False
         for _ in range(MAX_LINESEARCH):
             for i in range(3 * N):
-                work[oa + i] = work[oa0 + i] + lam * work[oda + i]
+                work[o_a + i] = work[o_a0 + i] + lam * work[o_da + i]
             st, phi_t, rmax_t, sref_t = _evaluate(
                 mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot
             )
@@ -802,8 +883,8 @@ def _solve_increment(
             mu = min(max(10.0 * mu, MU_MIN), MU_MAX)
         amax = 0.0
         for i in range(3 * N):
-            if abs(work[oa + i]) > amax:
-                amax = abs(work[oa + i])
+            if abs(work[o_a + i]) > amax:
+                amax = abs(work[o_a + i])
         # a step at round-off level of the unknowns: nothing more to gain
         small_step = accepted and lam * dmax <= 1e-14 * (amax + emax)
         phi, rmax, sref = phi_t, rmax_t, sref_t
@@ -813,14 +894,14 @@ def _solve_increment(
             return 1, it, rmax / max(sref, sfloor)
     W = mf[0]
     for i in range(6):
-        stress[i] = work[oT + i] / W
+        stress[i] = work[o_T + i] / W
         for j in range(6):
-            ddsdde[i, j] = work[oC + 6 * i + j]
+            ddsdde[i, j] = work[o_C + 6 * i + j]
     for k in range(N):
-        m = mi[oint + k]
+        m = mi[o_int + k]
         if m >= 0:
             for j in range(3):
-                s_trial[nls + 3 * m + j] = work[oa + 3 * k + j]
+                s_trial[nls + 3 * m + j] = work[o_a + 3 * k + j]
     return 0, it, rmax / max(sref, sfloor)
 
 
@@ -885,28 +966,25 @@ def _update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, w
         if not math.isfinite(state_old[i]):
             return ST_FAILED
     nls = nsv - 3 * M - 6
-    nsv_max = mi[4] * laws.MAX_NSTATE + 3 * M + 6
-    ocur = 90 * N + SCRATCH
-    otr = ocur + nsv_max
-    oe0 = otr + nsv_max
-    otg = oe0 + 6
-    cur = work[ocur : ocur + nsv]
-    trial = work[otr : otr + nsv]
+    o_cur, o_trial, o_eps0, o_target, o_table, _ = _tail_offsets(mi)
+    cur = work[o_cur : o_cur + nsv]
+    trial = work[o_trial : o_trial + nsv]
     for i in range(nsv):
         cur[i] = state_old[i]
+    eps0 = work[o_eps0 : o_eps0 + 6]
     for i in range(6):
-        work[oe0 + i] = state_old[nsv - 6 + i]
-    target = work[otg : otg + 6]
+        eps0[i] = state_old[nsv - 6 + i]
+    target = work[o_target : o_target + 6]
     rtol = mf[1]
     # thread-local copy of the props rows in use (no views of a shared array in the hot loop)
     nph = mi[7]
-    otab = otg + 6
     for p in range(nph):
         for j in range(laws.MAX_NPROPS):
-            work[otab + p * laws.MAX_NPROPS + j] = props_table[p, j]
-    table = work[otab : otab + nph * laws.MAX_NPROPS].reshape((nph, laws.MAX_NPROPS))
+            work[o_table + p * laws.MAX_NPROPS + j] = props_table[p, j]
+    table = work[o_table : o_table + nph * laws.MAX_NPROPS].reshape((nph, laws.MAX_NPROPS))
     _prepare_linear(mi, mf, table, work, N, has_rot)
-    sfloor = EPS_REF * stiffness_scale(table, work[90 * N + 12 : 90 * N + 48].reshape((6, 6)))
+    o_sc = W_NODE * N
+    sfloor = EPS_REF * stiffness_scale(table, work[o_sc + SC_C_LOC : o_sc + SC_C_LOC + 36].reshape((6, 6)))
     if not 1e-300 < sfloor < math.inf:  # zero-stiffness / non-finite phases: keep the test defined
         sfloor = 1e-300
     t = 0.0
@@ -922,7 +1000,7 @@ def _update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, w
             if tn == 1.0:
                 target[i] = strain[i]
             else:
-                target[i] = work[oe0 + i] + tn * (strain[i] - work[oe0 + i])
+                target[i] = eps0[i] + tn * (strain[i] - eps0[i])
         st, it, res = _solve_increment(
             mi, mf, table, target, cur, trial, work, N, M, has_rot, nls, stress, ddsdde, rtol, sfloor
         )
