@@ -180,3 +180,16 @@ def test_cli_bad_orientation_input(tmp_path, capsys, extra, msg):
     err = capsys.readouterr().err.strip()
     assert rc != 0 and msg in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x.npy").exists()
+
+
+@pytest.mark.parametrize("lam,radius,sigma,size,tol", [((0.7, 0.25, 0.05), 3.0, 1.0, 48, 0.02),
+                                                       ((0.5, 0.5, 0.0), 3.0, 1.0, 48, 0.02),
+                                                       ((0.6, 0.2, 0.2), 1.5, 0.7, 32, 0.05)])
+def test_image_estimate_of_a2(lam, radius, sigma, size, tol):
+    """The structure-tensor estimate from the voxels alone follows the exact fibre A2."""
+    mic = m.short_fibres(size, 0.12, seed=1, radius=radius, aspect=4.0, a2=o.a2_from_eigen(lam, ROT))
+    est = o.image_a2(mic.voxels, aspect=4.0, sigma=sigma)
+    assert np.allclose(est, est.T) and np.trace(est) == pytest.approx(1.0)
+    assert np.max(np.abs(est - o.fibre_a2(mic.objects))) <= tol
+    with pytest.raises(m.MicroError, match="no interface"):
+        o.image_a2(np.zeros((4, 4, 4), np.int32))

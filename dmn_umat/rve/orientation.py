@@ -19,7 +19,8 @@ zero eigenvalues (planar, UD) are the exact limits b_i = 0 with no special sampl
 
 Realised A₂ of fibres (:func:`fibre_a2`): the mean of p⊗p over the fibres' axis directions.  All
 fibres of one RVE share length and radius, so this equal weighting *is* the volume (and length)
-weighting; pass ``weights`` (e.g. voxel counts) for another.  The RSA of
+weighting; pass ``weights`` (e.g. voxel counts) for another.  :func:`image_a2` estimates A₂ from a
+voxel image alone (structure tensor; for imported images).  The RSA of
 :func:`dmn_umat.rve.micro.short_fibres` keeps the realised A₂ on target with :func:`herd_choice`.
 """
 
@@ -48,6 +49,7 @@ __all__ = [
     "fibre_directions",
     "fibre_a2",
     "herd_choice",
+    "image_a2",
 ]
 
 TRACE_TOL = 1e-6  # |tr A₂ − 1| and |λ sum − 1| accepted
@@ -288,3 +290,34 @@ def herd_choice(dirs: np.ndarray, placed_dirs: np.ndarray, a2: np.ndarray) -> in
     resid = np.einsum("ni,nj->ij", placed_dirs, placed_dirs) - (n + 1) * a2  # (3, 3)
     err = resid[None] + dirs[:, :, None] * dirs[:, None, :]
     return int(np.argmin(np.sum(err * err, axis=(1, 2))))
+
+
+def image_a2(voxels: np.ndarray, phase: int = 1, aspect: float | None = None,
+             sigma: float = 0.7) -> np.ndarray:
+    """Estimate A₂ (3, 3) of the fibres (voxels == ``phase``) in a periodic voxel image.
+
+    Structure tensor S = Σ ∇χ⊗∇χ of the indicator χ smoothed by a periodic Gaussian (``sigma``
+    voxels, spectral gradient).  A cylinder's side normals give (I − p⊗p)/2 per unit area and
+    round caps (a sphere's worth, area fraction 1/aspect) give I/3, so with S_n = S / tr S and
+    w = 1/aspect (0 if unknown): A₂ = I − 2 (S_n − w I/3) / (1 − w).  Measured against the exact
+    fibre A₂ (docs/fibres.md §1): within 0.035 at 3 voxels per diameter (σ 0.7), 0.007 at 6 (σ 1).
+    """
+    from scipy import fft as sfft
+
+    v = np.asarray(voxels)
+    if v.ndim != 3 or v.size == 0:
+        raise MicroError(f"image_a2 needs a non-empty 3-D voxel array, got shape {v.shape}")
+    if aspect is not None and not (math.isfinite(aspect) and aspect > 1.0):
+        raise MicroError(f"image_a2: aspect must be > 1, got {aspect}")
+    if not (math.isfinite(sigma) and sigma >= 0.0):
+        raise MicroError(f"image_a2: sigma must be >= 0, got {sigma}")
+    chi = sfft.rfftn((v == phase).astype(np.float64))
+    ks = [2.0 * np.pi * sfft.fftfreq(n) for n in v.shape[:2]] + [2.0 * np.pi * sfft.rfftfreq(v.shape[2])]
+    kk = np.meshgrid(*ks, indexing="ij")
+    chi *= np.exp(-0.5 * sigma**2 * sum(k * k for k in kk))
+    grads = [sfft.irfftn(1j * k * chi, s=v.shape) for k in kk]
+    s = np.array([[np.sum(a * b) for b in grads] for a in grads])
+    if not np.trace(s) > 0.0:
+        raise MicroError("image_a2: the image has no interface between the phase and the rest")
+    w = 0.0 if aspect is None else 1.0 / aspect
+    return np.eye(3) - 2.0 * (s / np.trace(s) - w / 3.0 * np.eye(3)) / (1.0 - w)
