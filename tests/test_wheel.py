@@ -53,20 +53,46 @@ def clean_copy(dst: Path) -> Path:
     return dst
 
 
-@pytest.mark.slow
-def test_wheel_runtime_install_c_program_and_calculix(tmp_path):
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel built from a clean copy of the checkout; it carries the C/Fortran side."""
     for tool in ("git", "cc"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} missing")
-    src = clean_copy(tmp_path / "src")
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = clean_copy(tmp / "src")
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-         str(tmp_path / "dist"), str(src)], tmp_path)
-    [whl] = (tmp_path / "dist").glob("dmn_umat-*.whl")
+         str(tmp / "dist"), str(src)], tmp)
+    [whl] = (tmp / "dist").glob("dmn_umat-*.whl")
     names = zipfile.ZipFile(whl).namelist()
     for rel in SHARE:
         assert any(n.endswith(f".data/data/share/dmn_umat/{rel}") for n in names), rel
     assert "dmn_umat/abi/dmn_example.inp" in names and "dmn_umat/abi/libdmn.c" in names
     print(f"\nwheel {whl.name}: {whl.stat().st_size / 1e3:.0f} kB, {len(names)} files")
+    return whl
+
+
+@pytest.mark.slow
+def test_wheel_with_all_extras_resolves_against_this_environment(wheel, tmp_path):
+    """``pip install 'dmn_umat[all]'`` in a venv that sees this environment's packages (no
+    download: every extra is satisfied here, ``--no-index``): the installed copy trains (torch)."""
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], tmp_path)
+    py = venv / "bin" / "python"
+    # the venv's own (older) setuptools would hide this environment's, which torch's metadata needs
+    run([str(py), "-m", "pip", "uninstall", "-q", "-y", "setuptools"], tmp_path, check=False)
+    run([str(py), "-m", "pip", "install", "-q", "--no-index", f"{wheel}[all]"], tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DMN_UMAT_", "PYTHON"))}
+    r = run([str(py), "-c", "import dmn_umat, dmn_umat.offline.train, torch, dask, meshio, matplotlib; "
+             "print(dmn_umat.__file__)"], tmp_path, env)
+    assert venv.resolve() in Path(r.stdout.strip()).resolve().parents  # the wheel's copy, not the checkout
+    r = run([str(venv / "bin" / "dmn"), "models"], tmp_path, env)
+    assert MODEL in r.stdout
+
+
+@pytest.mark.slow
+def test_wheel_runtime_install_c_program_and_calculix(wheel, tmp_path):
+    whl = wheel
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)], tmp_path)
