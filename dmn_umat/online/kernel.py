@@ -126,7 +126,6 @@ MU_MIN = 1e-4  # Levenberg–Marquardt damping range (relative to tr(A)/3 of eac
 MU_MAX = 1e4
 
 
-
 def _offsets(*sizes: int) -> tuple[int, ...]:
     """Start of each of back-to-back fields of the given sizes, then the total size."""
     out = [0]
@@ -288,7 +287,7 @@ def pack_network(net, rtol: float = RTOL) -> tuple[np.ndarray, np.ndarray]:
     fhead = np.zeros(F0)
     fhead[0] = W
     fhead[1] = rtol
-    parts = [fhead, w, f1, f2, H.ravel(), nrm.ravel()]
+    parts = [fhead, w, f1, f2, H.ravel(), nrm.ravel()]  # the M_* arrays, in order
     if has_rot:
         parts.append(Q.ravel())
     mf = np.ascontiguousarray(np.concatenate(parts), dtype=np.float64)
