@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .sources import guard_numba_cache
+
 SQ2 = np.sqrt(2.0)
 ISQ2 = 1.0 / SQ2
 
@@ -238,3 +240,6 @@ def relative_error(C_pred: np.ndarray, C_ref: np.ndarray) -> np.ndarray:
     """Relative Frobenius error ‖C_pred − C_ref‖ / ‖C_ref‖ over the last two axes."""
     d = np.linalg.norm(np.asarray(C_pred) - np.asarray(C_ref), axis=(-2, -1))
     return d / np.linalg.norm(np.asarray(C_ref), axis=(-2, -1))
+
+
+guard_numba_cache(to_mandel, __file__)

@@ -19,7 +19,7 @@ PKG = Path(__file__).resolve().parent.parent / "dmn_umat"
 
 LAYERS = {
     0: {"dmn_umat", "dmn_umat.tensors", "dmn_umat.fileio", "dmn_umat.tolerances", "dmn_umat.progress",
-        "dmn_umat.status",
+        "dmn_umat.status", "dmn_umat.sources",
         "dmn_umat.rve", "dmn_umat.offline", "dmn_umat.online", "dmn_umat.abi", "dmn_umat.fe",
         "dmn_umat.assess"},  # the package and sub-package __init__ files
     1: {"dmn_umat.network", "dmn_umat.model_file", "dmn_umat.loadpath"},  # and every dmn_umat.laws module

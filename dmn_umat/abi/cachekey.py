@@ -24,71 +24,18 @@ ROOTS = ("abi/cfuncs.py", "abi/cachekey.py")
 RUNTIME_ROOTS = ("abi/runtime.py", "abi/cfuncs.py", "abi/cachekey.py")
 
 
-def package_root() -> Path:
-    """Directory of the ``dmn_umat`` package."""
-    return Path(__file__).resolve().parent.parent
+if __package__:
+    from ..sources import package_root, source_files, sources_digest
+else:  # loaded by path by the library's start-up check (abi/build.py): this tree's sources.py
+    import importlib.util as _ilu
 
-
-def _imports(path: Path, root: Path) -> set[Path]:
-    """Files of the in-package modules ``path`` imports (relative or ``dmn_umat.`` imports)."""
-    import ast
-
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError):
-        return set()
-    pkg = path.parent
-    out: set[Path] = set()
-
-    def add(base: Path, parts: list[str]) -> None:
-        target = base.joinpath(*parts)
-        for cand in (target.with_suffix(".py"), target / "__init__.py"):
-            if cand.is_file():
-                out.add(cand.resolve())
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = pkg
-                for _ in range(node.level - 1):
-                    base = base.parent
-                mod = node.module.split(".") if node.module else []
-            elif node.module and node.module.split(".")[0] == root.name:
-                base, mod = root, node.module.split(".")[1:]
-            else:
-                continue
-            add(base, mod)
-            for alias in node.names:
-                add(base, mod + [alias.name])
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                parts = alias.name.split(".")
-                if parts[0] == root.name:
-                    add(root, parts[1:])
-    return {p for p in out if root.resolve() in p.parents}
-
-
-def source_files(root: Path | None = None, roots: tuple[str, ...] = ROOTS) -> list[Path]:
-    """The ABI kernels' source files: ``roots`` and, transitively, what they import."""
-    root = (package_root() if root is None else Path(root)).resolve()
-    todo = [(root / r).resolve() for r in roots if (root / r).is_file()]
-    seen: set[Path] = set()
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        todo.extend(_imports(p, root) - seen)
-    return sorted(seen)
-
-
-def _sources_digest(h, root: Path, roots: tuple[str, ...]) -> str:
-    for p in source_files(root, roots):
-        h.update(str(p.relative_to(root)).encode())
-        h.update(b"\0")
-        h.update(p.read_bytes())
-        h.update(b"\0")
-    return h.hexdigest()[:16]
+    _spec = _ilu.spec_from_file_location(
+        "_dmn_umat_build_sources", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                               "sources.py"))
+    _sources = _ilu.module_from_spec(_spec)
+    _spec.loader.exec_module(_sources)
+    package_root, source_files, sources_digest = (
+        _sources.package_root, _sources.source_files, _sources.sources_digest)
 
 
 def cache_key(root: Path | None = None) -> str:
@@ -102,14 +49,14 @@ def cache_key(root: Path | None = None) -> str:
         h.update(version("numba").encode())
     except Exception:  # noqa: BLE001 - metadata missing: the sources still key the cache
         pass
-    return _sources_digest(h, root, ROOTS)
+    return sources_digest(h, root, ROOTS)
 
 
 def source_hash(root: Path | None = None) -> str:
     """16 hex digits over the sources (path + content) of every module the library's
     embedded start-up runs (:data:`RUNTIME_ROOTS`, transitively)."""
     root = (package_root() if root is None else Path(root)).resolve()
-    return _sources_digest(hashlib.sha256(), root, RUNTIME_ROOTS)
+    return sources_digest(hashlib.sha256(), root, RUNTIME_ROOTS)
 
 
 def check_source(built_hash: str, built_version: str) -> str | None:

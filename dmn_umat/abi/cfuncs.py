@@ -39,6 +39,7 @@ from numba import carray, cfunc, njit, types
 
 from ..laws import update as laws
 from ..online.kernel import network_update, pack_network, state_size, work_size  # noqa: F401
+from ..sources import guard_numba_cache
 from ..status import (
     INFO_RATIO,
     INFO_SIZE,
@@ -107,21 +108,10 @@ def _finite_result(stress, tangent):
     return True
 
 
-def _drop_stale_cache() -> None:
-    """In-process guard of ABI.md pitfall 6 for the default numba cache (``__pycache__``): drop
-    this module's cached entries when a module it compiles in changed (the library itself uses
-    a keyed cache directory, :mod:`dmn_umat.abi.cachekey`).  Must run before the cfuncs below
-    are compiled (at decoration)."""
-    from .. import online
-    from .cachekey import source_files
-
-    drop = getattr(online.kernel, "drop_stale_numba_cache", None)
-    if drop is not None:
-        deps = [str(p) for p in source_files() if p.name != "cfuncs.py"]
-        drop(props_to_table, __file__, deps)
-
-
-_drop_stale_cache()
+# in-process guard of ABI.md pitfall 6 for the default numba cache (``__pycache__``); the library
+# itself uses a keyed cache directory (:mod:`dmn_umat.abi.cachekey`).  Runs before the cfuncs
+# below compile (at decoration).
+guard_numba_cache(props_to_table, __file__)
 
 _i64p = types.CPointer(types.int64)
 _f64p = types.CPointer(types.float64)

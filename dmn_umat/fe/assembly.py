@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
+from ..sources import guard_numba_cache
 from .elements import ELEMENTS, apply_bbar, b_matrices, extrapolation_matrix, jacobians
 from .mesh import Mesh
 
@@ -120,3 +121,6 @@ class Assembler:
         """Volume-weighted element mean of point values (npts, k) → (ne, k)."""
         v = values.reshape(self.mesh.n_cells, self.ngp, -1)
         return np.einsum("eg,egk->ek", self.wdet, v) / self.wdet.sum(1)[:, None]
+
+
+guard_numba_cache(_element_stiffness, __file__)

@@ -35,6 +35,7 @@ import math
 
 from numba import njit
 
+from ..sources import guard_numba_cache
 from .j2_return import (
     NB_MAX,
     NHEAD,
@@ -109,3 +110,6 @@ def chaboche_update(props, eps, state_old, dt, temp, dtemp, stress, tangent, sta
             return STATUS_BADINPUT
     return j2_return(E, nu, sy, H, Q, b, Hk, vkind, eta, m, dt, nb, eps, state_old, stress,
                      tangent, state_new, ws)
+
+
+guard_numba_cache(nprops, __file__)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from ..sources import guard_numba_cache
 from .j2_return import NHEAD, STATUS_BADINPUT, VISC_NORTON, WS_BASE, head_at, inputs_ok, j2_return
 
 LAW_CREEP = 4
@@ -65,3 +66,6 @@ def creep_update(props, eps, state_old, dt, temp, dtemp, stress, tangent, state_
                        tangent, state_new, ws)
     state_new[7] = t
     return status
+
+
+guard_numba_cache(creep_update, __file__)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from ..sources import guard_numba_cache
+
 
 @njit(cache=True)
 def bulk_shear(E, nu):
@@ -57,3 +59,6 @@ def linear_stress(C, eps, stress):
         for j in range(6):
             s += C[i, j] * eps[j]
         stress[i] = s
+
+
+guard_numba_cache(bulk_shear, __file__)

@@ -13,6 +13,7 @@ import math
 
 from numba import njit
 
+from ..sources import guard_numba_cache
 from .catalogue import BY_ID, LAW_J2, STATUS_NONCONVERGED, STATUS_OK
 from .elastic import bulk_shear, isotropic_fill
 
@@ -100,3 +101,6 @@ def j2_update(props, eps, state_old, stress, tangent, state_new, xi):
                 v += K - 2.0 * G * theta / 3.0
             tangent[i, j] = v
     return STATUS_OK
+
+
+guard_numba_cache(j2_update, __file__)

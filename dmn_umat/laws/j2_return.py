@@ -39,6 +39,8 @@ import math
 
 from numba import njit
 
+from ..sources import guard_numba_cache
+
 STATUS_OK = 0
 STATUS_NONCONVERGED = 1
 STATUS_BADINPUT = 2
@@ -332,3 +334,6 @@ def j2_return(E, nu, sy, H, Q, b, Hk, vkind, v1, v2, dt, nb, eps, state_old, str
             v -= c * (ni * ws[24 + j] + d * (2.0 * G * (pdev - ni * nj) + ws[12 + i] * ws[24 + j]))
             tangent[i, j] = v
     return STATUS_OK
+
+
+guard_numba_cache(inputs_ok, __file__)

@@ -25,6 +25,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 from numba import njit, prange
 
+from ..sources import guard_numba_cache
 from . import update as laws
 from .spec import Phase, parse_phase
 
@@ -85,3 +86,6 @@ class PhaseMaterial:
     def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
         """The law's named state entries (e.g. ``peeq`` of J2), (npts,) each."""
         return {name: state[:, i].copy() for name, i in self.phase.fields.items()}
+
+
+guard_numba_cache(_batched_phase_update, __file__)

@@ -21,12 +21,11 @@ the numba callers); the updates themselves live one file per law (``elastic.py``
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 from numba import njit
 
-from .. import status
+from ..sources import guard_numba_cache
 from . import catalogue, elastic, j2
 from .catalogue import (  # noqa: F401 - the numba callers read these as update.<NAME>
     LAW_ANISO,
@@ -46,11 +45,6 @@ NPROPS_BY_ID = np.array([law.nprops for law in catalogue.LAWS], dtype=np.int64)
 _NSTATE_BY_ID = np.array([law.nstate for law in catalogue.LAWS], dtype=np.int64)
 _LINEAR_BY_ID = np.array([law.linear for law in catalogue.LAWS], dtype=np.bool_)
 _ISOTROPIC_BY_ID = np.array([law.isotropic for law in catalogue.LAWS], dtype=np.bool_)
-
-#: source files compiled into every caller of these functions (numba stale-cache guards): every
-#: module of the package (a new law file is covered without an edit here) and the status codes
-NUMBA_SOURCES = [*sorted(str(p) for p in Path(__file__).resolve().parent.glob("*.py")), status.__file__]
-
 
 @njit(cache=True)
 def law_nstate(props):
@@ -125,3 +119,6 @@ def phase_update_ws(props, eps, state_old, stress, tangent, state_new, ws):
     if int(props[0]) == LAW_J2:
         return j2.j2_update(props, eps, state_old, stress, tangent, state_new, ws)
     return phase_update(props, eps, state_old, stress, tangent, state_new)
+
+
+guard_numba_cache(law_nstate, __file__)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from ..sources import guard_numba_cache
 from .j2_return import (
     NHEAD,
     STATUS_BADINPUT,
@@ -71,3 +72,6 @@ def vp_update(props, eps, state_old, dt, temp, dtemp, stress, tangent, state_new
             return STATUS_BADINPUT  # the overstress is relative to σy
     return j2_return(E, nu, sy, H, Q, b, Hk, vkind, eta, m, dt, 0, eps, state_old, stress,
                      tangent, state_new, ws)
+
+
+guard_numba_cache(vp_update, __file__)

@@ -84,10 +84,9 @@ import math
 import numpy as np
 from numba import njit
 
-from .. import status as _status
 from .. import tensors
-from .. import tolerances as _tolerances
 from ..laws import update as laws
+from ..sources import guard_numba_cache
 from ..status import (
     INFO_ITERATIONS,
     INFO_RATIO,
@@ -180,46 +179,6 @@ _I_KIND, _I_C1, _I_C2, _I_LEAF, _I_INT, _I_PHASE, _I_NODE = range(7)  # _I_NODE:
     SCRATCH,
 ) = _offsets(6, 6, 36, 36, 18, 18, 18, 6, 6, 36, 36)
 # ... then the sub-stepping buffers: :func:`_tail_offsets`
-
-
-# --------------------------------------------------------------------------- numba cache guard
-def drop_stale_numba_cache(dispatcher, module_file: str, dep_files: list[str]) -> bool:
-    """Delete the numba cache entries of ``module_file``'s functions when a dependency changed.
-
-    numba keys a cached function on its own source file only, so code inlined from another
-    module (here: the phase laws) survives edits there.  A stamp file holding the SHA-256 of the
-    dependency sources sits next to the cache; on mismatch the module's ``*.nbi``/``*.nbc`` are
-    removed before anything compiles.  Call at import time, after the ``@njit`` definitions
-    (``dispatcher`` is any cached dispatcher of the module, used to find the cache directory).
-    Returns True if entries were dropped.
-    """
-    import glob
-    import hashlib
-    import os
-
-    try:
-        cache_dir = dispatcher._cache._cache_path
-        h = hashlib.sha256()
-        for f in dep_files:
-            with open(f, "rb") as fh:
-                h.update(fh.read())
-        stem = os.path.splitext(os.path.basename(module_file))[0]
-        stamp = os.path.join(cache_dir, f"{stem}.deps.{h.hexdigest()[:16]}")
-        if os.path.exists(stamp):
-            return False
-        for f in glob.glob(os.path.join(cache_dir, f"{stem}.*.nb[ic]")) + glob.glob(
-            os.path.join(cache_dir, f"{stem}.deps.*")
-        ):
-            try:
-                os.remove(f)
-            except OSError:
-                pass
-        os.makedirs(cache_dir, exist_ok=True)
-        with open(stamp, "w") as fh:
-            fh.write("\n".join(dep_files) + "\n")
-        return True
-    except (OSError, AttributeError):  # read-only install, no cache: nothing to guard
-        return False
 
 
 # --------------------------------------------------------------------------- packing (Python)
@@ -1035,6 +994,4 @@ def _info_counts(info, iterations, nsub, residual):
         info[INFO_SUBSTEPS] = nsub
 
 
-#: source files whose code numba compiles into this module's functions (stale-cache guard)
-NUMBA_DEPS = [*laws.NUMBA_SOURCES, tensors.__file__, _tolerances.__file__, _status.__file__]
-drop_stale_numba_cache(network_update, __file__, NUMBA_DEPS)
+guard_numba_cache(network_update, __file__)

@@ -15,6 +15,7 @@ from numba import njit, prange
 
 from ..laws import MaterialUpdate, Phase, parse_phase, props_table
 from ..network import Network
+from ..sources import guard_numba_cache
 from ..status import KERNEL_INFO_SIZE
 from . import kernel
 
@@ -34,7 +35,7 @@ def _batched_update(
             )
 
 
-kernel.drop_stale_numba_cache(_batched_update, __file__, [kernel.__file__, *kernel.NUMBA_DEPS])
+guard_numba_cache(_batched_update, __file__)
 
 
 class NetworkMaterial:

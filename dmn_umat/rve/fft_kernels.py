@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..laws import update as laws
+from ..sources import guard_numba_cache
 
 SQ2 = math.sqrt(2.0)
 ISQ2 = 1.0 / SQ2
@@ -351,3 +352,6 @@ def copy_dot(src, dst, r):
         dst[n] = v
         t += r[n] * v
     return t
+
+
+guard_numba_cache(_level, __file__)
