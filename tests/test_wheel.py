@@ -6,10 +6,10 @@ without extras (pip fetches numpy, numba, cffi, scipy from the package index, so
 needs the index or a pip cache: it is skipped when neither can provide them), then, in a
 scratch folder with that venv's ``dmn``: ``dmn abi build`` (library, header, shim, drivers, CMake
 files, example deck), ``dmn drive`` with a shipped model, a C program compiled against the
-installed header and library (model by shipped name through ``dmn_open``), the CMake route to
-the C and Fortran drivers, and the example deck in CalculiX (``dmn abi ccx``; that part is
-skipped only when no ccx was built).  torch, dask, tqdm, matplotlib, gmsh, meshio, h5py are not
-installed in the venv at all, which the test checks.
+installed header and library (model by shipped name through ``dmn_open``) and the example deck
+in CalculiX (``dmn abi ccx``; skipped only when no ccx was built) — the README's newcomer block,
+run verbatim — then the CMake route to the C and Fortran drivers.  torch, dask, tqdm,
+matplotlib, gmsh, meshio, h5py are not installed in the venv at all, which the test checks.
 """
 
 from __future__ import annotations
@@ -51,6 +51,14 @@ def clean_copy(dst: Path) -> Path:
             (dst / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, dst / f)
     return dst
+
+
+def readme_block(marker: str) -> str:
+    """The bash code block that follows ``<!-- marker -->`` in the README."""
+    text = (ROOT / "README.md").read_text()
+    m = re.search(rf"<!-- {marker} -->\s*```bash\n(.*?)```", text, re.S)
+    assert m, f"README has no code block after <!-- {marker} -->"
+    return m.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -117,49 +125,44 @@ def test_wheel_runtime_install_c_program_and_calculix(wheel, tmp_path):
     else:
         env["DMN_UMAT_CCX_CACHE"] = str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
                                         / "dmn_umat" / "ccx")
-    r = run([str(dmn), "abi", "build", "--out", "lib"], work, env)
-    assert "warning" not in r.stderr, r.stderr
-    lib = work / "lib"
+    # the README's newcomer block, verbatim (its CalculiX line only where a ccx was built)
+    block = readme_block("newcomer")
+    has_ccx = (Path(env["DMN_UMAT_CCX_CACHE"]) / "ccx").is_file()
+    if not has_ccx:
+        block = "\n".join(ln for ln in block.splitlines() if "abi ccx" not in ln)
+    (work / "newcomer.sh").write_text("set -euo pipefail\n" + block + "\n")
+    block_run = run(["bash", "newcomer.sh"], work, env)
+    assert MODEL in block_run.stdout and "final stress" in block_run.stdout, block_run.stdout[-3000:]
+    lib = work / "dmnlib"
     for rel in BUILT:
         assert (lib / rel).is_file(), rel
 
-    # the Python driver (fully strain-controlled uniaxial strain) ...
-    path = np.array([[1e-3, 0, 0, 0, 0, 0], [3e-3, 0, 0, 0, 0, 0], [1e-3, 0, 0, 0, 0, 0]])
-    np.savetxt(work / "path.csv", path, delimiter=",")
+    # the C program's stresses (umat_, Voigt) = the point driver's (Mandel; normal components
+    # agree, the shears of this uniaxial-strain path are small and differ by sqrt(2) only)
     r = run([str(dmn), "drive", MODEL, *sum((["--phase", p] for p in PHASES), []), "--path", "path.csv",
              "--json"], work, env)
     s_py = np.array(json.loads(r.stdout)["stress"])
-    # ... and a C program built against the installed header and library (umat_ via the driver
-    # source; its NSTATV comes from dmn_open($DMN_UMAT_MODEL) with the shipped model's name)
-    run(["cc", "-O2", "lib/drivers/dmn_driver_c.c", "-I", "lib", "-L", "lib", "-ldmn_umat",
-         "-Wl,-rpath," + str(lib), "-lpthread", "-o", "drv"], work, env)
-    r = run([str(py), "-c", "from dmn_umat.abi.deck import props_vector; from dmn_umat.cliutil import "
-             f"load_phases; print(' '.join(map(repr, props_vector(load_phases({PHASES!r})).tolist())))"],
-            work, env)
-    (work / "props.txt").write_text(r.stdout)
     r = run(["./drv", "props.txt", "path.csv"], work, dict(env, DMN_UMAT_MODEL=MODEL))
     s_c = np.array([[float(x) for x in ln.split()] for ln in r.stdout.splitlines()])
     assert s_c.shape == (3, 6) and s_c[1, 0] > s_c[0, 0] > 0  # tension grows, then unloads
-    # normal components: same in Voigt and Mandel; the shears are zero on this path
     np.testing.assert_allclose(s_c[:, :3], s_py[:, :3], rtol=1e-8, atol=1e-8 * np.abs(s_py).max())
 
     # the CMake route: the C and Fortran drivers from the installed files
     if shutil.which("cmake") and shutil.which("gfortran"):
-        run(["cmake", "-S", "lib", "-B", "lib/cmake-build", "-DCMAKE_BUILD_TYPE=Release"], work, env)
-        run(["cmake", "--build", "lib/cmake-build", "-j2"], work, env)
+        run(["cmake", "-S", "dmnlib", "-B", "dmnlib/cmake-build", "-DCMAKE_BUILD_TYPE=Release"], work, env)
+        run(["cmake", "--build", "dmnlib/cmake-build", "-j2"], work, env)
         nsv = json.loads(run([str(dmn), "abi", "deck", MODEL, *sum((["--phase", p] for p in PHASES), []),
                               "--json"], work, env).stdout)["nstatv"]
-        r = run(["lib/cmake-build/dmn_driver_f", "props.txt", "path.csv", str(nsv)], work,
+        r = run(["dmnlib/cmake-build/dmn_driver_f", "props.txt", "path.csv", str(nsv)], work,
                 dict(env, DMN_UMAT_MODEL=MODEL))
         s_f = np.array([[float(x) for x in ln.split()] for ln in r.stdout.splitlines() if ln.strip()])
         np.testing.assert_allclose(s_f, s_c, rtol=1e-10, atol=1e-10 * np.abs(s_c).max())
 
-    # the example deck in CalculiX, as the README runs it
-    if not (Path(env["DMN_UMAT_CCX_CACHE"]) / "ccx").is_file():
+    # the example deck in CalculiX, as the README block ran it
+    if not has_ccx:
         pytest.skip("no CalculiX with the UMAT loader built (scripts/build_calculix.sh): C parts passed")
-    r = run([str(dmn), "abi", "ccx", "--lib", ".", "-i", "dmn_example"], lib, dict(env, DMN_UMAT_MODEL=MODEL))
-    assert "Job finished" in r.stdout and "*ERROR" not in r.stdout, r.stdout[-3000:]
-    served = re.search(r"material @ABAQUS_DMN -> model (\S+)", r.stderr)  # the library, the venv's model
-    assert served and venv.resolve() in Path(served.group(1)).resolve().parents, r.stderr[-2000:]
-    assert Path(served.group(1)).name == f"{MODEL}.dmn"
+    assert "Job finished" in block_run.stdout and "*ERROR" not in block_run.stdout, block_run.stdout[-3000:]
     assert (lib / "dmn_example.dat").stat().st_size > 0
+    served = re.search(r"material @ABAQUS_DMN -> model (\S+)", block_run.stderr)  # the venv's model
+    assert served and venv.resolve() in Path(served.group(1)).resolve().parents, block_run.stderr[-2000:]
+    assert Path(served.group(1)).name == f"{MODEL}.dmn"

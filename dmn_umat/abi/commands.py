@@ -27,6 +27,9 @@ def register(subparsers) -> None:
     d.add_argument("--name", default=None, help="material name (default @ABAQUS_DMN)")
     d.add_argument("--flavor", choices=("calculix", "abaqus"), default="calculix")
     d.add_argument("--json", action="store_true", help="print {'block', 'nstatv', 'nprops', 'props'} as JSON")
+    d.add_argument("--props", metavar="FILE", default=None,
+                   help="also write the PROPS vector to FILE, one value per line (what the C/Fortran "
+                   "drivers read)")
     d.set_defaults(func=_cmd_deck)
 
     c = sub.add_parser("ccx", help="run the CalculiX the install built (UMAT loader) on JOB.inp with "
@@ -75,8 +78,12 @@ def _cmd_deck(args) -> int:
         nsv = nstatv(net, phases)
     except DeckError as exc:
         raise CLIError(str(exc)) from None
+    props = props_vector(phases)
+    if args.props:
+        from ..fileio import atomic_write_text
+
+        atomic_write_text(args.props, "".join(f"{v!r}\n" for v in props.tolist()))
     if args.json:
-        props = props_vector(phases)
         emit_json({"block": block, "nstatv": nsv, "nprops": int(props.size), "props": props})
     else:
         print(block, end="")
