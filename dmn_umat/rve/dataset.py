@@ -28,6 +28,7 @@ File layout (HDF5; the ``.npz`` holds the same names, groups flattened with ``/`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -251,14 +252,16 @@ def _limit_blas_threads(n: int):
 
 
 def _compute_sample(
-    micro: np.ndarray, index: int, seed: int, sampler: dict, tol: float, max_iter: int
+    micro: np.ndarray, index: int, seed: int, sampler: dict, tol: float, max_iter: int,
+    pair_index: int | None = None,
 ) -> dict:
-    """Sample ``index`` → its phases and homogenized C̄ (runs on a worker; one numba thread)."""
+    """Sample ``index`` → its phases and homogenized C̄ (runs on a worker; one numba thread).
+    The phases are draw ``pair_index`` (default ``index``) of the stream ``seed``."""
     import numba
 
     from .fft import homogenize
 
-    pair = sample_pair(seed, index, SamplerSettings.from_dict(sampler))
+    pair = sample_pair(seed, index if pair_index is None else pair_index, SamplerSettings.from_dict(sampler))
     old = numba.get_num_threads()
     # one numba and one BLAS thread: fixed reduction order, bit-reproducible whatever the executor
     numba.set_num_threads(1)
@@ -526,11 +529,21 @@ def _disable(show_progress: bool | None) -> bool | None:
 
 def _run_dask(vox, todo, args, accept, workers, scheduler, show_progress) -> int:
     """Map :func:`_compute_sample` over ``todo`` on Dask; ``accept`` each result as it completes."""
+    with dask_client(workers, scheduler) as (client, n_workers):
+        [micro_f] = client.scatter([vox], broadcast=True)
+        calls = [(_compute_sample, (micro_f, i, *args)) for i in todo]
+        dask_map(client, calls, accept, "homogenize", show_progress)
+    return n_workers
+
+
+@contextlib.contextmanager
+def dask_client(workers: int | None, scheduler: str | None):
+    """A Dask ``Client`` on ``scheduler`` (address), or on a new ``LocalCluster`` of ``workers``
+    processes (default min(2, cpu count)) with one thread each, closed on exit; yields
+    (client, number of workers). An unreachable scheduler is a :class:`DatasetError`."""
     import logging
 
-    from distributed import Client, LocalCluster, as_completed
-
-    from ..progress import progress
+    from distributed import Client, LocalCluster
 
     cluster = None
     try:
@@ -553,23 +566,30 @@ def _run_dask(vox, todo, args, accept, workers, scheduler, show_progress) -> int
         if cluster is not None:
             cluster.close()
         raise
-    futures = []
     try:
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        [micro_f] = client.scatter([vox], broadcast=True)
-        futures = [client.submit(_compute_sample, micro_f, i, *args, pure=False) for i in todo]
-        bar = progress(
-            as_completed(futures), total=len(todo), desc="homogenize", disable=_disable(show_progress)
-        )
-        for fut in bar:
-            accept(fut.result())
-        return n_workers
+        yield client, max(1, len(client.scheduler_info().get("workers", {})))
     finally:
-        if futures:
-            client.cancel(futures)
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def dask_map(client, calls, accept, desc: str, show_progress: bool | None) -> None:
+    """Submit ``calls`` [(function, args), ...] to ``client`` and ``accept`` each result as it
+    completes (a progress bar ``desc``); pending tasks are cancelled if ``accept`` raises."""
+    from distributed import as_completed
+
+    from ..progress import progress
+
+    futures = []
+    try:
+        futures = [client.submit(fn, *a, pure=False) for fn, a in calls]
+        bar = progress(as_completed(futures), total=len(futures), desc=desc, disable=_disable(show_progress))
+        for fut in bar:
+            accept(fut.result())
+    finally:
+        if futures:
+            client.cancel(futures)
 
 
 # --------------------------------------------------------------------------- file I/O
