@@ -36,6 +36,8 @@ import math
 
 from numba import njit
 
+from ..sources import guard_numba_cache
+
 #: Abaqus / CalculiX Voigt order of the six stress / strain components (11, 22, 33, 12, 13, 23)
 VOIGT_I = (0, 1, 2, 0, 0, 1)
 VOIGT_J = (0, 1, 2, 1, 2, 2)
@@ -268,3 +270,6 @@ def umat_tangent(F, P, A, ddsdde):
                 if i == k:
                     t += P[j, K] * F[l, K]
             ddsdde[n, m] = (s + 0.25 * t) / J
+
+
+guard_numba_cache(det3, __file__)

@@ -45,6 +45,7 @@ import math
 
 from numba import njit
 
+from ..sources import guard_numba_cache
 from .catalogue import STATUS_BADINPUT, STATUS_NONCONVERGED, STATUS_OK
 from .elastic import bulk_shear
 from .finite import eigh3, finite_matrix, from_basis, inv3, kirchhoff_column, log_divided, matmul3
@@ -199,3 +200,6 @@ def fj2_update(props, F_old, F_new, state_old, dt, temp, dtemp, P, A, state_new,
             from_basis(R, Z, Y)
             kirchhoff_column(Finv, P, Y, k, l, A)
     return STATUS_OK
+
+
+guard_numba_cache(fj2_update, __file__)

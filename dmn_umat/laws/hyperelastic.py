@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..sources import guard_numba_cache
 from .catalogue import STATUS_BADINPUT, STATUS_OK
 from .elastic import bulk_shear
 from .finite import finite_matrix, inv3, kirchhoff_column
@@ -164,3 +165,6 @@ def svk_update(props, F_old, F_new, state_old, dt, temp, dtemp, P, A, state_new,
                         v += mu * FFt[i, k]
                     A[3 * i + j, 3 * k + l] = v
     return STATUS_OK
+
+
+guard_numba_cache(neohooke_update, __file__)
