@@ -275,10 +275,19 @@ def _fd_A(law, F, state, props=None, h=1e-7):
 
 
 CASES = [("neohooke", "general"), ("svk", "general"), ("fj2", "elastic"), ("fj2", "plastic"),
-         ("fj2", "plastic-large")]
+         ("fj2", "plastic-large"), ("neohooke", "identity"), ("fj2", "identity"),
+         ("neohooke", "repeated"), ("fj2", "repeated-plastic")]
 
 
 def _case(law, regime):
+    """(F, state) of a tangent check; "identity" / "repeated": equal principal stretches (the
+    divided differences of ln at coinciding eigenvalues)."""
+    if regime == "identity":
+        return np.eye(3), None
+    if regime == "repeated":
+        return np.diag([1.1, 1.1, 1.2]), None
+    if regime == "repeated-plastic":
+        return np.diag([1.3, 1.0, 1.0]), None
     if law != "fj2":
         return F_GEN, None
     if regime == "elastic":
@@ -297,7 +306,8 @@ def test_tangent_fd(law, regime):
     s, P, A, new = update(law, F, st)
     assert s == 0
     if law == "fj2":
-        assert (new[6] > (0 if st is None else st[6])) == (regime != "elastic")
+        flows = new[6] > (0 if st is None else st[6])
+        assert flows == (regime in ("plastic", "plastic-large", "repeated-plastic"))
     assert np.abs(A - _fd_A(law, F, st)).max() <= 1e-5 * np.abs(A).max()
 
 
