@@ -32,7 +32,7 @@ from numba import njit
 from ..sources import guard_numba_cache
 from .catalogue import STATUS_BADINPUT, STATUS_OK
 from .elastic import bulk_shear
-from .finite import finite_matrix, inv3, kirchhoff_column
+from .finite import det3, finite_matrix, inv3, kirchhoff_column
 
 LAW_NEOHOOKE = 6
 LAW_SVK = 7
@@ -128,8 +128,7 @@ def svk_update(props, F_old, F_new, state_old, dt, temp, dtemp, P, A, state_new,
     S = w[0]
     FFt = w[1]
     F = F_new
-    Finv = FFt  # determinant check only; FFt is overwritten below
-    if not (inv3(F, Finv) > 0.0):
+    if not (det3(F) > 0.0):
         return STATUS_BADINPUT
     K, mu = bulk_shear(E, nu)
     lam = K - 2.0 * mu / 3.0
