@@ -308,6 +308,21 @@ def generate_orientation_data(
     sample is safely stored (an exception there stops the run, finished samples stay in
     ``OUT.partial``); ``log``: status lines (default stderr).
     """
+    try:
+        return _generate(job, show_progress=show_progress, on_sample=on_sample, log=log)
+    except OrientationDataError:
+        raise
+    except DatasetError as exc:  # the shared machinery's (resume folder, Dask scheduler)
+        raise OrientationDataError(str(exc)) from None
+
+
+def _generate(
+    job: OrientationDataJob,
+    *,
+    show_progress: bool | None = None,
+    on_sample: Callable[[int, int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> OrientationDataSummary:
     from .sampling import SamplerSettings
 
     t_start = time.perf_counter()
