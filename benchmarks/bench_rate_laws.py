@@ -19,14 +19,12 @@ import time
 import numpy as np
 from numba import njit
 
-from dmn_umat.laws.chaboche import chaboche_update, nstate, nws
+from dmn_umat.laws.chaboche import NSTATE as CH_NSTATE
+from dmn_umat.laws.chaboche import NWS as CH_NWS
+from dmn_umat.laws.chaboche import chaboche_update
 from dmn_umat.laws.creep import creep_update
+from dmn_umat.laws.j2 import j2_update
 from dmn_umat.laws.viscoplastic import vp_update
-
-try:  # the rate-independent j2 update (moving from online/laws.py into the laws package)
-    from dmn_umat.laws.j2 import j2_update
-except ImportError:
-    from dmn_umat.online.laws import _j2_update_ws as j2_update
 
 HEAD = [200e3, 0.3, 200.0, 0.0, 100.0, 20.0, 1000.0, 20.0, 0.0, 0.0, 0.0, 0.0, 0.0]
 
@@ -84,7 +82,7 @@ def cases():
     vp = lambda form: np.array([3.0, *HEAD, 1.0, 0.3, form])  # noqa: E731
     cr = np.array([4.0, *HEAD[:2], *[0.0] * 11, 1e-10, 3.0, 0.0])
     crp = np.array([4.0, *HEAD, 1e-8, 4.0, 0.0])
-    ch = lambda eta: np.array([5.0, *HEAD, eta, 0.3, 0.0, 2.0, *back])  # noqa: E731
+    ch = lambda eta: np.array([5.0, *HEAD, eta, 0.3, 0.0, *back])  # noqa: E731
     pj = np.array([2.0, *HEAD[:7]])
     return [
         ("j2 (rate independent)", lambda n: _loop_j2(pj, n)),
@@ -92,8 +90,8 @@ def cases():
         ("vp Perzyna", lambda n: _loop_rate(vp_update, vp(1.0), 7, 30, n)),
         ("creep (Norton)", lambda n: _loop_rate(creep_update, cr, 8, 30, n)),
         ("creep + plasticity", lambda n: _loop_rate(creep_update, crp, 8, 30, n)),
-        ("chaboche 2 back-stresses", lambda n: _loop_rate(chaboche_update, ch(0.0), nstate(2), nws(2), n)),
-        ("chaboche 2, viscous Peric", lambda n: _loop_rate(chaboche_update, ch(1.0), nstate(2), nws(2), n)),
+        ("chaboche 2 back-stresses", lambda n: _loop_rate(chaboche_update, ch(0.0), CH_NSTATE, CH_NWS, n)),
+        ("chaboche 2, viscous Peric", lambda n: _loop_rate(chaboche_update, ch(1.0), CH_NSTATE, CH_NWS, n)),
     ]
 
 

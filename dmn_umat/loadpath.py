@@ -6,11 +6,19 @@ shear), optionally after a header line; in memory paths are **Mandel** (see
 :mod:`dmn_umat.tensors`).  ``--stress-free 22,33,23,13,12`` names the components whose
 stress is held at zero and whose strain is solved for (mixed control); their targets in the
 file are ignored.
+
+Time and temperature (rate- and temperature-dependent phase laws): a header line that names the
+columns — ``e11,e22,e33,e23,e13,e12`` in any order plus ``time`` and optionally ``temp`` —
+adds the total time (non-decreasing, ≥ 0; the path starts at time 0 and zero strain) and the
+temperature at the end of each step (the path starts at the first row's temperature).  Step k
+then has ``dt = time_k − time_{k−1}`` and ``dtemp = temp_k − temp_{k−1}``.  A file without a
+``time`` column is a rate-independent path (dt = 0): exactly the behaviour before time columns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +34,45 @@ class PathError(ValueError):
 ALL_BUT_11 = (1, 2, 3, 4, 5)  #: uniaxial stress along x1
 
 
-def read_path(path: str | Path) -> np.ndarray:
-    """Read a path CSV (tensor components) → (n, 6) Mandel strains.
+@dataclass(frozen=True)
+class LoadPath:
+    """A loading path: ``strain`` (n, 6) Mandel targets, ``time`` (n,) total time at the end of
+    each step or None (rate independent), ``temp`` (n,) temperature at the end of each step or
+    None (isothermal at 0)."""
+
+    strain: np.ndarray
+    time: np.ndarray | None = None
+    temp: np.ndarray | None = None
+
+    def increments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per step: (dt, temperature at the start, dtemp), (n,) each (zeros where absent)."""
+        n = self.strain.shape[0]
+        t = np.zeros(n) if self.time is None else self.time
+        T = np.zeros(n) if self.temp is None else self.temp
+        dt = np.diff(t, prepend=0.0)
+        T0 = np.concatenate([T[:1], T[:-1]])
+        return dt, T0, T - T0
+
+
+def check_times(time: np.ndarray | None, temp: np.ndarray | None, n: int) -> None:
+    """Raise :class:`PathError` unless ``time`` / ``temp`` (each optional) are finite (n,)
+    arrays and time is ≥ 0 and non-decreasing."""
+    for name, v in (("time", time), ("temp", temp)):
+        if v is not None and (np.shape(v) != (n,) or not np.all(np.isfinite(v))):
+            raise PathError(f"path {name}: expected {n} finite values, one per step")
+    if time is not None and (time[0] < 0.0 or np.any(np.diff(time) < 0.0)):
+        raise PathError("path time must start at >= 0 and never decrease")
+
+
+def read_load_path(path: str | Path) -> LoadPath:
+    """Read a path CSV (tensor components, optional ``time`` / ``temp`` columns named in the
+    header; module doc) → :class:`LoadPath`.
 
     Raises :class:`PathError` (one line) for a missing file, a directory, a device or FIFO,
     a file that is not UTF-8 text, and malformed rows."""
     text = read_text_file(path, "path file", PathError)  # regular UTF-8 file, else one-line PathError
     rows = []
+    cols: list[str] | None = None  # column names when the header names time / temp
     for lineno, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -41,24 +81,64 @@ def read_path(path: str | Path) -> np.ndarray:
         try:
             vals = [float(p) for p in parts]
         except ValueError:
-            if not rows and lineno == 1:
+            if not rows and cols is None and lineno == 1:
+                names = [p.lower() for p in parts]
+                if "time" in names or "temp" in names:
+                    cols = _columns(names, path)
                 continue  # header
             raise PathError(f"path file {str(path)!r} line {lineno}: not numbers: {line!r}") from None
-        if len(vals) != 6:
-            raise PathError(f"path file {str(path)!r} line {lineno}: expected 6 values, got {len(vals)}")
+        want = 6 if cols is None else len(cols)
+        if len(vals) != want:
+            raise PathError(f"path file {str(path)!r} line {lineno}: expected {want} values, got {len(vals)}")
         if not np.all(np.isfinite(vals)):
             raise PathError(f"path file {str(path)!r} line {lineno}: non-finite value")
         rows.append(vals)
     if not rows:
         raise PathError(f"path file {str(path)!r} holds no steps")
-    return tensors.tensor_components_to_mandel(np.array(rows))
+    table = np.array(rows)
+    if cols is None:
+        return LoadPath(tensors.tensor_components_to_mandel(table))
+    comps = table[:, [cols.index("e" + c) for c in tensors.COMPONENTS]]
+    time = table[:, cols.index("time")] if "time" in cols else None
+    temp = table[:, cols.index("temp")] if "temp" in cols else None
+    try:
+        check_times(time, temp, table.shape[0])
+    except PathError as exc:
+        raise PathError(f"path file {str(path)!r}: {exc}") from None
+    return LoadPath(tensors.tensor_components_to_mandel(comps), time, temp)
 
 
-def write_path(path: str | Path, strains_mandel: np.ndarray) -> None:
-    """Write an (n, 6) Mandel path as a CSV of tensor components (with header)."""
+def _columns(names: list[str], path) -> list[str]:
+    """Checked column names of a header with time / temp columns."""
+    comps = ["e" + c for c in tensors.COMPONENTS]
+    allowed = {*comps, "time", "temp"}
+    bad = [n for n in names if n not in allowed]
+    if bad or len(set(names)) != len(names) or not set(comps) <= set(names):
+        raise PathError(f"path file {str(path)!r}: a header with time/temp columns must name "
+                        f"{','.join(comps)} once each plus time and optionally temp, got {','.join(names)}")
+    return names
+
+
+def read_path(path: str | Path) -> np.ndarray:
+    """Read a path CSV (tensor components) → (n, 6) Mandel strains (time / temperature
+    columns, if any, are dropped: :func:`read_load_path` keeps them)."""
+    return read_load_path(path).strain
+
+
+def write_path(
+    path: str | Path, strains_mandel: np.ndarray,
+    time: np.ndarray | None = None, temp: np.ndarray | None = None,
+) -> None:
+    """Write an (n, 6) Mandel path as a CSV of tensor components (with header), with ``time``
+    and ``temp`` columns (n,) when given."""
     comps = tensors.mandel_to_tensor_components(np.atleast_2d(strains_mandel))
-    header = ",".join("e" + c for c in tensors.COMPONENTS)
-    np.savetxt(path, comps, delimiter=",", header=header, comments="")
+    names = ["e" + c for c in tensors.COMPONENTS]
+    cols = [comps]
+    for name, v in (("time", time), ("temp", temp)):
+        if v is not None:
+            names.append(name)
+            cols.append(np.asarray(v, dtype=np.float64).reshape(-1, 1))
+    np.savetxt(path, np.hstack(cols), delimiter=",", header=",".join(names), comments="")
 
 
 def parse_stress_free(text: str | None) -> tuple[int, ...]:

@@ -8,6 +8,8 @@ from dmn_umat.laws import parse_phase
 from dmn_umat.laws import update as laws
 from dmn_umat.rve import fft
 
+_WS = np.zeros(laws.MAX_NWS)  # law scratch (phase_update)
+
 J2_LIN = "j2:E=200,nu=0.3,sy=0.4,H=10,Hk=5"
 J2_VOCE = "j2:E=200,nu=0.3,sy=0.4,H=2,Q=0.15,b=300,Hk=8"
 ELASTIC = "elastic:E=70,nu=0.33"
@@ -73,8 +75,8 @@ def _laminate_reference(ph1, ph2, f1, path, free):
         s1, s2 = np.empty(6), np.empty(6)
         t1, t2 = np.empty((6, 6)), np.empty((6, 6))
         n1, n2 = np.empty(7), np.empty(7)
-        assert laws.phase_update(ph1.props, eps1, st1, s1, t1, n1) == 0
-        assert laws.phase_update(ph2.props, eps2, st2, s2, t2, n2) == 0
+        assert laws.phase_update(ph1.props, eps1, st1, 0.0, 0.0, 0.0, s1, t1, n1, _WS) == 0
+        assert laws.phase_update(ph2.props, eps2, st2, 0.0, 0.0, 0.0, s2, t2, n2, _WS) == 0
         mean = f1 * s1 + f2 * s2
         R = np.concatenate([s1[nrm] - s2[nrm], mean[list(free)]])
         return R, E, mean, n1, n2

@@ -7,6 +7,8 @@ from dmn_umat import network, tensors
 from dmn_umat.laws import PhaseSpecError, parse_phase
 from dmn_umat.laws import update as laws
 
+_WS = np.zeros(laws.MAX_NWS)  # law scratch (phase_update)
+
 
 def test_mandel_roundtrip_and_norm():
     rng = np.random.default_rng(0)
@@ -85,8 +87,8 @@ def _fd_tangent(props, eps, state):
         ep, em = eps.copy(), eps.copy()
         ep[j] += h
         em[j] -= h
-        laws.phase_update(props, ep, state, sp, np.zeros((6, 6)), np.zeros(7))
-        laws.phase_update(props, em, state, sm, np.zeros((6, 6)), np.zeros(7))
+        laws.phase_update(props, ep, state, 0.0, 0.0, 0.0, sp, np.zeros((6, 6)), np.zeros(7), _WS)
+        laws.phase_update(props, em, state, 0.0, 0.0, 0.0, sm, np.zeros((6, 6)), np.zeros(7), _WS)
         T[:, j] = (sp - sm) / (2 * h)
     return T
 
@@ -101,7 +103,7 @@ def test_j2_consistent_tangent_matches_finite_differences(spec):
     stress, T, new = np.zeros(6), np.zeros((6, 6)), np.zeros(7)
     for step in range(4):  # plastic loading with changing direction, then check tangent
         eps = 0.004 * (step + 1) * rng.normal(size=6)
-        assert laws.phase_update(ph.props, eps, state, stress, T, new) == 0
+        assert laws.phase_update(ph.props, eps, state, 0.0, 0.0, 0.0, stress, T, new, _WS) == 0
         assert new[6] > state[6]
         Tfd = _fd_tangent(ph.props, eps, state)
         assert np.abs(T - Tfd).max() <= 1e-5 * np.abs(T).max()
@@ -119,7 +121,7 @@ def test_j2_uniaxial_linear_hardening_closed_form():
         eps = np.array([e11, -nu * e11, -nu * e11, 0, 0, 0])
         for _ in range(30):
             s, T, new = np.zeros(6), np.zeros((6, 6)), np.zeros(7)
-            laws.phase_update(ph.props, eps, state, s, T, new)
+            laws.phase_update(ph.props, eps, state, 0.0, 0.0, 0.0, s, T, new, _WS)
             if np.abs(s[1:]).max() < 1e-10 * sy:
                 break
             eps[1:] -= np.linalg.solve(T[1:, 1:], s[1:])

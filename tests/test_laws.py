@@ -4,6 +4,8 @@ documented layout table all agree with it."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -16,8 +18,13 @@ from dmn_umat.network import Network
 from dmn_umat.online.solver import NetworkMaterial
 from dmn_umat.tensors import rotation_from_euler, rotation_mandel
 
-#: a value that satisfies each constraint of the catalogue
-GOOD = {"> 0": 2.0, ">= 0": 0.5, "poisson": 0.25, "": 1.5}
+_WS = np.zeros(U.MAX_NWS)  # law scratch (phase_update)
+
+#: a value that satisfies each constraint of the catalogue (unconstrained: 0, so that the
+#: temperature slopes leave the constants valid at any temperature)
+GOOD = {"> 0": 2.0, ">= 0": 0.5, "poisson": 0.25, ">= 1": 2.0, "flag": 1.0, "time exponent": -0.25, "": 0.0}
+#: a value that violates each constraint
+BAD = {"> 0": 0.0, ">= 0": -1.0, "poisson": 0.5, ">= 1": 0.5, "flag": 0.5, "time exponent": 0.5}
 
 
 def _text(p) -> str:
@@ -53,7 +60,7 @@ def test_every_law_parses_from_its_table_row(law):
     assert U.elastic_stiffness(ph.props, C) == U.STATUS_OK and np.linalg.eigvalsh(C).min() > 0
     ns = max(law.nstate, 1)
     s, T, new = np.ones(6), np.empty((6, 6)), np.empty(ns)
-    assert U.phase_update(ph.props, np.zeros(6), np.zeros(ns), s, T, new) == U.STATUS_OK
+    assert U.phase_update(ph.props, np.zeros(6), np.zeros(ns), 0.0, 0.0, 0.0, s, T, new, _WS) == U.STATUS_OK
     assert np.all(s == 0.0) and np.allclose(T, C)
     # named state entries lie inside the state
     assert all(0 <= k < law.nstate for k in law.fields.values())
@@ -75,7 +82,7 @@ def test_unknown_and_missing_keys_are_named(law):
 def test_constraints_are_checked_per_key(law):
     for p in law.params:
         if p.check:
-            bad = {"> 0": 0.0, ">= 0": -1.0, "poisson": 0.5}[p.check]
+            bad = BAD[p.check]
             spec = _spec(law, value={p.key: repr(bad)})
             with pytest.raises(PhaseSpecError, match=rf"{p.key} must"):
                 parse_phase(spec)
@@ -94,7 +101,7 @@ def test_props_vectors_are_checked_by_the_same_table(law):
     for p in law.params:
         if p.check:
             bad = props.copy()
-            bad[k] = {"> 0": 0.0, ">= 0": -1.0, "poisson": 0.5}[p.check]
+            bad[k] = BAD[p.check]
             msg = props_problem(bad)
             assert msg.startswith(f"{law.name} needs {p.key} ") and f"(got {bad[k]:g})" in msg
             with pytest.raises(DeckError, match=rf"phase 0: {law.name} needs {p.key} "):
@@ -116,7 +123,8 @@ def test_linear_and_isotropic_flags_hold(law):
 
     def update(eps):
         s, T, new = np.empty(6), np.empty((6, 6)), np.full(ns, 7.0)
-        assert U.phase_update(props, eps, np.zeros(ns), s, T, new) == U.STATUS_OK
+        # dt = 1: the viscous laws flow too (dt = 0 is their elastic trial)
+        assert U.phase_update(props, eps, np.zeros(ns), 1.0, 0.0, 0.0, s, T, new, _WS) == U.STATUS_OK
         return s, T, new
 
     eps = 2.0 * rng.normal(size=6)  # far past any yield stress of _spec (sy = 2, E = 2)
@@ -139,14 +147,15 @@ def test_unknown_law_and_ids_outside_the_table():
     assert not U.law_linear(props) and not U.law_isotropic(props)
     assert U.elastic_stiffness(props, np.empty((6, 6))) == U.STATUS_BADINPUT
     out = np.empty(6), np.empty((6, 6)), np.empty(1)
-    assert U.phase_update(props, np.zeros(6), np.zeros(1), *out) == U.STATUS_BADINPUT
+    assert U.phase_update(props, np.zeros(6), np.zeros(1), 0.0, 0.0, 0.0, *out, _WS) == U.STATUS_BADINPUT
     for lid in (len(LAWS), 0.5, -1):
         props[0] = lid
         assert "is not a law id (0 elastic, 1 aniso" in props_problem(props)
 
 
 def test_layout_table_of_the_package_doc_matches_the_catalogue():
-    rows = {line.split()[0]: line.split() for line in laws_pkg.__doc__.splitlines()
+    doc = re.sub(r",\n\s+", ", ", laws_pkg.__doc__)  # a long row continues after a comma
+    rows = {line.split()[0]: line.split() for line in doc.splitlines()
             if line.split() and line.split()[0] in {law.name for law in LAWS}}
     assert set(rows) == {law.name for law in LAWS}
     for law in LAWS:

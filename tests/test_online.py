@@ -17,6 +17,8 @@ from dmn_umat.online.driver import drive, drive_network
 from dmn_umat.online.solver import NetworkMaterial
 from dmn_umat.status import INFO_SUBSTEPS, Status
 
+_WS = np.zeros(laws.MAX_NWS)  # law scratch (phase_update)
+
 J2 = "j2:E=70e3,nu=0.3,sy=100,H=500,Q=50,b=20,Hk=300"
 J2_SOFT = "j2:E=3e3,nu=0.35,sy=30,H=100"
 INCL = "elastic:E=400e3,nu=0.2"
@@ -145,7 +147,7 @@ def _laminate_reference(specs, f1, n, path):
             e = eps_p.copy()
             e[jump_comp] += fac * d
             s, C, sn = np.zeros(6), np.zeros((6, 6)), np.zeros(laws.MAX_NSTATE)
-            assert laws.phase_update(pr, e, st, s, C, sn) == 0
+            assert laws.phase_update(pr, e, st, 0.0, 0.0, 0.0, s, C, sn, _WS) == 0
             sig.append(s)
             new.append(sn)
         return sig, new

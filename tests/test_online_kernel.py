@@ -97,7 +97,7 @@ def test_tree_elimination_equals_dense_newton_step():
         work[oa : oa + 3 * N] = 0.0
         for i, k in enumerate(internal):
             work[oa + 3 * k : oa + 3 * k + 3] = a[3 * i : 3 * i + 3]
-        st, _, _, _ = kernel._evaluate(mi, mf, p.pt, eps, s_old, s_new, work, N, True)
+        st, _, _, _ = kernel._evaluate(mi, mf, p.pt, eps, s_old, s_new, work, N, True, 0.0, 0.0, 0.0)
         assert st == 0
         T = work[oT : oT + 6 * N].reshape(N, 6)
         w = net.weights

@@ -15,16 +15,15 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from dmn_umat.laws.chaboche import chaboche_update, nprops, nstate, nws
+from dmn_umat.laws.chaboche import NPROPS as CH_NPROPS
+from dmn_umat.laws.chaboche import NSTATE as CH_NSTATE
+from dmn_umat.laws.chaboche import NWS as CH_NWS
+from dmn_umat.laws.chaboche import chaboche_update
 from dmn_umat.laws.creep import NSTATE as CREEP_NSTATE
 from dmn_umat.laws.creep import creep_update
+from dmn_umat.laws.j2 import j2_update
 from dmn_umat.laws.viscoplastic import NSTATE as VP_NSTATE
 from dmn_umat.laws.viscoplastic import vp_update
-
-try:  # the rate-independent j2 update (moving from online/laws.py into the laws package)
-    from dmn_umat.laws.j2 import j2_update
-except ImportError:
-    from dmn_umat.online.laws import _j2_update_ws as j2_update
 
 SQ2 = math.sqrt(2.0)
 E, NU = 200e3, 0.3
@@ -47,13 +46,13 @@ CHAB_BACK = [(60e3, 600.0, 0.0), (5e3, 20.0, 0.0)]
 
 def chab_props(eta=0.0, m=0.3, form=0, back=CHAB_BACK, head=None):
     head = head or [E, NU, 150.0, 0.0, 50.0, 10.0, 0.0, 20.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    return np.array([5.0, *head, eta, m, form, len(back), *[v for c in back for v in c]])
+    return np.array([5.0, *head, eta, m, form, *[v for c in back for v in c]])
 
 
 LAWS = {  # name -> (update, nstate, nws)
     "vp": (vp_update, VP_NSTATE, 30),
     "creep": (creep_update, CREEP_NSTATE, 30),
-    "chaboche": (chaboche_update, nstate(2), nws(2)),
+    "chaboche": (chaboche_update, CH_NSTATE, CH_NWS),
 }
 
 
@@ -390,7 +389,7 @@ def test_chaboche_linear_limit_is_j2_and_eta_zero_is_rate_independent():
     props = chab_props(back=[(600.0, 0.0, 0.0), (400.0, 0.0, 0.0)], head=hd)
     pj = np.array([2.0, *HEAD[:7]])  # Hk = 1000
     path = [[4e-3, -1e-3, 0, 2e-3, 0, 0], [-5e-3, 2e-3, 1e-3, -3e-3, 0, 1e-3], [3e-3, 0, 0, 0, 2e-3, 0]]
-    st, stj = np.zeros(nstate(2)), np.zeros(7)
+    st, stj = np.zeros(CH_NSTATE), np.zeros(7)
     for e in path:
         status, s, C, st = call("chaboche", props, e, st, 1.0)
         sj, Cj, sn = np.zeros(6), np.zeros((6, 6)), np.zeros(7)
@@ -398,8 +397,8 @@ def test_chaboche_linear_limit_is_j2_and_eta_zero_is_rate_independent():
         stj = sn
         assert rel_err(s, sj) <= 1e-10 and rel_err(C, Cj) <= 1e-9
     e = np.array([4e-3, -1e-3, 0, 2e-3, 0, 1e-3])
-    _, s0, C0, _ = call("chaboche", chab_props(), e, np.zeros(nstate(2)), 1.0)
-    _, s1, C1, _ = call("chaboche", chab_props(eta=1e-20, m=0.5), e, np.zeros(nstate(2)), 1.0)
+    _, s0, C0, _ = call("chaboche", chab_props(), e, np.zeros(CH_NSTATE), 1.0)
+    _, s1, C1, _ = call("chaboche", chab_props(eta=1e-20, m=0.5), e, np.zeros(CH_NSTATE), 1.0)
     assert rel_err(s1, s0) <= 1e-8 and rel_err(C1, C0) <= 1e-8
 
 
@@ -492,7 +491,7 @@ def _fd_tangent(law, props, eps, st, dt, temp, dtemp):
 
 
 EPS = np.array([3e-3, -1e-3, -5e-4, 1e-3, 0.0, 2e-3])
-ST_CH = np.zeros(nstate(2))
+ST_CH = np.zeros(CH_NSTATE)
 ST_CH[7:13] = [30, -10, -20, 5, 0, 3]
 ST_CH[13:19] = [-10, 5, 5, 0, 2, 0]
 CREEP_ST = np.r_[np.zeros(7), 10.0]
@@ -534,5 +533,5 @@ def test_bad_input_returns_status_2(law, props):
 
 
 def test_chaboche_props_sizes():
-    assert nprops(2) == 24 and nstate(3) == 25 and nws(2) == 34
-    assert chab_props().size == nprops(2)
+    assert (CH_NPROPS, CH_NSTATE, CH_NWS) == (23, 19, 34)
+    assert chab_props().size == CH_NPROPS

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import carray, cfunc, njit, types
 
 from ..laws import update as laws
@@ -55,8 +54,6 @@ from ..status import (
 from ..tensors import mandel_stress_to_voigt, mandel_tangent_to_voigt, voigt_strain_to_mandel
 
 MAX_NPROPS = laws.MAX_NPROPS
-#: props length (incl. law id) per law id; -1 = unknown law
-_NPROPS_BY_ID = np.array([laws.NPROPS[0], laws.NPROPS[1], laws.NPROPS[2]], dtype=np.int64)
 
 
 def umat_work_size(nwork_kernel: int, nphase: int, nsv: int) -> int:
@@ -75,9 +72,9 @@ def props_to_table(props, nprops, nphase, table):
         if k >= nprops:
             return ST_BADPROPS
         lid = props[k]
-        if not (lid == 0.0 or lid == 1.0 or lid == 2.0):
+        if not (math.isfinite(lid) and lid == math.floor(lid) and laws.law_known(props[k : k + 1])):
             return ST_BADPROPS
-        n = _NPROPS_BY_ID[int(lid)]
+        n = laws.NPROPS_BY_ID[int(lid)]
         if k + n > nprops:
             return ST_BADPROPS
         for j in range(n):

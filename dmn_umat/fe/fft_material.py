@@ -28,15 +28,19 @@ class FFTMaterial:
         self.nvox, self.nsv, self.nx = self.rve.nvox, self.rve.nsv, self.rve.nx
         self.nstate = self.nvox * self.nsv + self.nx
         self.solves = 0
-        j2 = np.array([int(p.props[0]) == 2 for p in self.phases])
-        self._j2_vox = j2[self.rve.phase]
+        # per voxel: the index of its law's equivalent plastic strain in the state (-1: none)
+        kp = np.array([p.fields.get("peeq", -1) for p in self.phases], dtype=np.int64)
+        self._kp_vox = kp[self.rve.phase]
 
     def initial_state(self, npts: int) -> np.ndarray:
         return np.zeros((npts, self.nstate))
 
-    def update(self, strain, state_old) -> MaterialUpdate:
-        """Batched protocol: strain (n, 6) Mandel, state_old (n, nstate) -> stress, tangent,
-        state_new, status (1 where the RVE increment did not converge; that point's state is kept)."""
+    def update(
+        self, strain, state_old, dt: float = 0.0, temp: float = 0.0, dtemp: float = 0.0
+    ) -> MaterialUpdate:
+        """Batched protocol: strain (n, 6) Mandel, state_old (n, nstate), time increment ``dt``,
+        temperature ``temp`` and its increment ``dtemp`` -> stress, tangent, state_new, status
+        (1 where the RVE increment did not converge; that point's state is kept)."""
         fft = self._fft
         strain = np.atleast_2d(np.asarray(strain, float))
         n = strain.shape[0]
@@ -50,7 +54,9 @@ class FFTMaterial:
             st = fft.RVEState(state_old[p, k:], state_old[p, :k].reshape(self.nvox, self.nsv), strain[p],
                               np.zeros(self.nx), np.zeros(6))
             try:
-                stress[p], tangent[p], new, _ = self.rve.increment(strain[p], st, extrapolate=False)
+                stress[p], tangent[p], new, _ = self.rve.increment(
+                    strain[p], st, extrapolate=False, dt=dt, temp=temp, dtemp=dtemp
+                )
             except fft.FFTConvergenceError:
                 status[p] = 1
                 continue
@@ -63,8 +69,10 @@ class FFTMaterial:
         return 0.5
 
     def fields(self, state) -> dict[str, np.ndarray]:
-        if self.nsv < 7 or not self._j2_vox.any():
+        has = self._kp_vox >= 0
+        if not has.any():
             return {}
         k = self.nvox * self.nsv
-        p = state[:, :k].reshape(state.shape[0], self.nvox, self.nsv)[:, :, 6]
-        return {"peeq": np.where(self._j2_vox[None, :], p, 0.0).mean(axis=1)}
+        vox = state[:, :k].reshape(state.shape[0], self.nvox, self.nsv)
+        p = vox[:, np.arange(self.nvox), np.maximum(self._kp_vox, 0)]
+        return {"peeq": np.where(has[None, :], p, 0.0).mean(axis=1)}

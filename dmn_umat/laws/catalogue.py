@@ -17,6 +17,9 @@ from ..status import ST_CUTBACK, ST_FAILED, ST_OK
 LAW_ELASTIC = 0
 LAW_ANISO = 1
 LAW_J2 = 2
+LAW_VP = 3
+LAW_CREEP = 4
+LAW_CHABOCHE = 5
 
 #: statuses a law update returns (never raises), codes of :mod:`dmn_umat.status`: a point that
 #: did not converge asks its caller to cut back, bad input (non-finite strain, unknown law) fails
@@ -29,6 +32,9 @@ CONSTRAINTS = {
     "> 0": (lambda v: v > 0.0, "> 0"),
     ">= 0": (lambda v: v >= 0.0, ">= 0"),
     "poisson": (lambda v: -1.0 < v < 0.5, "in (-1, 0.5)"),
+    ">= 1": (lambda v: v >= 1.0, ">= 1"),
+    "flag": (lambda v: v in (0.0, 1.0), "0 or 1"),
+    "time exponent": (lambda v: -1.0 < v <= 0.0, "in (-1, 0]"),
 }
 
 
@@ -36,8 +42,10 @@ CONSTRAINTS = {
 class Param:
     """One law parameter.  ``default`` None: required.  ``size`` > 1: that many values,
     ``;``-separated in the spec (e.g. the 21 entries of an anisotropic stiffness).
-    ``unit``: ``stress`` (units of the moduli) or ``-`` (dimensionless).  ``check``: a key of
-    :data:`CONSTRAINTS` or empty."""
+    ``unit``: ``stress`` (units of the moduli), ``-`` (dimensionless), ``time`` (units of the
+    time increment), ``temp`` (temperature), ``stress/temp`` (a temperature slope) or a
+    compound such as ``1/(stress^n time^(k+1))``.  ``check``: a key of :data:`CONSTRAINTS` or
+    empty."""
 
     key: str
     doc: str
@@ -52,7 +60,10 @@ class Law:
     """One phase law: spec name, id (``props[0]``), parameters in ``props`` order, state size,
     named state entries (output fields: name → index in the law's state), groups of keys that
     must be given together (``(what, keys)``), ``linear`` (stress = C ε, no state: callers may
-    cache the stiffness) and ``isotropic`` (frame-indifferent: callers may skip rotations)."""
+    cache the stiffness), ``isotropic`` (frame-indifferent: callers may skip rotations) and
+    ``nws`` (floats of caller scratch the update needs) and ``viscosity`` (the key of the
+    parameter whose non-zero value makes the law rate dependent, or empty: such a phase needs
+    time increments)."""
 
     name: str
     id: int
@@ -62,6 +73,8 @@ class Law:
     together: tuple[tuple[str, tuple[str, ...]], ...] = ()
     linear: bool = False
     isotropic: bool = True
+    nws: int = 0
+    viscosity: str = ""
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -85,6 +98,44 @@ class Law:
 
 _E = Param("E", "Young's modulus", check="> 0")
 _NU = Param("nu", "Poisson ratio", unit="-", check="poisson")
+_SY = Param("sy", "initial yield stress", check="> 0")
+_HARDENING = (
+    Param("H", "linear isotropic hardening modulus", default=0.0, check=">= 0"),
+    Param("Q", "Voce saturation stress", default=0.0, check=">= 0"),
+    Param("b", "Voce rate (per unit plastic strain)", unit="-", default=0.0, check=">= 0"),
+    Param("Hk", "linear kinematic hardening modulus", default=0.0, check=">= 0"),
+)
+#: temperature block of the J2 family (docs/laws.md): X(T) = X + dX (T - T0), T the
+#: end-of-increment temperature; all default 0 (no temperature dependence)
+_THERMO = (
+    Param("T0", "reference temperature", unit="temp", default=0.0),
+    Param("dE", "slope dE/dT", unit="stress/temp", default=0.0),
+    Param("dsy", "slope dsy/dT", unit="stress/temp", default=0.0),
+    Param("dH", "slope dH/dT", unit="stress/temp", default=0.0),
+    Param("dQ", "slope dQ/dT", unit="stress/temp", default=0.0),
+    Param("dHk", "slope dHk/dT", unit="stress/temp", default=0.0),
+)
+_VOCE = (("Voce hardening", ("Q", "b")),)
+#: scratch floats of the J2-family return (dmn_umat.laws.j2_return.WS_BASE, 2 per back-stress)
+_WS_J2_RETURN = 30
+#: back-stresses of the chaboche row
+CHABOCHE_NB = 2
+
+
+def _overstress(eta_default: float | None, m_default: float | None) -> tuple[Param, ...]:
+    return (
+        Param("eta", "viscosity (0: rate independent)", unit="time", default=eta_default, check=">= 0"),
+        Param("m", "rate sensitivity", unit="-", default=m_default, check="> 0"),
+        Param("form", "overstress form: 0 Peric, 1 Perzyna", unit="-", default=0.0, check="flag"),
+    )
+
+
+def _back_stress(i: int) -> tuple[Param, ...]:
+    return (
+        Param(f"C{i}", f"Armstrong-Frederick modulus of back-stress {i}", check=">= 0"),
+        Param(f"gamma{i}", f"dynamic recovery of back-stress {i}", unit="-", check=">= 0"),
+        Param(f"dC{i}", f"slope dC{i}/dT", unit="stress/temp", default=0.0),
+    )
 
 #: every phase law, in id order
 LAWS: tuple[Law, ...] = (
@@ -99,18 +150,53 @@ LAWS: tuple[Law, ...] = (
     Law(
         "j2",
         LAW_J2,
+        (_E, _NU, _SY, *_HARDENING),
+        nstate=7,
+        fields={"peeq": 6},
+        together=_VOCE,
+        nws=6,
+    ),
+    Law(
+        "vp",
+        LAW_VP,
+        (_E, _NU, _SY, *_HARDENING, *_THERMO, *_overstress(None, None)),
+        nstate=7,
+        fields={"peeq": 6},
+        together=_VOCE,
+        nws=_WS_J2_RETURN,
+        viscosity="eta",
+    ),
+    Law(
+        "creep",
+        LAW_CREEP,
         (
             _E,
             _NU,
-            Param("sy", "initial yield stress", check="> 0"),
-            Param("H", "linear isotropic hardening modulus", default=0.0, check=">= 0"),
-            Param("Q", "Voce saturation stress", default=0.0, check=">= 0"),
-            Param("b", "Voce rate (per unit plastic strain)", unit="-", default=0.0, check=">= 0"),
-            Param("Hk", "linear kinematic hardening modulus", default=0.0, check=">= 0"),
+            Param("sy", "yield stress below which nothing creeps (0: pure creep)", default=0.0, check=">= 0"),
+            *_HARDENING,
+            *_THERMO,
+            Param("A", "Norton factor", unit="1/(stress^n time^(k+1))", check=">= 0"),
+            Param("n", "Norton stress exponent", unit="-", check=">= 1"),
+            Param("k", "time-hardening exponent", unit="-", default=0.0, check="time exponent"),
         ),
-        nstate=7,
+        nstate=8,
         fields={"peeq": 6},
-        together=(("Voce hardening", ("Q", "b")),),
+        together=_VOCE,
+        nws=_WS_J2_RETURN,
+        viscosity="A",
+    ),
+    Law(
+        "chaboche",
+        LAW_CHABOCHE,
+        (
+            _E, _NU, _SY, *_HARDENING, *_THERMO, *_overstress(0.0, 1.0),
+            *(p for i in range(1, CHABOCHE_NB + 1) for p in _back_stress(i)),
+        ),
+        nstate=7 + 6 * CHABOCHE_NB,
+        fields={"peeq": 6},
+        together=_VOCE,
+        nws=_WS_J2_RETURN + 2 * CHABOCHE_NB,
+        viscosity="eta",
     ),
 )
 
@@ -126,3 +212,5 @@ NSTATE = {law.id: law.nstate for law in LAWS}
 MAX_NPROPS = max(NPROPS.values())
 #: Largest state vector of any law.
 MAX_NSTATE = max(NSTATE.values())
+#: Largest caller scratch (``ws``) of any law's update.
+MAX_NWS = max(law.nws for law in LAWS)

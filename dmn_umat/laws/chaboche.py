@@ -1,4 +1,4 @@
-"""Chaboche / Armstrong–Frederick nonlinear kinematic hardening (nb ≥ 1 back-stresses) with
+"""Chaboche / Armstrong–Frederick nonlinear kinematic hardening (``NB`` = 2 back-stresses) with
 Voce + linear isotropic hardening, optionally viscous (Peric / Perzyna overstress) and with
 temperature-dependent constants; numba, allocation-free.
 
@@ -15,12 +15,12 @@ used in the rate equation as it stands (no Ċ_i/C_i X_i term).
                              state_new, ws)
 
 ==========  ============================================================================
-props       ``[id, E, nu, sy, H, Q, b, Hk, T0, dE, dsy, dH, dQ, dHk, eta, m, form, nb,``
-            `` C_1, gamma_1, dC_1, ..., C_nb, gamma_nb, dC_nb]``
-nprops      18 + 3 nb (``nprops(nb)``), 1 ≤ nb ≤ 8
-state       εp (6, Mandel) [0:6], p [6], X_i (6, Mandel) at [7 + 6(i−1)] — nstate 7 + 6 nb
-scratch     ws ≥ 30 + 2 nb floats (``nws(nb)``)
-id          ``LAW_CHABOCHE`` = 5 (placeholder; the catalogue assigns the final id)
+props       ``[id, E, nu, sy, H, Q, b, Hk, T0, dE, dsy, dH, dQ, dHk, eta, m, form,``
+            `` C1, gamma1, dC1, C2, gamma2, dC2]``
+nprops      23 (``NPROPS``; the catalogue's ``chaboche`` row)
+state       εp (6, Mandel) [0:6], p [6], X_i (6, Mandel) at [7 + 6(i−1)] — nstate 19
+scratch     ws ≥ 34 floats (``NWS``)
+id          ``LAW_CHABOCHE`` = 5
 ==========  ============================================================================
 
 Units: C_i (and dC_i per temperature) in stress, γ_i dimensionless; η = 0 for the rate
@@ -36,11 +36,10 @@ import math
 from numba import njit
 
 from ..sources import guard_numba_cache
+from .catalogue import BY_ID, CHABOCHE_NB, LAW_CHABOCHE, STATUS_BADINPUT
 from .j2_return import (
-    NB_MAX,
     NHEAD,
     P_T0,
-    STATUS_BADINPUT,
     VISC_NONE,
     VISC_PERIC,
     VISC_PERZYNA,
@@ -50,41 +49,22 @@ from .j2_return import (
     j2_return,
 )
 
-LAW_CHABOCHE = 5
-_P_NB = NHEAD + 3
-_P_PAIRS = NHEAD + 4
-
-
-@njit(cache=True)
-def nprops(nb):
-    """Length of the props vector with nb back-stresses."""
-    return _P_PAIRS + 3 * nb
-
-
-@njit(cache=True)
-def nstate(nb):
-    """Number of state variables with nb back-stresses."""
-    return 7 + 6 * nb
-
-
-@njit(cache=True)
-def nws(nb):
-    """Minimum scratch length with nb back-stresses."""
-    return WS_BASE + 2 * nb
+NB = CHABOCHE_NB
+_P_PAIRS = NHEAD + 3
+NPROPS = _P_PAIRS + 3 * NB
+NSTATE = 7 + 6 * NB
+NWS = WS_BASE + 2 * NB
+assert (NPROPS, NSTATE, NWS) == (BY_ID[LAW_CHABOCHE].nprops, BY_ID[LAW_CHABOCHE].nstate,
+                                 BY_ID[LAW_CHABOCHE].nws), "chaboche layout = its catalogue row"
 
 
 @njit(cache=True)
 def chaboche_update(props, eps, state_old, dt, temp, dtemp, stress, tangent, state_new, ws):
     """Chaboche update of one point (layout: module doc).  Returns a status."""
-    if props.shape[0] < _P_PAIRS:
+    nb = NB
+    if props.shape[0] < NPROPS or ws.shape[0] < NWS:
         return STATUS_BADINPUT
-    fnb = props[_P_NB]
-    if not (1.0 <= fnb <= NB_MAX) or fnb != math.floor(fnb):
-        return STATUS_BADINPUT
-    nb = int(fnb)
-    if props.shape[0] < nprops(nb) or ws.shape[0] < nws(nb):
-        return STATUS_BADINPUT
-    if not inputs_ok(eps, state_old, nstate(nb), dt, temp, dtemp):
+    if not inputs_ok(eps, state_old, NSTATE, dt, temp, dtemp):
         return STATUS_BADINPUT
     T = temp + dtemp
     ok, E, nu, sy, H, Q, b, Hk = head_at(props, T)
@@ -112,4 +92,4 @@ def chaboche_update(props, eps, state_old, dt, temp, dtemp, stress, tangent, sta
                      tangent, state_new, ws)
 
 
-guard_numba_cache(nprops, __file__)
+guard_numba_cache(chaboche_update, __file__)

@@ -24,7 +24,7 @@ props       ``[id, E, nu, sy, H, Q, b, Hk, T0, dE, dsy, dH, dQ, dHk, A, n, k]``
 nprops      17 (``NPROPS``)
 state       εp (6, Mandel) [0:6], p [6], total time t [7] — nstate 8 (``NSTATE``)
 scratch     ws ≥ 30 floats (``NWS``)
-id          ``LAW_CREEP`` = 4 (placeholder; the catalogue assigns the final id)
+id          ``LAW_CREEP`` = 4 (the catalogue's ``creep`` row)
 ==========  ============================================================================
 
 Units: A in 1/(stress^n time^(k+1)) (CalculiX: the same A, n, m = k, time = total time), n ≥ 1
@@ -37,12 +37,13 @@ from __future__ import annotations
 from numba import njit
 
 from ..sources import guard_numba_cache
-from .j2_return import NHEAD, STATUS_BADINPUT, VISC_NORTON, WS_BASE, head_at, inputs_ok, j2_return
+from .catalogue import BY_ID, LAW_CREEP, STATUS_BADINPUT
+from .j2_return import NHEAD, VISC_NORTON, WS_BASE, head_at, inputs_ok, j2_return
 
-LAW_CREEP = 4
 NPROPS = NHEAD + 3
 NSTATE = 8
 NWS = WS_BASE
+assert (NPROPS, NSTATE, NWS) == (BY_ID[LAW_CREEP].nprops, BY_ID[LAW_CREEP].nstate, BY_ID[LAW_CREEP].nws)
 
 
 @njit(cache=True)

@@ -40,10 +40,8 @@ import math
 from numba import njit
 
 from ..sources import guard_numba_cache
-
-STATUS_OK = 0
-STATUS_NONCONVERGED = 1
-STATUS_BADINPUT = 2
+from .catalogue import STATUS_BADINPUT, STATUS_NONCONVERGED, STATUS_OK  # noqa: F401 - re-exported
+from .elastic import isotropic_fill
 
 #: viscosity forms (``form`` entry of the props)
 VISC_NONE = -1
@@ -53,9 +51,6 @@ VISC_NORTON = 2
 
 #: scratch floats used besides the 2 per back-stress
 WS_BASE = 30
-#: largest number of back-stresses a props vector may ask for
-NB_MAX = 8
-
 #: index of the common head in every props vector of the family (after the law id)
 P_E, P_NU, P_SY, P_H, P_Q, P_B, P_HK = 1, 2, 3, 4, 5, 6, 7
 P_T0, P_DE, P_DSY, P_DH, P_DQ, P_DHK = 8, 9, 10, 11, 12, 13
@@ -108,20 +103,6 @@ def head_at(props, T):
             ok = False
     ok = ok and E > 0.0 and -1.0 < nu < 0.5 and sy >= 0.0 and b >= 0.0 and Hk >= 0.0
     return ok, E, nu, sy, H, Q, b, Hk
-
-
-@njit(cache=True)
-def elastic_fill(K, G, C):
-    """Write the isotropic Mandel stiffness 3K P_vol + 2G P_dev (6,6) into ``C``."""
-    a = K - 2.0 * G / 3.0
-    for i in range(6):
-        for j in range(6):
-            C[i, j] = 0.0
-    for i in range(3):
-        for j in range(3):
-            C[i, j] = a
-        C[i, i] = a + 2.0 * G
-        C[i + 3, i + 3] = 2.0 * G
 
 
 @njit(cache=True)
@@ -226,7 +207,7 @@ def j2_return(E, nu, sy, H, Q, b, Hk, vkind, v1, v2, dt, nb, eps, state_old, str
         for i in range(6):
             s = 2.0 * G * (eps[i] - state_old[i] - (tr / 3.0 if i < 3 else 0.0))
             stress[i] = s + (K * tr if i < 3 else 0.0)
-        elastic_fill(K, G, tangent)
+        isotropic_fill(K, G, tangent)
         return STATUS_OK
 
     # bracket: g(0) = f_tr > 0; q(x) <= 0 for x >= hi (C_i, Hk >= 0); softening (H or Q < 0)

@@ -3,11 +3,13 @@
 A material evaluates many integration points at once, point-major arrays, Mandel
 convention, float64:
 
-    out = material.update(strain, state_old)     # a MaterialUpdate
+    out = material.update(strain, state_old, dt, temp, dtemp)     # a MaterialUpdate
     stress, tangent, state_new, status = out     # (or by name: out.tangent, ...)
 
 - ``strain``    (npts, 6)      total strain at the end of the increment
 - ``state_old`` (npts, nstate) start-of-increment state (never modified)
+- ``dt`` time increment (≥ 0, default 0), ``temp`` temperature at the start of the increment
+  and ``dtemp`` its increment (default 0): read by the rate / temperature dependent laws only
 - ``stress``    (npts, 6), ``tangent`` (npts, 6, 6), ``state_new`` (npts, nstate)
 - ``status``    (npts,) int: 0 converged, 1 cut back requested, 2 failed
 
@@ -44,7 +46,10 @@ class Material(Protocol):
 
     def initial_state(self, npts: int) -> np.ndarray: ...
 
-    def update(self, strain: np.ndarray, state_old: np.ndarray) -> MaterialUpdate: ...
+    def update(
+        self, strain: np.ndarray, state_old: np.ndarray,
+        dt: float = 0.0, temp: float = 0.0, dtemp: float = 0.0,
+    ) -> MaterialUpdate: ...
 
     def suggested_ratio(self, status: np.ndarray) -> float: ...
 
@@ -52,9 +57,11 @@ class Material(Protocol):
 
 
 @njit(parallel=True, cache=True)
-def _batched_phase_update(props, strain, state_old, stress, tangent, state_new, status):
+def _batched_phase_update(props, strain, state_old, dt, temp, dtemp, stress, tangent, state_new, ws, status):
     for p in prange(strain.shape[0]):
-        status[p] = laws.phase_update(props, strain[p], state_old[p], stress[p], tangent[p], state_new[p])
+        status[p] = laws.phase_update(
+            props, strain[p], state_old[p], dt, temp, dtemp, stress[p], tangent[p], state_new[p], ws[p]
+        )
 
 
 class PhaseMaterial:
@@ -67,15 +74,21 @@ class PhaseMaterial:
     def initial_state(self, npts: int) -> np.ndarray:
         return np.zeros((npts, self.nstate))
 
-    def update(self, strain: np.ndarray, state_old: np.ndarray) -> MaterialUpdate:
+    def update(
+        self, strain: np.ndarray, state_old: np.ndarray,
+        dt: float = 0.0, temp: float = 0.0, dtemp: float = 0.0,
+    ) -> MaterialUpdate:
+        """Stress, tangent, new state and status of every point (module doc)."""
         strain = np.ascontiguousarray(strain, dtype=np.float64)
         n = strain.shape[0]
         stress = np.empty((n, 6))
         tangent = np.empty((n, 6, 6))
         state_new = np.empty_like(state_old)
         status = np.empty(n, dtype=np.int64)
+        ws = np.empty((n, laws.MAX_NWS))
         _batched_phase_update(
-            self.phase.props, strain, np.ascontiguousarray(state_old), stress, tangent, state_new, status
+            self.phase.props, strain, np.ascontiguousarray(state_old), float(dt), float(temp), float(dtemp),
+            stress, tangent, state_new, ws, status,
         )
         status[status != laws.STATUS_OK] = 2
         return MaterialUpdate(stress, tangent, state_new, status)

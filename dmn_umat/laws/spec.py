@@ -41,6 +41,13 @@ class Phase:
         return self.entry.nstate
 
     @property
+    def rate_dependent(self) -> bool:
+        """True when the phase's response depends on the time increment (``Law.viscosity``
+        parameter non-zero): it needs a time along the load path."""
+        key = self.entry.viscosity
+        return bool(key) and self.params.get(key, 0.0) != 0.0
+
+    @property
     def fields(self) -> dict[str, int]:
         """Named entries of the law's state (output fields), name → index."""
         return self.entry.fields

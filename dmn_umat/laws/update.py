@@ -4,18 +4,24 @@ Shared by the online network kernel, the FFT DNS, the batched :class:`PhaseMater
 C ABI (one implementation).  Total-strain form at small strain, Mandel convention
 (:mod:`dmn_umat.tensors`):
 
-    status = phase_update(props, eps, state_old, stress, tangent, state_new)
+    status = phase_update(props, eps, state_old, dt, temp, dtemp, stress, tangent, state_new, ws)
 
 - ``props``     (nprops,) law id then parameters (layouts: :mod:`dmn_umat.laws`)
 - ``eps``       (6,)   total strain at the end of the increment (Mandel)
 - ``state_old`` (nsv,) internal variables at the start of the increment (read only)
+- ``dt``        time increment ≥ 0 (Abaqus DTIME; the rate-independent laws ignore it, the
+                viscous ones return the elastic trial for dt = 0)
+- ``temp``, ``dtemp`` temperature at the start of the increment and its increment (TEMP,
+                DTEMP; only the J2 family with temperature slopes reads them)
 - ``stress``    (6,)   out: Cauchy stress (Mandel), units of the moduli
 - ``tangent``   (6,6)  out: consistent (algorithmic) tangent d stress / d eps
 - ``state_new`` (nsv,) out: internal variables at the end of the increment
+- ``ws``        (≥ MAX_NWS,) caller's scratch (contents irrelevant; no allocation in the update)
 - returns ``STATUS_OK`` (0), ``STATUS_NONCONVERGED`` or ``STATUS_BADINPUT`` (never raises)
 
 Law ids, sizes and statuses are those of :mod:`dmn_umat.laws.catalogue` (re-exported here for
-the numba callers); the updates themselves live one file per law (``elastic.py``, ``j2.py``).
+the numba callers); the updates themselves live one file per law (``elastic.py``, ``j2.py``,
+``viscoplastic.py``, ``creep.py``, ``chaboche.py``).
 """
 
 from __future__ import annotations
@@ -26,13 +32,17 @@ import numpy as np
 from numba import njit
 
 from ..sources import guard_numba_cache
-from . import catalogue, elastic, j2
+from . import catalogue, chaboche, creep, elastic, j2, viscoplastic
 from .catalogue import (  # noqa: F401 - the numba callers read these as update.<NAME>
     LAW_ANISO,
+    LAW_CHABOCHE,
+    LAW_CREEP,
     LAW_ELASTIC,
     LAW_J2,
+    LAW_VP,
     MAX_NPROPS,
     MAX_NSTATE,
+    MAX_NWS,
     NPROPS,
     NSTATE,
     STATUS_BADINPUT,
@@ -76,29 +86,38 @@ def law_isotropic(props):
 
 @njit(cache=True)
 def elastic_stiffness(props, C):
-    """Write the elastic Mandel stiffness (6,6) of the law in ``props`` into ``C``.
+    """Write the elastic Mandel stiffness (6,6) of the law in ``props`` into ``C`` (the J2
+    family: at the reference temperature T0).
 
     Returns STATUS_OK, or STATUS_BADINPUT for an unknown law id.
     """
-    law = int(props[0])
-    if law == LAW_ELASTIC or law == LAW_J2:
-        elastic.isotropic_stiffness(props, C)
-        return STATUS_OK
-    if law == LAW_ANISO:
+    if not law_known(props):
+        return STATUS_BADINPUT
+    if int(props[0]) == LAW_ANISO:
         elastic.aniso_stiffness(props, C)
-        return STATUS_OK
-    return STATUS_BADINPUT
+    else:  # every other law's props start [id, E, nu, ...]
+        elastic.isotropic_stiffness(props, C)
+    return STATUS_OK
 
 
 @njit(cache=True)
-def phase_update(props, eps, state_old, stress, tangent, state_new):
+def phase_update(props, eps, state_old, dt, temp, dtemp, stress, tangent, state_new, ws):
     """Stress, consistent tangent and new state of one material point (see module doc)."""
     for i in range(6):
         if not math.isfinite(eps[i]):
             return STATUS_BADINPUT
     law = int(props[0])
     if law == LAW_J2:
-        return j2.j2_update(props, eps, state_old, stress, tangent, state_new, np.empty(6))
+        if ws.shape[0] < 6:
+            return STATUS_BADINPUT
+        return j2.j2_update(props, eps, state_old, stress, tangent, state_new, ws)
+    if law == LAW_VP:
+        return viscoplastic.vp_update(props, eps, state_old, dt, temp, dtemp, stress, tangent, state_new, ws)
+    if law == LAW_CREEP:
+        return creep.creep_update(props, eps, state_old, dt, temp, dtemp, stress, tangent, state_new, ws)
+    if law == LAW_CHABOCHE:
+        return chaboche.chaboche_update(props, eps, state_old, dt, temp, dtemp, stress, tangent,
+                                        state_new, ws)
     if law_linear(props):
         # linear laws: the tangent doubles as the stiffness buffer
         status = elastic_stiffness(props, tangent)
@@ -107,18 +126,6 @@ def phase_update(props, eps, state_old, stress, tangent, state_new):
         elastic.linear_stress(tangent, eps, stress)
         return STATUS_OK
     return STATUS_BADINPUT
-
-
-@njit(cache=True)
-def phase_update_ws(props, eps, state_old, stress, tangent, state_new, ws):
-    """:func:`phase_update` with a caller-provided scratch ``ws`` (≥ 6 floats): allocation-free,
-    for hot loops (the online network kernel).  Same results as :func:`phase_update`."""
-    for i in range(6):
-        if not math.isfinite(eps[i]):
-            return STATUS_BADINPUT
-    if int(props[0]) == LAW_J2:
-        return j2.j2_update(props, eps, state_old, stress, tangent, state_new, ws)
-    return phase_update(props, eps, state_old, stress, tangent, state_new)
 
 
 guard_numba_cache(law_nstate, __file__)

@@ -18,7 +18,7 @@ props       ``[id, E, nu, sy, H, Q, b, Hk, T0, dE, dsy, dH, dQ, dHk, eta, m, for
 nprops      17 (``NPROPS``)
 state       εp (6, Mandel) [0:6], p [6]  — nstate 7 (``NSTATE``, same as ``j2``)
 scratch     ws ≥ 30 floats (``NWS``)
-id          ``LAW_VP`` = 3 (placeholder; the catalogue assigns the final id)
+id          ``LAW_VP`` = 3 (the catalogue's ``vp`` row)
 ==========  ============================================================================
 
 Temperature: every ``X`` with a slope ``dX`` is ``X(T) = X + dX (T − T0)`` at the
@@ -33,9 +33,9 @@ from __future__ import annotations
 from numba import njit
 
 from ..sources import guard_numba_cache
+from .catalogue import BY_ID, LAW_VP, STATUS_BADINPUT
 from .j2_return import (
     NHEAD,
-    STATUS_BADINPUT,
     VISC_NONE,
     VISC_PERIC,
     VISC_PERZYNA,
@@ -45,10 +45,10 @@ from .j2_return import (
     j2_return,
 )
 
-LAW_VP = 3
 NPROPS = NHEAD + 3
 NSTATE = 7
 NWS = WS_BASE
+assert (NPROPS, NSTATE, NWS) == (BY_ID[LAW_VP].nprops, BY_ID[LAW_VP].nstate, BY_ID[LAW_VP].nws)
 
 
 @njit(cache=True)

@@ -53,9 +53,12 @@ class DriveError(RuntimeError):
     """The driver could not follow the path (message is user-facing)."""
 
 
-def _eval(material, eps, state, spent=None):
-    """One material call at strain ``eps`` (6,); adds its Newton iterations to ``spent[0]``."""
-    stress, tangent, state_new, status = material.update(eps[None, :], state[None, :])
+def _eval(material, eps, state, spent=None, clock=None):
+    """One material call at strain ``eps`` (6,); adds its Newton iterations to ``spent[0]``.
+    ``clock``: (dt, temp, dtemp) of the (sub-)step, or None (a rate-independent path: the
+    material's defaults)."""
+    args = () if clock is None else clock
+    stress, tangent, state_new, status = material.update(eps[None, :], state[None, :], *args)
     info = getattr(material, "last_info", None)
     its = int(info[0, 1]) if info is not None and len(info) else 0
     if spent is not None:
@@ -63,12 +66,13 @@ def _eval(material, eps, state, spent=None):
     return stress[0], tangent[0], state_new[0], int(status[0]), its
 
 
-def _step(material, state, eps_from, target, free, C_prev, spent):
+def _step(material, state, eps_from, target, free, C_prev, spent, clock=None):
     """One path step from a committed state; returns (eps, stress, tangent, state, iterations)
     or raises RuntimeError when the material or the mixed-control Newton fails.  ``spent`` ([int])
-    accumulates the network Newton iterations of every call, failed ones included."""
+    accumulates the network Newton iterations of every call, failed ones included; ``clock``:
+    (dt, temp, dtemp) or None (:func:`_eval`)."""
     if not free:
-        stress, tangent, state_new, status, its = _eval(material, target, state, spent)
+        stress, tangent, state_new, status, its = _eval(material, target, state, spent, clock)
         if status != 0:
             raise RuntimeError(f"material status {status}")
         return target.copy(), stress, tangent, state_new, its
@@ -85,7 +89,7 @@ def _step(material, state, eps_from, target, free, C_prev, spent):
     total = [0]
 
     def update(eps):
-        stress, tangent, state_new, status, its = _eval(material, eps, state, spent)
+        stress, tangent, state_new, status, its = _eval(material, eps, state, spent, clock)
         total[0] += its
         last["state"] = state_new
         return stress, tangent, status
@@ -102,9 +106,15 @@ def drive(
     max_cuts: int = 10,
     progress=None,
     max_iter: int = STEP_ITER_CAP,
+    time: np.ndarray | None = None,
+    temp: np.ndarray | None = None,
 ) -> dict:
     """Follow ``path`` ((n,6) Mandel total strain targets; free components ignored).
 
+    ``time`` (n,): total time at the end of each step (from 0; rate-dependent laws), ``temp``
+    (n,): temperature at the end of each step (the path starts at ``temp[0]``); each optional
+    (:class:`dmn_umat.loadpath.LoadPath`).  A bisected step gets its share of the time and
+    temperature increments.  Without both the material is called as before (dt = 0).
     ``progress``: optional callable(iterable) → iterable (e.g. a tqdm wrapper).
     Raises :class:`DriveError` if a step cannot be completed after ``max_cuts`` bisections or
     within ``max_iter`` Newton iterations (module doc: failure policy).
@@ -113,10 +123,19 @@ def drive(
     if path.ndim != 2 or path.shape[1] != 6 or not np.all(np.isfinite(path)):
         raise DriveError("path must be an (n, 6) array of finite strains")
     free = tuple(sorted(int(i) for i in stress_free))
+    timed = time is not None or temp is not None
+    if timed:
+        from ..loadpath import LoadPath, PathError, check_times
+
+        try:
+            check_times(time, temp, path.shape[0])
+        except PathError as exc:
+            raise DriveError(str(exc)) from None
+        dts, temps0, dtemps = LoadPath(path, time, temp).increments()
     state = material.initial_state(1)[0]
     eps = np.zeros(6)
     # elastic tangent at the origin seeds the mixed-control predictor
-    _, C, _, status, _ = _eval(material, eps, state)
+    _, C, _, status, _ = _eval(material, eps, state, clock=(0.0, float(temps0[0]), 0.0) if timed else None)
     C = C if status == 0 else None
     n = path.shape[0]
     out_e, out_s, out_it = np.zeros((n, 6)), np.zeros((n, 6)), np.zeros(n, dtype=np.int64)
@@ -135,8 +154,11 @@ def drive(
         while stack:
             t = stack[-1]
             tgt = start + t * (target - start)
+            clock = None
+            if timed:
+                clock = ((t - t_done) * dts[k], temps0[k] + t_done * dtemps[k], (t - t_done) * dtemps[k])
             try:
-                e_new, s_new, C_new, st_new, its = _step(material, state, eps, tgt, free, C, spent)
+                e_new, s_new, C_new, st_new, its = _step(material, state, eps, tgt, free, C, spent, clock)
             except (RuntimeError, np.linalg.LinAlgError) as exc:
                 if spent[0] > max_iter:
                     raise DriveError(
@@ -188,7 +210,9 @@ class DriveJob:
     or an (n, 6) Mandel array of total strain targets; ``stress_free``: components held at zero
     stress, ``"22,33,23,13,12"`` or Mandel indices; ``dns``: a ``dmn dns --json`` file to compare
     with (error measure, plot overlay); ``out``: ``.json`` (the result dict) or ``.csv`` table;
-    ``png``: stress-strain plot; ``threads``: numba threads of the network solver;
+    ``png``: stress-strain plot; ``time``, ``temp``: (n,) time and temperature columns for an
+    array ``path`` (a path file carries its own, :func:`dmn_umat.loadpath.read_load_path`); a
+    phase with a rate-dependent law needs a time; ``threads``: numba threads of the network solver;
     ``max_cuts``/``max_iter``: the failure policy of :func:`drive`; ``label``: the model's name in
     the result and the plot title (default: ``model`` as given).
     """
@@ -200,6 +224,8 @@ class DriveJob:
     dns: str | Path | None = None
     out: str | Path | None = None
     png: str | Path | None = None
+    time: np.ndarray | None = None
+    temp: np.ndarray | None = None
     threads: int = 1
     max_cuts: int = 10
     max_iter: int = STEP_ITER_CAP
@@ -282,7 +308,7 @@ def drive_model(job: DriveJob, progress: Callable[[Iterable], Iterable] | None =
 
     ``progress``: optional callable(iterable) → iterable over the path steps (a progress bar).
     """
-    from ..loadpath import parse_stress_free, read_path
+    from ..loadpath import LoadPath, parse_stress_free, read_load_path
     from . import report
     from .solver import NetworkMaterial
 
@@ -290,12 +316,19 @@ def drive_model(job: DriveJob, progress: Callable[[Iterable], Iterable] | None =
     net = _network(job)
     phases = _phases(job.phases, net.n_phases, f"model {job.name!r}")
     path = job.path
-    path = read_path(path) if isinstance(path, (str, Path)) else np.asarray(path, dtype=np.float64)
+    lp = (read_load_path(path) if isinstance(path, (str, Path))
+          else LoadPath(np.asarray(path, dtype=np.float64), job.time, job.temp))
+    path = lp.strain
+    rate = [p.spec or p.law for p in phases if p.rate_dependent]
+    if rate and lp.time is None:
+        raise DriveError(f"phase {rate[0]!r} is rate dependent: the path needs a time column "
+                         "(header e11,e22,e33,e23,e13,e12,time; docs/design.md §8)")
     sf = job.stress_free
     free = parse_stress_free(sf) if sf is None or isinstance(sf, str) else tuple(sorted(int(i) for i in sf))
     dns = report.load_dns(job.dns, DriveError) if job.dns else None
     mat = NetworkMaterial(net, phases, threads=job.threads)
-    res = drive(mat, path, free, max_cuts=job.max_cuts, progress=progress, max_iter=job.max_iter)
+    res = drive(mat, path, free, max_cuts=job.max_cuts, progress=progress, max_iter=job.max_iter,
+                time=lp.time, temp=lp.temp)
     err = None
     if dns is not None and dns[1].shape == res["stress"].shape:
         ref = np.linalg.norm(dns[1], axis=1)

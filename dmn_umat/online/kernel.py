@@ -9,7 +9,8 @@ Public API (signatures are fixed; everything is float64 / int64, C-contiguous)::
     nsv    = state_size(mi, props_table)             # @njit: STATEV length, -1 = bad input
     nwork  = work_size(mi)                           # @njit: scratch length, -1 = bad input
     status = network_update(mi, mf, props_table, strain, state_old,
-                            stress, ddsdde, state_new, work, info)   # @njit
+                            stress, ddsdde, state_new, work, info,
+                            dt=0.0, temp=0.0, dtemp=0.0)            # @njit
 
 - ``mi``          (nmi,) int64   topology blob (header, node kinds, children, ordinals, phases)
 - ``mf``          (nmf,) float64 geometry blob (weights, fractions f1/f2, H(n), normals, leaf Q(R))
@@ -20,6 +21,10 @@ Public API (signatures are fixed; everything is float64 / int64, C-contiguous)::
 - ``ddsdde``      (6,6) out: consistent macroscopic tangent dσ̄/dε̄ (Mandel)
 - ``state_new``   (≥nsv,) out: state at the end of the increment (entries ≥ nsv copied from state_old)
 - ``work``        (≥nwork,) scratch, contents irrelevant on entry
+- ``dt``          time increment ≥ 0 (DTIME), ``temp`` temperature at the start of the increment
+                  (TEMP), ``dtemp`` its increment (DTEMP): passed to every leaf's law (sub-steps
+                  get their share: dt·Δτ, temp + τ·dtemp, dtemp·Δτ for the fraction [τ, τ+Δτ]);
+                  the defaults 0 are the rate-independent behaviour
 - ``info``        (≥4,) out: slots of :mod:`dmn_umat.status` (= ``DMN_INFO_*`` of dmn_umat.h):
                   [INFO_RATIO suggested step ratio, INFO_ITERATIONS Newton iterations (all
                   sub-steps), INFO_STATUS the returned status, INFO_RESIDUAL final max residual /
@@ -70,7 +75,7 @@ root's C_k is the consistent macroscopic tangent.  Backtracking line search on �
 Levenberg–Marquardt damping of the 3×3 blocks after backtracked steps (the final tangent is always
 the undamped one), warm start from the stored jumps, adaptive sub-stepping of [ε̄_old, ε̄] on
 failure.  Leaf rotations: aniso leaves are evaluated in their own frame (ε_loc = Qᵀε, σ = Qσ_loc,
-C = Q C_loc Qᵀ); isotropic laws (elastic, j2) are frame-indifferent, so their leaves skip the
+C = Q C_loc Qᵀ); isotropic laws (every law but aniso) are frame-indifferent, so their leaves skip the
 rotation exactly (their state, e.g. εp, is then kept in the global frame).  Phase tangents need
 not be symmetric.  Nodes whose weight is
 ≤ 1e-14 of the total are inactive (pruned): a node with one inactive child passes its other child
@@ -173,11 +178,11 @@ _I_KIND, _I_C1, _I_C2, _I_LEAF, _I_INT, _I_PHASE, _I_NODE = range(7)  # _I_NODE:
     SC_PT,  # (3x6) Hᵀ(f2 C_c1 + f1 C_c2)
     SC_E,  # (6x3) (C_c1 − C_c2) H
     SC_V6,  # (6) a 6-vector: H a_k, or a difference of child stresses
-    SC_LAW,  # (6) workspace of the phase laws
+    SC_LAW,  # (MAX_NWS) workspace of the phase laws
     SC_DC,  # (6x6) C_c1 − C_c2
     SC_CT,  # (6x6) f2 C_c1 + f1 C_c2
     SCRATCH,
-) = _offsets(6, 6, 36, 36, 18, 18, 18, 6, 6, 36, 36)
+) = _offsets(6, 6, 36, 36, 18, 18, 18, 6, laws.MAX_NWS, 36, 36)
 # ... then the sub-stepping buffers: :func:`_tail_offsets`
 
 
@@ -322,8 +327,7 @@ def state_size(mi, props_table):
         ph = mi[NHEAD + _I_PHASE * N + k]
         if ph < 0 or ph >= props_table.shape[0]:
             return -1
-        law = int(props_table[ph, 0])
-        if law != laws.LAW_ELASTIC and law != laws.LAW_ANISO and law != laws.LAW_J2:
+        if not laws.law_known(props_table[ph]):
             return -1
         n += laws.law_nstate(props_table[ph])
     return n + 3 * mi[3] + 6
@@ -377,10 +381,11 @@ def _ht_vec(mf, hb, v, o):
 
 
 @njit(cache=True)
-def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
-    """Leaf updates at the current jumps and the actual residuals.
+def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot, dt, temp, dtemp):
+    """Leaf updates at the current jumps and the actual residuals (``dt``, ``temp``, ``dtemp``:
+    the sub-step's time increment and temperatures, passed to every leaf law).
 
-    Leaves of isotropic laws (elastic, j2) are evaluated in the global frame (the law is
+    Leaves of isotropic laws (``Law.isotropic``) are evaluated in the global frame (the law is
     frame-indifferent, so the leaf rotation is exact to skip); aniso leaves in their own frame.
     Returns (status, phi = Σ|r_k|², rmax = max|r_k|, sref = max_i |σ_i|)."""
     o_kind = NHEAD + _I_KIND * N
@@ -400,7 +405,7 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
     o_a = W_A * N
     o_sc = W_NODE * N
     ha = work[o_sc + SC_V6 : o_sc + SC_V6 + 6]
-    ws = work[o_sc + SC_LAW : o_sc + SC_LAW + 6]
+    ws = work[o_sc + SC_LAW : o_sc + SC_LAW + laws.MAX_NWS]
 
     # 1. top-down node strains
     for i in range(6):
@@ -439,8 +444,7 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
             so += ns
             continue
         ek = o_eps + 6 * k
-        law = int(props[0])
-        if law == laws.LAW_ELASTIC or law == laws.LAW_ANISO:
+        if laws.law_linear(props):
             # linear leaf: stiffness (rotated for aniso) cached in its C slot by _prepare_linear
             cb = o_C + 36 * k
             w = mf[m_w + k]
@@ -459,7 +463,7 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
             continue
         sig = work[o_s + 6 * k : o_s + 6 * k + 6]
         C = work[o_C + 36 * k : o_C + 36 * k + 36].reshape((6, 6))
-        if has_rot and law == laws.LAW_ANISO:
+        if has_rot and not laws.law_isotropic(props):
             qb = m_Q + 36 * k
             el = work[o_sc + SC_EPS_LOC : o_sc + SC_EPS_LOC + 6]
             sl = work[o_sc + SC_SIG_LOC : o_sc + SC_SIG_LOC + 6]
@@ -470,7 +474,9 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
                 for j in range(6):
                     v += mf[qb + 6 * j + i] * work[ek + j]
                 el[i] = v
-            st = laws.phase_update_ws(props, el, s_start[so : so + ns], sl, Cl, s_trial[so : so + ns], ws)
+            st = laws.phase_update(
+                props, el, s_start[so : so + ns], dt, temp, dtemp, sl, Cl, s_trial[so : so + ns], ws
+            )
             if st != 0:
                 return st, 0.0, 0.0, 0.0
             for i in range(6):  # σ = Q σ_loc, C = Q C_loc Qᵀ
@@ -491,8 +497,9 @@ def _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot):
                         v += tmp[i, m] * mf[qb + 6 * j + m]
                     C[i, j] = v
         else:
-            st = laws.phase_update_ws(
-                props, work[ek : ek + 6], s_start[so : so + ns], sig, C, s_trial[so : so + ns], ws
+            st = laws.phase_update(
+                props, work[ek : ek + 6], s_start[so : so + ns], dt, temp, dtemp, sig, C,
+                s_trial[so : so + ns], ws,
             )
             if st != 0:
                 return st, 0.0, 0.0, 0.0
@@ -747,12 +754,11 @@ def _prepare_linear(mi, mf, table, work, N, has_rot):
         if mi[o_kind + k] != KIND_LEAF:
             continue
         props = table[mi[o_phase + k]]
-        law = int(props[0])
-        if law != laws.LAW_ELASTIC and law != laws.LAW_ANISO:
+        if not laws.law_linear(props):
             continue
         cb = o_C + 36 * k
         laws.elastic_stiffness(props, Cl)
-        if has_rot and law == laws.LAW_ANISO:
+        if has_rot and not laws.law_isotropic(props):
             qb = m_Q + 36 * k
             for i in range(6):
                 for j in range(6):
@@ -774,9 +780,11 @@ def _prepare_linear(mi, mf, table, work, N, has_rot):
 
 @njit(cache=True)
 def _solve_increment(
-    mi, mf, props_table, eps, s_start, s_trial, work, N, M, has_rot, nls, stress, ddsdde, rtol, sfloor
+    mi, mf, props_table, eps, s_start, s_trial, work, N, M, has_rot, nls, stress, ddsdde, rtol, sfloor,
+    dt, temp, dtemp,
 ):
-    """Newton solve for the jumps at macro strain ``eps`` from state ``s_start``; converged when
+    """Newton solve for the jumps at macro strain ``eps`` from state ``s_start`` over a (sub-)step
+    of time ``dt`` from temperature ``temp`` by ``dtemp``; converged when
     max|r_k| <= rtol * max(sref, sfloor) (``sfloor``: absolute stress floor, module doc).
 
     Returns (status 0/1, iterations, residual / max(sref, sfloor))."""
@@ -801,7 +809,9 @@ def _solve_increment(
     for i in range(6):
         if abs(eps[i]) > emax:
             emax = abs(eps[i])
-    st, phi, rmax, sref = _evaluate(mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot)
+    st, phi, rmax, sref = _evaluate(
+        mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot, dt, temp, dtemp
+    )
     if st != 0:
         return 1, 0, 0.0
     it = 0
@@ -825,7 +835,7 @@ def _solve_increment(
             for i in range(3 * N):
                 work[o_a + i] = work[o_a0 + i] + lam * work[o_da + i]
             st, phi_t, rmax_t, sref_t = _evaluate(
-                mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot
+                mi, mf, props_table, eps, s_start, s_trial, work, N, has_rot, dt, temp, dtemp
             )
             if st == 0 and phi_t <= (1.0 - 1e-4 * lam) * phi:
                 accepted = True
@@ -888,19 +898,25 @@ def _fail(stress, ddsdde, info, ratio):
 
 # --------------------------------------------------------------------------- the kernel
 @njit(cache=True)
-def network_update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, work, info):
+def network_update(
+    mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, work, info, dt=0.0, temp=0.0, dtemp=0.0
+):
     """One integration point: macro stress, consistent tangent and new state (module doc)."""
     for i in range(min(info.shape[0], KERNEL_INFO_SIZE)):
         info[i] = 0.0
-    st = _update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, work, info)
+    st = _update(
+        mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, work, info, dt, temp, dtemp
+    )
     info[INFO_STATUS] = st
     return st
 
 
 @njit(cache=True)
-def _update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, work, info):
+def _update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, work, info, dt, temp, dtemp):
     """Body of :func:`network_update` (``info`` zeroed; the caller stores the status)."""
     _fail(stress, ddsdde, info, CUTBACK_RATIO)
+    if not (math.isfinite(dt) and dt >= 0.0 and math.isfinite(temp) and math.isfinite(dtemp)):
+        return ST_FAILED
     if props_table.ndim != 2 or props_table.shape[1] < laws.MAX_NPROPS or not _blob_ok(mi, mf):
         return ST_FAILED
     N = mi[2]
@@ -946,12 +962,12 @@ def _update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, w
     if not 1e-300 < sfloor < math.inf:  # zero-stiffness / non-finite phases: keep the test defined
         sfloor = 1e-300
     t = 0.0
-    dt = 1.0
+    h = 1.0  # sub-step fraction of the increment
     total_it = 0
     nsub = 0
     res = 0.0
     while True:
-        tn = t + dt
+        tn = t + h
         if tn >= 1.0 - 1e-12:
             tn = 1.0
         for i in range(6):
@@ -960,7 +976,8 @@ def _update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, w
             else:
                 target[i] = eps0[i] + tn * (strain[i] - eps0[i])
         st, it, res = _solve_increment(
-            mi, mf, table, target, cur, trial, work, N, M, has_rot, nls, stress, ddsdde, rtol, sfloor
+            mi, mf, table, target, cur, trial, work, N, M, has_rot, nls, stress, ddsdde, rtol, sfloor,
+            (tn - t) * dt, temp + t * dtemp, (tn - t) * dtemp,
         )
         total_it += it
         if st == 0:
@@ -972,10 +989,10 @@ def _update(mi, mf, props_table, strain, state_old, stress, ddsdde, state_new, w
             nsub += 1
             if t == 1.0:
                 break
-            dt = 2.0 * dt
+            h = 2.0 * h
         else:
-            dt *= 0.25
-            if dt < MIN_SUBSTEP or total_it > MAX_TOTAL_ITER:
+            h *= 0.25
+            if h < MIN_SUBSTEP or total_it > MAX_TOTAL_ITER:
                 _fail(stress, ddsdde, info, CUTBACK_RATIO)
                 _info_counts(info, total_it, nsub, res)
                 return ST_CUTBACK

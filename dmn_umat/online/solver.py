@@ -22,7 +22,7 @@ from . import kernel
 
 @njit(parallel=True, cache=True)
 def _batched_update(
-    mi, mf, table, strain, state_old, stress, tangent, state_new, status, info, nwork, nchunk
+    mi, mf, table, strain, state_old, dt, temp, dtemp, stress, tangent, state_new, status, info, nwork, nchunk
 ):
     npts = strain.shape[0]
     for c in prange(nchunk):
@@ -31,7 +31,8 @@ def _batched_update(
         hi = ((c + 1) * npts) // nchunk
         for p in range(lo, hi):
             status[p] = kernel.network_update(
-                mi, mf, table, strain[p], state_old[p], stress[p], tangent[p], state_new[p], work, info[p]
+                mi, mf, table, strain[p], state_old[p], stress[p], tangent[p], state_new[p], work, info[p],
+                dt, temp, dtemp,
             )
 
 
@@ -72,9 +73,13 @@ class NetworkMaterial:
         """(npts, nsv) zero state: unstrained, no plastic strain, zero jumps."""
         return np.zeros((npts, self.nstate))
 
-    def update(self, strain: np.ndarray, state_old: np.ndarray) -> MaterialUpdate:
-        """Batched update: strain (n,6) total Mandel, state_old (n,nsv) → stress (n,6),
-        tangent (n,6,6), state_new (n,nsv), status (n,) (0 ok, 1 cut back, 2 failed)."""
+    def update(
+        self, strain: np.ndarray, state_old: np.ndarray,
+        dt: float = 0.0, temp: float = 0.0, dtemp: float = 0.0,
+    ) -> MaterialUpdate:
+        """Batched update: strain (n,6) total Mandel, state_old (n,nsv), time increment ``dt``,
+        temperature ``temp`` at the start and its increment ``dtemp`` → stress (n,6), tangent
+        (n,6,6), state_new (n,nsv), status (n,) (0 ok, 1 cut back, 2 failed)."""
         strain = np.ascontiguousarray(np.atleast_2d(strain), dtype=np.float64)
         state_old = np.ascontiguousarray(np.atleast_2d(state_old), dtype=np.float64)
         n = strain.shape[0]
@@ -101,6 +106,9 @@ class NetworkMaterial:
                 self.table,
                 strain,
                 state_old,
+                float(dt),
+                float(temp),
+                float(dtemp),
                 stress,
                 tangent,
                 state_new,

@@ -202,18 +202,25 @@ def run_dns(job: DNSJob, progress: Callable[[int, int], None] | None = None) -> 
     """Run :func:`dmn_umat.rve.fft.dns` for ``job`` and write ``job.out``; ``progress(step, n)``
     is called after each converged path step."""
     from .. import tensors
-    from ..loadpath import parse_stress_free, read_path
+    from ..loadpath import LoadPath, parse_stress_free, read_load_path
     from . import fft
 
     job.check()
     micro, phases = _inputs(job.micro, job.phases)
     path = job.path
-    path = read_path(path) if isinstance(path, (str, Path)) else np.asarray(path, dtype=np.float64)
+    lp = (read_load_path(path) if isinstance(path, (str, Path))
+          else LoadPath(np.asarray(path, dtype=np.float64)))
+    path = lp.strain
+    rate = [p.spec or p.law for p in phases if p.rate_dependent]
+    if rate and lp.time is None:
+        raise RVEJobError(f"phase {rate[0]!r} is rate dependent: the path needs a time column "
+                          "(header e11,e22,e33,e23,e13,e12,time; docs/design.md §8)")
     sf = job.stress_free
     free = parse_stress_free(sf) if sf is None or isinstance(sf, str) else tuple(sorted(int(c) for c in sf))
     workers = _threads(job.threads)
     try:
-        res = fft.dns(micro, phases, path, stress_free=free, tol=job.tol, workers=workers, progress=progress)
+        res = fft.dns(micro, phases, path, stress_free=free, tol=job.tol, workers=workers, progress=progress,
+                      times=lp.time, temps=lp.temp)
     except ValueError as exc:  # FFTConvergenceError (a RuntimeError) passes as it is
         raise RVEJobError(str(exc)) from None
     summary = DNSSummary(

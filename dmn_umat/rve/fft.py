@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from ..tolerances import EPS_REF
@@ -443,6 +444,8 @@ class RVE:
         self.tang = np.zeros((s.N, 6, 6))
         self.state_new = np.zeros((s.N, self.nsv))
         self.status = np.zeros(s.N, dtype=np.int64)
+        self._clock = (0.0, 0.0, 0.0)  # (dt, temp, dtemp) of the increment being solved
+        self._nchunk = max(1, min(s.N, 4 * numba.get_num_threads()))
         # absolute floor of the stress level (module doc): C0-weighted norm of a uniform strain
         # EPS_REF in the stiffest direction of any phase
         cmax = max(float(np.abs(np.diag(ph.stiffness())).max()) for ph in phases)
@@ -464,9 +467,12 @@ class RVE:
                         np.zeros(int(self.mask.sum())))
 
     def increment(
-        self, strain: np.ndarray, state: RVEState, tangent: bool = True, extrapolate: bool = True
+        self, strain: np.ndarray, state: RVEState, tangent: bool = True, extrapolate: bool = True,
+        dt: float = 0.0, temp: float = 0.0, dtemp: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray | None, RVEState, dict]:
-        """Equilibrium of the RVE at macroscopic strain ``strain`` (6,) Mandel from ``state``.
+        """Equilibrium of the RVE at macroscopic strain ``strain`` (6,) Mandel from ``state``
+        over a time increment ``dt`` (≥ 0) from temperature ``temp`` by ``dtemp`` (uniform over
+        the RVE; read by the rate / temperature dependent laws, as ``laws.phase_update``).
 
         The prescribed components of ``strain`` are imposed (entries on ``stress_free`` are
         ignored).  Initial guess: ``state.x`` plus ``state.dx`` scaled to the new prescribed
@@ -483,6 +489,9 @@ class RVE:
         strain = np.asarray(strain, dtype=np.float64)
         if strain.shape != (6,) or not np.all(np.isfinite(strain)):
             raise ValueError(f"strain must be a finite (6,) Mandel vector, got shape {strain.shape}")
+        if not (math.isfinite(dt) and dt >= 0.0 and math.isfinite(temp) and math.isfinite(dtemp)):
+            raise ValueError(f"dt must be finite and >= 0 and temp, dtemp finite, got {dt}, {temp}, {dtemp}")
+        self._clock = (float(dt), float(temp), float(dtemp))
         ok = (state.x.shape == (s.n,) and state.dx.shape == (s.n,) and state.state.shape == (s.N, self.nsv)
               and state.strain.shape == (6,) and state.dE.shape == (int(self.mask.sum()),))
         if not ok:
@@ -507,8 +516,9 @@ class RVE:
         s = self.solver
         E6 = s.macro(x, E)
         kern.strain(s.u_view(x), E6, self.eps)
-        kern.material_update(self.props, self.phase, self.eps, state_old, self.sig, self.tang,
-                             self.state_new, self.status)
+        dt, temp, dtemp = self._clock
+        kern.material_update(self.props, self.phase, self.eps, state_old, dt, temp, dtemp, self.sig,
+                             self.tang, self.state_new, self.status, self._nchunk)
         if self.status.max() != 0:
             raise _NewtonFailure("phase law did not converge")
         kern.divergence(self.sig, s.u_view(r))
@@ -601,6 +611,8 @@ def dns(
     max_cuts: int = 10,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    times: np.ndarray | None = None,
+    temps: np.ndarray | None = None,
 ) -> DNSResult:
     """Nonlinear FFT DNS of a voxel RVE along a macroscopic strain path (small strain).
 
@@ -610,7 +622,10 @@ def dns(
     indices) have zero average stress and their strain is solved for, together with the
     fluctuation, in one Newton–Krylov system (their path entries are ignored).  Each step is
     one :meth:`RVE.increment`, split in halves (up to ``max_cuts`` times) when Newton or a
-    phase law fails.  ``progress(step, n)`` is called after each converged path step.
+    phase law fails (a cut step gets its share of the time and temperature increments).
+    ``times`` (n,) total time and ``temps`` (n,) temperature at the end of each step (optional,
+    :class:`dmn_umat.loadpath.LoadPath`: from time 0 and the first row's temperature).
+    ``progress(step, n)`` is called after each converged path step.
     Raises ValueError on bad input, :class:`FFTConvergenceError` if a step cannot be solved.
     """
     t0 = time.perf_counter()
@@ -622,6 +637,10 @@ def dns(
         raise ValueError(f"path must be an (n, 6) array of Mandel strains, got shape {path.shape}")
     if not np.all(np.isfinite(path)):
         raise ValueError("path contains NaN or inf")
+    from ..loadpath import LoadPath, check_times
+
+    check_times(times, temps, path.shape[0])  # PathError is a ValueError
+    dts, temps0, dtemps = LoadPath(path, times, temps).increments()
     rve = RVE(micro, phases, stress_free, tol, max_newton, max_krylov, workers)
     nph = len(phases)
     n = path.shape[0]
@@ -631,7 +650,9 @@ def dns(
     subs = np.zeros(n, dtype=np.int64)
     peeq = np.zeros((n, nph))
     max_peeq = np.zeros(n)
-    j2 = np.array([int(ph.props[0]) == 2 for ph in phases])
+    # per voxel: the index of the law's equivalent plastic strain in its state (-1: none)
+    kp = np.array([ph.fields.get("peeq", -1) for ph in phases], dtype=np.int64)
+    j2 = kp >= 0
     counts = np.bincount(rve.phase, minlength=nph).astype(float)
 
     st = rve.initial_state()
@@ -646,7 +667,11 @@ def dns(
             E = st.strain.copy()
             E[mask] += (b - a) / (1.0 - a) * (target[mask] - st.strain[mask])
             try:
-                mean, _, st_new, info = rve.increment(E, st, tangent=False, extrapolate=extrapolate)
+                mean, _, st_new, info = rve.increment(
+                    E, st, tangent=False, extrapolate=extrapolate,
+                    dt=(b - a) * dts[step], temp=temps0[step] + a * dtemps[step],
+                    dtemp=(b - a) * dtemps[step],
+                )
             except FFTConvergenceError as exc:
                 h *= 0.5
                 extrapolate = False  # retry from the committed state
@@ -664,7 +689,8 @@ def dns(
         strain_out[step] = st.strain
         stress_out[step] = mean
         if j2.any():
-            p = st.state[:, 6] if rve.nsv >= 7 else np.zeros(rve.nvox)
+            kv = kp[rve.phase]
+            p = np.where(kv >= 0, st.state[np.arange(rve.nvox), np.maximum(kv, 0)], 0.0)
             sums = np.bincount(rve.phase, weights=np.where(j2[rve.phase], p, 0.0), minlength=nph)
             peeq[step] = np.divide(sums, counts, out=np.zeros(nph), where=counts > 0)
             max_peeq[step] = float(p[j2[rve.phase]].max())

@@ -328,10 +328,17 @@ def energy_norm2(sig, S0):
 
 
 @njit(parallel=True, cache=True)
-def material_update(props, phase, eps, state_old, sig, tangent, state_new, status):
-    """Per-voxel ``laws.phase_update`` (the shared law code); status (N,) int64."""
-    for v in prange(eps.shape[0]):
-        status[v] = laws.phase_update(props[phase[v]], eps[v], state_old[v], sig[v], tangent[v], state_new[v])
+def material_update(props, phase, eps, state_old, dt, temp, dtemp, sig, tangent, state_new, status, nchunk):
+    """Per-voxel ``laws.phase_update`` (the shared law code) over a time increment ``dt`` from
+    temperature ``temp`` by ``dtemp``; status (N,) int64.  ``nchunk`` voxel chunks, each with
+    its own law scratch."""
+    n = eps.shape[0]
+    for c in prange(nchunk):
+        ws = np.empty(laws.MAX_NWS)
+        for v in range((c * n) // nchunk, ((c + 1) * n) // nchunk):
+            status[v] = laws.phase_update(
+                props[phase[v]], eps[v], state_old[v], dt, temp, dtemp, sig[v], tangent[v], state_new[v], ws
+            )
 
 
 @njit(parallel=True, cache=True)
