@@ -1,4 +1,4 @@
-"""``dmn data generate`` / ``dmn data show`` — offline training data sets.
+"""``dmn data generate`` / ``orientations`` / ``show`` — offline training data sets.
 
 dmn data generate MICRO.npy --samples N --out DATA.h5 [--val-fraction 0.2] [--seed 0]
     [--kind iso|ortho|mixed] [--log10-contrast LO HI] [--executor dask|local]
@@ -20,7 +20,7 @@ def register(subparsers) -> None:
         "data",
         help="generate / inspect training data sets (C1, C2 -> FFT C-bar)",
         description="Offline training data: random phase stiffness pairs homogenized by FFT "
-        "on one microstructure.",
+        "on one microstructure (generate) or on one short-fibre RVE per orientation state (orientations).",
     )
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
     g = sub.add_parser(
