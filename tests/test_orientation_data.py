@@ -233,3 +233,12 @@ def test_bad_input_is_one_library_error_line(kw, msg, tmp_path, capsys):
         assert main(argv) != 0
         err = capsys.readouterr().err.strip()
         assert msg in err and len(err.splitlines()) == 1, err
+
+
+def test_state_list_takes_arrays_grid_and_every_vf():
+    """States as an (k, 3) array (or rows of 2), the grid points first, each crossed with every vf."""
+    got = od.state_list(2, np.array([[0.7, 0.25, 0.05], [0.6, 0.2, 0.2]]), np.array([0.1, 0.15]))
+    lams = [tuple(np.round(lam, 12)) for lam, _ in got]
+    assert lams[::2] == [(0.5, 0.5, 0.0), (1.0, 0.0, 0.0), (0.7, 0.25, 0.05), (0.6, 0.2, 0.2)]
+    assert [vf for _, vf in got] == [0.1, 0.15] * 4
+    assert np.allclose(od.state_list(None, [(0.5, 0.3)], [0.1])[0][0], (0.5, 0.3, 0.2))

@@ -99,7 +99,7 @@ class OrientationDataJob:
 
     def check(self) -> None:
         """Value checks (no computation): raises :class:`OrientationDataError`."""
-        if str(self.out).lower().endswith(".npz") or Path(self.out).suffix.lower() not in (".h5", ".hdf5"):
+        if Path(self.out).suffix.lower() not in (".h5", ".hdf5"):
             raise OrientationDataError(f"--out must end in .h5 or .hdf5, got {str(self.out)!r}")
         if not _posint(self.samples_per_state):
             raise OrientationDataError(
@@ -145,7 +145,7 @@ def state_list(grid: int | None, states, vfs: Sequence[float]) -> list[tuple[np.
                 f"--grid must be a positive integer (points i/n of the triangle), got {grid}"
             )
         orients += list(orient.triangle_grid(int(grid)))
-    for row in states or ():
+    for row in () if states is None else states:
         try:
             lam = np.diag(orient.a2_from_eigen(row)).copy()
         except MicroError as exc:
