@@ -121,7 +121,8 @@ def _single_leaf(phase: int = 0) -> Network:
     return Network(np.array([[-1, -1]]), np.zeros((1, 3)), np.array([1.0]), np.array([phase]))
 
 
-def _umat_call(net, props, stran, dstran, ntens, stress0=None, statev=None, call_props=None):
+def _umat_call(net, props, stran, dstran, ntens, stress0=None, statev=None, call_props=None,
+               dtime=0.0, temp=0.0, dtemp=0.0):
     """Call the compiled umat cfunc through its C address (ctypes), like libdmn.c does."""
     import ctypes
 
@@ -129,7 +130,8 @@ def _umat_call(net, props, stran, dstran, ntens, stress0=None, statev=None, call
 
     m = runtime.open_model_from_network(net, props)
     V, L = ctypes.c_void_p, ctypes.c_int64
-    argtypes = [V, L, V, L, L, V, L, V, V, L, V, V, V, L, V, V, L, V]
+    D = ctypes.c_double
+    argtypes = [V, L, V, L, L, V, L, V, V, L, V, V, V, L, V, V, L, V, D, D, D]
     f = ctypes.CFUNCTYPE(ctypes.c_int32, *argtypes)(cfuncs.umat_point.address)
     stress = np.zeros(ntens) if stress0 is None else np.array(stress0, float)
     dd = np.full(ntens * ntens, np.nan)
@@ -145,7 +147,8 @@ def _umat_call(net, props, stran, dstran, ntens, stress0=None, statev=None, call
         return a.ctypes.data
 
     r = f(p(m["mi"]), m["mi"].size, p(m["mf"]), m["mf"].size, m["nphase"], p(props), props.size, p(stran),
-          p(dstran), ntens, p(stress), p(dd), p(sv), m["nsv"], p(pn), p(work), work.size, p(info))
+          p(dstran), ntens, p(stress), p(dd), p(sv), m["nsv"], p(pn), p(work), work.size, p(info),
+          dtime, temp, dtemp)
     return r - cfuncs.RET_BASE, stress, dd.reshape(ntens, ntens, order="F"), sv, pn[0]
 
 

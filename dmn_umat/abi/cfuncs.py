@@ -9,7 +9,8 @@ initialization; every later call jumps straight into machine code (no Python, no
                 const double *ptab, int64 nphase, const double *strain /*6*/,
                 const double *state_old /*nsv*/, int64 nsv, double *stress /*6*/,
                 double *tangent /*36, row-major*/, double *state_new /*nsv*/,
-                double *work /*nwork*/, int64 nwork, double *info /*4*/)
+                double *work /*nwork*/, int64 nwork, double *info /*4*/,
+                double dt, double temp, double dtemp)
 
 ``umat_point`` (``umat_``; Abaqus Voigt/engineering shear, PROPS layout of ``docs/abi.md``)::
 
@@ -17,14 +18,16 @@ initialization; every later call jumps straight into machine code (no Python, no
                      const double *props, int64 nprops, const double *stran,
                      const double *dstran, int64 ntens, double *stress, double *ddsdde,
                      double *statev, int64 nsv, double *pnewdt, double *work, int64 nwork,
-                     double *info)
+                     double *info, double dtime, double temp, double dtemp)
 
 Both return ``RET_BASE + status`` so that a value below ``RET_BASE`` can only mean that an
 exception escaped (numba's cfunc wrapper then returns 0 — ABI.md pitfall 4); the C side
 treats that as a failure.  Statuses and the ``info`` slots: :mod:`dmn_umat.status` (= the
 ``DMN_ST_*``/``DMN_INFO_*`` of ``dmn_umat.h``): OK, CUTBACK (kernel asked for a smaller step,
 ratio in info[INFO_RATIO]), FAILED (Newton failure or non-finite input), BADPROPS, BADNTENS,
-WORK (configuration errors).
+WORK (configuration errors).  ``dt``/``dtime``, ``temp``, ``dtemp``: time increment, temperature
+at the start of the increment and its increment (Abaqus DTIME, TEMP, DTEMP), passed to every
+leaf's law (:func:`dmn_umat.online.kernel.network_update`); 0 for rate-independent callers.
 
 The network kernel is :mod:`dmn_umat.online.kernel`; the on-disk numba cache of this module
 is keyed on the sources of every module it depends on (:mod:`dmn_umat.abi.cachekey`).
@@ -89,9 +92,11 @@ def props_to_table(props, nprops, nphase, table):
 
 
 @njit(cache=True)
-def _point_impl(mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info):
+def _point_impl(mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info, dt, temp, dtemp):
     """The kernel (it checks its inputs, fills ``info`` and returns a :mod:`dmn_umat.status` value)."""
-    return network_update(mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info)
+    return network_update(
+        mi, mf, ptab, strain, state_old, stress, tangent, state_new, work, info, dt, temp, dtemp
+    )
 
 
 @njit(cache=True)
@@ -114,13 +119,15 @@ _i64p = types.CPointer(types.int64)
 _f64p = types.CPointer(types.float64)
 _i64 = types.int64
 
+_f64 = types.float64
+
 point_sig = types.int32(_i64p, _i64, _f64p, _i64, _f64p, _i64, _f64p, _f64p, _i64, _f64p, _f64p, _f64p,
-                        _f64p, _i64, _f64p)
+                        _f64p, _i64, _f64p, _f64, _f64, _f64)
 
 
 @cfunc(point_sig, cache=True, nopython=True)
 def point(mi_p, nmi, mf_p, nmf, ptab_p, nphase, strain_p, sold_p, nsv, stress_p, tang_p, snew_p, work_p,
-          nwork, info_p):
+          nwork, info_p, dt, temp, dtemp):
     mi = carray(mi_p, (nmi,))
     mf = carray(mf_p, (nmf,))
     ptab = carray(ptab_p, (nphase, MAX_NPROPS))
@@ -131,7 +138,7 @@ def point(mi_p, nmi, mf_p, nmf, ptab_p, nphase, strain_p, sold_p, nsv, stress_p,
     tang = carray(tang_p, (6, 6))
     work = carray(work_p, (nwork,))
     info = carray(info_p, (INFO_SIZE,))
-    return RET_BASE + _point_impl(mi, mf, ptab, strain, sold, stress, tang, snew, work, info)
+    return RET_BASE + _point_impl(mi, mf, ptab, strain, sold, stress, tang, snew, work, info, dt, temp, dtemp)
 
 
 @njit(cache=True)
@@ -166,7 +173,8 @@ def _fallback_tangent(
 
 @njit(cache=True)
 def _umat_impl(
-    mi, mf, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev, nsv, pnewdt, work, info
+    mi, mf, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev, nsv, pnewdt, work, info,
+    dtime, temp, dtemp,
 ):
     """Body of ``umat_point`` on arrays.  ``ddsdde_t`` is the transposed (row = Voigt column)
     view of Abaqus' column-major DDSDDE, so ``ddsdde_t[i, j]`` is DDSDDE(i, j)."""
@@ -212,7 +220,7 @@ def _umat_impl(
     voigt_strain_to_mandel(sig, ntens, eps)
     for i in range(nsv):
         sold[i] = statev[i]
-    st = _point_impl(mi, mf, ptab, eps, sold, sig, tang, snew, kwork, kinfo)
+    st = _point_impl(mi, mf, ptab, eps, sold, sig, tang, snew, kwork, kinfo, dtime, temp, dtemp)
     if st == ST_OK and not _finite_result(sig, tang):
         st = ST_FAILED  # never hand a non-finite STRESS/DDSDDE to the host
     for i in range(INFO_SIZE):
@@ -239,12 +247,12 @@ def _umat_impl(
 
 
 umat_sig = types.int32(_i64p, _i64, _f64p, _i64, _i64, _f64p, _i64, _f64p, _f64p, _i64, _f64p, _f64p, _f64p,
-                       _i64, _f64p, _f64p, _i64, _f64p)
+                       _i64, _f64p, _f64p, _i64, _f64p, _f64, _f64, _f64)
 
 
 @cfunc(umat_sig, cache=True, nopython=True)
 def umat_point(mi_p, nmi, mf_p, nmf, nphase, props_p, nprops, stran_p, dstran_p, ntens, stress_p, ddsdde_p,
-               statev_p, nsv, pnewdt_p, work_p, nwork, info_p):
+               statev_p, nsv, pnewdt_p, work_p, nwork, info_p, dtime, temp, dtemp):
     mi = carray(mi_p, (nmi,))
     mf = carray(mf_p, (nmf,))
     props = carray(props_p, (nprops,))
@@ -258,7 +266,7 @@ def umat_point(mi_p, nmi, mf_p, nmf, nphase, props_p, nprops, stran_p, dstran_p,
     work = carray(work_p, (nwork,))
     info = carray(info_p, (INFO_SIZE,))
     return RET_BASE + _umat_impl(mi, mf, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev, nsv,
-                                 pnewdt, work, info)
+                                 pnewdt, work, info, dtime, temp, dtemp)
 
 
 def addresses() -> tuple[int, int]:

@@ -28,18 +28,28 @@ int _dmn_py_close(int64_t key);
 #include "dmn_umat.h"
 #endif
 
+/* the time-aware entry points (declared here too for a build without the header) */
+int dmn_eval_batch_t(int handle, int n, double dt, double temp, double dtemp, const double *strain,
+                     const double *state_old, double *stress, double *tangent, double *state_new, double *info);
+int dmn_umat_t(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
+               double dtime, double temp, double dtemp, const char *cmname, int64_t cmname_len, int ndi,
+               int nshr, int ntens, int nstatv, const double *props, int nprops, double *pnewdt, int noel,
+               int npt);
+
 #define DMN_MAX_ENTRIES 1024 /* slots; closed dmn_open slots are reused */
 #define DMN_MAX_GEN (INT32_MAX / DMN_MAX_ENTRIES - 1)
 #define DMN_NAME 96
 #define DMN_ERR 2048
 #define DMN_MAX_MESSAGES 20
 
+/* the numba cfuncs of dmn_umat/abi/cfuncs.py; the last three: time increment, temperature at the
+   start of the increment, temperature increment */
 typedef int32_t (*dmn_point_fn)(const int64_t *, int64_t, const double *, int64_t, const double *, int64_t,
                                 const double *, const double *, int64_t, double *, double *, double *,
-                                double *, int64_t, double *);
+                                double *, int64_t, double *, double, double, double);
 typedef int32_t (*dmn_umat_fn)(const int64_t *, int64_t, const double *, int64_t, int64_t, const double *,
                                int64_t, const double *, const double *, int64_t, double *, double *,
-                               double *, int64_t, double *, double *, int64_t, double *);
+                               double *, int64_t, double *, double *, int64_t, double *, double, double, double);
 
 typedef struct {
     const int64_t *mi;
@@ -283,10 +293,19 @@ static void batch_error(int nfail, int n, int i, int st, double ratio, const dou
 
 int dmn_eval_batch(int handle, int n, const double *strain, const double *state_old, double *stress,
                    double *tangent, double *state_new, double *info) {
+    return dmn_eval_batch_t(handle, n, 0.0, 0.0, 0.0, strain, state_old, stress, tangent, state_new, info);
+}
+
+int dmn_eval_batch_t(int handle, int n, double dt, double temp, double dtemp, const double *strain,
+                     const double *state_old, double *stress, double *tangent, double *state_new, double *info) {
     dmn_entry *e = get_handle(handle);
     if (!e) return -1;
     if (n < 0 || (n > 0 && (!strain || !stress || !tangent || (e->nsv > 0 && (!state_old || !state_new))))) {
         set_err("dmn_eval_batch: bad arguments");
+        return -1;
+    }
+    if (!(dt >= 0.0 && dt - dt == 0.0 && temp - temp == 0.0 && dtemp - dtemp == 0.0)) {
+        set_err("dmn_eval_batch_t: dt must be finite and >= 0, temp and dtemp finite");
         return -1;
     }
     dmn_point_fn f = atomic_load_explicit(&g_point, memory_order_acquire);
@@ -303,7 +322,7 @@ int dmn_eval_batch(int handle, int n, const double *strain, const double *state_
         double *inf = info ? info + DMN_INFO_SIZE * (size_t)i : loc;
         int32_t r = f(e->mi, e->nmi, e->mf, e->nmf, e->ptab, e->nphase, strain + 6 * (size_t)i,
                       state_old + nsv * (size_t)i, nsv, stress + 6 * (size_t)i, tangent + 36 * (size_t)i,
-                      state_new + nsv * (size_t)i, w, e->nwork, inf);
+                      state_new + nsv * (size_t)i, w, e->nwork, inf, dt, temp, dtemp);
         int st = r >= DMN_RET_BASE ? r - DMN_RET_BASE : DMN_ST_FAILED;
         inf[DMN_INFO_STATUS] = (double)st;
         if (st != DMN_ST_OK && nfail++ == 0) {
@@ -349,6 +368,14 @@ static int find_material(const char *raw, size_t len) {
 int dmn_umat(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
              const char *cmname, int64_t cmname_len, int ndi, int nshr, int ntens, int nstatv,
              const double *props, int nprops, double *pnewdt, int noel, int npt) {
+    return dmn_umat_t(stress, statev, ddsdde, stran, dstran, 0.0, 0.0, 0.0, cmname, cmname_len, ndi, nshr, ntens,
+                      nstatv, props, nprops, pnewdt, noel, npt);
+}
+
+int dmn_umat_t(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
+               double dtime, double temp, double dtemp, const char *cmname, int64_t cmname_len, int ndi,
+               int nshr, int ntens, int nstatv, const double *props, int nprops, double *pnewdt, int noel,
+               int npt) {
     if (++tl_calls == 256) {
         atomic_fetch_add_explicit(&g_ncalls, tl_calls, memory_order_relaxed);
         tl_calls = 0;
@@ -390,7 +417,7 @@ int dmn_umat(double *stress, double *statev, double *ddsdde, const double *stran
     double info[DMN_INFO_SIZE];
     dmn_umat_fn f = atomic_load_explicit(&g_umat, memory_order_acquire);
     int32_t r = f(e->mi, e->nmi, e->mf, e->nmf, e->nphase, props, nprops, stran, dstran, ntens, stress, ddsdde,
-                  statev, e->nsv, pnewdt, w, e->nwork_umat, info);
+                  statev, e->nsv, pnewdt, w, e->nwork_umat, info, dtime, temp, dtemp);
     int st = r >= DMN_RET_BASE ? r - DMN_RET_BASE : -1;
     if (st == DMN_ST_OK) return DMN_ST_OK;
     if (st == DMN_ST_BADPROPS) {
@@ -428,8 +455,9 @@ void umat_(double *stress, double *statev, double *ddsdde, double *sse, double *
            const double *dfgrd1, const int *noel, const int *npt, const int *layer, const int *kspt,
            const int *kstep, const int *kinc, size_t cmname_len) {
     (void)sse; (void)spd; (void)scd; (void)rpl; (void)ddsddt; (void)drplde; (void)drpldt; (void)time;
-    (void)dtime; (void)temp; (void)dtemp; (void)predef; (void)dpred; (void)coords; (void)drot;
+    (void)predef; (void)dpred; (void)coords; (void)drot;
     (void)celent; (void)dfgrd0; (void)dfgrd1; (void)layer; (void)kspt; (void)kstep; (void)kinc;
-    (void)dmn_umat(stress, statev, ddsdde, stran, dstran, cmname, (int64_t)cmname_len, *ndi, *nshr, *ntens,
-                   *nstatv, props, *nprops, pnewdt, noel ? *noel : 0, npt ? *npt : 0);
+    (void)dmn_umat_t(stress, statev, ddsdde, stran, dstran, dtime ? *dtime : 0.0, temp ? *temp : 0.0,
+                     dtemp ? *dtemp : 0.0, cmname, (int64_t)cmname_len, *ndi, *nshr, *ntens, *nstatv, props,
+                     *nprops, pnewdt, noel ? *noel : 0, npt ? *npt : 0);
 }

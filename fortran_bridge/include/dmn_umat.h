@@ -7,6 +7,10 @@
  *    DDSDDE column-major NTENS x NTENS; NTENS = 6 (3D) or 4 (plane strain/axisymmetric).
  *  - PROPS: per phase (model phase order) the law id then its parameters:
  *      elastic 0,E,nu | aniso 1,C11..C66 (21 Mandel upper-triangle values) | j2 2,E,nu,sy,H,Q,b,Hk
+ *      | vp 3,<j2's 7>,T0,dE,dsy,dH,dQ,dHk,eta,m,form | creep 4,<j2's 7>,T0,dE,dsy,dH,dQ,dHk,A,n,k
+ *      | chaboche 5,<j2's 7>,T0,dE,dsy,dH,dQ,dHk,eta,m,form,C1,gamma1,dC1,C2,gamma2,dC2 (docs/laws.md)
+ *  - Time and temperature: the UMAT passes DTIME, TEMP, DTEMP to the phase laws; the C API
+ *    takes them in dmn_eval_batch_t (dmn_eval_batch: dt = 0, no temperature = rate independent).
  *  - Model of a UMAT material: $DMN_UMAT_MODEL_<KEY>, else $DMN_UMAT_MODEL (docs/abi.md).
  * Thread safety: after dmn_init every function may be called concurrently (distinct outputs).
  */
@@ -66,6 +70,12 @@ int dmn_nphase(int handle);
 int dmn_eval_batch(int handle, int n, const double *strain, const double *state_old, double *stress,
                    double *tangent, double *state_new, double *info);
 
+/* dmn_eval_batch over a time increment dt >= 0 (rate-dependent laws), from temperature temp by
+   dtemp (temperature-dependent laws), the same for every point; -1 also for a negative or
+   non-finite dt or a non-finite temperature.  dmn_eval_batch = dmn_eval_batch_t with zeros. */
+int dmn_eval_batch_t(int handle, int n, double dt, double temp, double dtemp, const double *strain,
+                     const double *state_old, double *stress, double *tangent, double *state_new, double *info);
+
 /* Release a model (no call may be using the handle). 0 ok, -1 bad handle.  The handle stays
    invalid afterwards, also when its slot serves a later dmn_open (new handle value). */
 int dmn_close(int handle);
@@ -83,6 +93,13 @@ long dmn_call_count(void);
 int dmn_umat(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
              const char *cmname, int64_t cmname_len, int ndi, int nshr, int ntens, int nstatv,
              const double *props, int nprops, double *pnewdt, int noel, int npt);
+
+/* dmn_umat with the increment's DTIME, TEMP, DTEMP (what umat_ and the Fortran shim call);
+   dmn_umat = dmn_umat_t with zeros (rate independent, no temperature). */
+int dmn_umat_t(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
+               double dtime, double temp, double dtemp, const char *cmname, int64_t cmname_len, int ndi,
+               int nshr, int ntens, int nstatv, const double *props, int nprops, double *pnewdt, int noel,
+               int npt);
 
 /* Abaqus UMAT, Fortran calling convention (all by reference, hidden CMNAME length last). */
 void umat_(double *stress, double *statev, double *ddsdde, double *sse, double *spd, double *scd, double *rpl,

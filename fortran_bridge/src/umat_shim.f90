@@ -1,9 +1,9 @@
 ! umat_shim.f90 -- a standard Abaqus UMAT subroutine that forwards to libdmn_umat.
 !
 ! Link this object into a Fortran FE code that expects a compiled-in UMAT and link the code
-! against libdmn_umat.so.  The call goes through ISO_C_BINDING to dmn_umat() of
-! fortran_bridge/include/dmn_umat.h with the explicit CMNAME length; no Python runs per
-! call.  Layouts (PROPS, STATEV, model selection): docs/abi.md.
+! against libdmn_umat.so.  The call goes through ISO_C_BINDING to dmn_umat_t() of
+! fortran_bridge/include/dmn_umat.h (with DTIME, TEMP, DTEMP and the explicit CMNAME length);
+! no Python runs per call.  Layouts (PROPS, STATEV, model selection): docs/abi.md.
 subroutine umat(stress, statev, ddsdde, sse, spd, scd, rpl, ddsddt, drplde, drpldt, &
                 stran, dstran, time, dtime, temp, dtemp, predef, dpred, cmname, ndi, nshr, &
                 ntens, nstatv, props, nprops, coords, drot, pnewdt, celent, dfgrd0, dfgrd1, &
@@ -19,22 +19,24 @@ subroutine umat(stress, statev, ddsdde, sse, spd, scd, rpl, ddsddt, drplde, drpl
   double precision, intent(in) :: celent, dfgrd0(3, 3), dfgrd1(3, 3)
 
   interface
-    function dmn_umat(stress, statev, ddsdde, stran, dstran, cmname, cmname_len, ndi, nshr, &
-                      ntens, nstatv, props, nprops, pnewdt, noel, npt) result(status) &
-                      bind(C, name="dmn_umat")
+    function dmn_umat_t(stress, statev, ddsdde, stran, dstran, dtime, temp, dtemp, cmname, &
+                        cmname_len, ndi, nshr, ntens, nstatv, props, nprops, pnewdt, noel, npt) &
+                        result(status) bind(C, name="dmn_umat_t")
       import :: c_int, c_int64_t, c_double, c_char
       real(c_double), intent(inout) :: stress(*), statev(*), ddsdde(*), pnewdt
       real(c_double), intent(in) :: stran(*), dstran(*), props(*)
+      real(c_double), value :: dtime, temp, dtemp
       character(kind=c_char), intent(in) :: cmname(*)
       integer(c_int64_t), value :: cmname_len
       integer(c_int), value :: ndi, nshr, ntens, nstatv, nprops, noel, npt
       integer(c_int) :: status
-    end function dmn_umat
+    end function dmn_umat_t
   end interface
 
   integer(c_int) :: status
 
-  status = dmn_umat(stress, statev, ddsdde, stran, dstran, cmname, int(len(cmname), c_int64_t), &
+  status = dmn_umat_t(stress, statev, ddsdde, stran, dstran, real(dtime, c_double), &
+                      real(temp, c_double), real(dtemp, c_double), cmname, int(len(cmname), c_int64_t), &
                     int(ndi, c_int), int(nshr, c_int), int(ntens, c_int), int(nstatv, c_int), props, &
                     int(nprops, c_int), pnewdt, int(noel, c_int), int(npt, c_int))
 end subroutine umat
