@@ -329,3 +329,23 @@ def test_deck_prints_and_reads_back_the_new_laws():
         assert all(np.array_equal(table[i, : p.props.size], p.props) for i, p in enumerate(phases))
         nsv = int(block.splitlines()[-1])
         assert nsv == NetworkMaterial(net, phases).nstate
+
+
+def test_dmn_dns_cli_reads_the_time_column(tmp_path, capsys):
+    """`dmn dns` with a time/temperature column = the law (homogeneous RVE); without one a rate
+    law is refused in one line."""
+    e, t, T = _path()
+    path = np.outer(e, [1, 0, 0, 0, 0, 0])
+    loadpath.write_path(tmp_path / "p.csv", path, time=t, temp=T)
+    loadpath.write_path(tmp_path / "p0.csv", path)
+    np.save(tmp_path / "m.npy", np.zeros((2, 2, 2), dtype=np.int64))
+    argv = ["dns", str(tmp_path / "m.npy"), "--phase", VP_T, "--path", str(tmp_path / "p.csv"),
+            "--stress-free", "22,33,23,13,12", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = drive(PhaseMaterial(VP_T), path, loadpath.ALL_BUT_11, time=t, temp=T)
+    assert _max_rel(np.array(out["stress"]), ref["stress"]) <= 1e-7
+    argv[5] = str(tmp_path / "p0.csv")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "needs a time column" in err and err.count("\n") == 1

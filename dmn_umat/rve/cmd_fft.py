@@ -97,7 +97,7 @@ def run_homogenize(args) -> int:
 def run_dns(args) -> int:
     """``dmn dns``: a thin layer over :func:`dmn_umat.rve.api.run_dns`."""
     from .. import tensors
-    from ..loadpath import read_path
+    from ..loadpath import read_load_path
     from .api import DNSJob
     from .api import run_dns as dns
 
@@ -107,9 +107,9 @@ def run_dns(args) -> int:
         job.check()
         check_outputs({"microstructure": args.micro, "--path": args.path}, {"--out": args.out})
         phases = load_phases(args.phase)
-        job = dataclasses.replace(job, micro=load_micro(args.micro, len(phases)), phases=phases,
-                                  path=read_path(args.path))
-        bar = progress(total=job.path.shape[0], desc="dns steps")
+        nsteps = read_load_path(args.path).strain.shape[0]  # checks the file; run_dns reads its columns
+        job = dataclasses.replace(job, micro=load_micro(args.micro, len(phases)), phases=phases)
+        bar = progress(total=nsteps, desc="dns steps")
         try:
             res = dns(job, progress=lambda i, n: bar.update(1))
         finally:
