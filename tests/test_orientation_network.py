@@ -56,6 +56,17 @@ def test_fixed_state_is_an_ordinary_network(formulation):
     assert np.abs(other - par).max() > 1e-3 * np.abs(par).max()
 
 
+def test_mixed_state_batch_uses_each_samples_state():
+    m = _random_parametric("imn", depth=2, seed=6)
+    C1, C2 = sample_phases(5, np.random.default_rng(2), contrast=2.0)
+    S = np.array([[0.9, 0.05], [0.4, 0.35], [0.9, 0.05], [0.6, 0.3], [1.0, 0.0]])
+    with torch.no_grad():
+        got = m(*(torch.as_tensor(a, dtype=DTYPE) for a in (C1, C2, S))).numpy()
+        for i in range(5):
+            ref = m.fixed_at(S[i])(torch.as_tensor(C1[i : i + 1]), torch.as_tensor(C2[i : i + 1])).numpy()[0]
+            np.testing.assert_allclose(got[i], ref, rtol=1e-12, atol=1e-12)
+
+
 def test_untrained_coefficients_reproduce_the_base():
     base = build("imn", 3, seed=4)
     m = on.ParametricNetwork(base, degree=3)
@@ -80,8 +91,9 @@ def test_parameters_smooth_and_deterministic():
     assert diffs[2] / diffs[1] == pytest.approx(0.1, rel=0.01)
     # and the network's C̄ follows continuously
     C1, C2 = (torch.as_tensor(x, dtype=DTYPE) for x in sample_phases(1, np.random.default_rng(0)))
-    c0 = a.fixed_at(s)(C1, C2)
-    c1 = a.fixed_at(s + 1e-6 * d)(C1, C2)
+    with torch.no_grad():
+        c0 = a.fixed_at(s)(C1, C2)
+        c1 = a.fixed_at(s + 1e-6 * d)(C1, C2)
     assert float((c1 - c0).abs().max()) < 1e-4 * float(c0.abs().max())
 
 
