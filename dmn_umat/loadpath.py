@@ -13,6 +13,13 @@ adds the total time (non-decreasing, ≥ 0; the path starts at time 0 and zero s
 temperature at the end of each step (the path starts at the first row's temperature).  Step k
 then has ``dt = time_k − time_{k−1}`` and ``dtemp = temp_k − temp_{k−1}``.  A file without a
 ``time`` column is a rate-independent path (dt = 0): exactly the behaviour before time columns.
+
+Prescribed stress (mixed control with non-zero targets, e.g. creep at constant stress): a header
+column ``s11``, ``s22``, ... ``s12`` (tensor components, like the strains) makes that component
+stress controlled with the column's value as its mean-stress target at the end of each step (the
+path starts at zero stress); its strain is solved for, and its ``e`` column may be absent (it is
+ignored when present).  ``--stress-free`` components are stress controlled at zero; a component
+may not be both.
 """
 
 from __future__ import annotations
@@ -38,11 +45,14 @@ ALL_BUT_11 = (1, 2, 3, 4, 5)  #: uniaxial stress along x1
 class LoadPath:
     """A loading path: ``strain`` (n, 6) Mandel targets, ``time`` (n,) total time at the end of
     each step or None (rate independent), ``temp`` (n,) temperature at the end of each step or
-    None (isothermal at 0)."""
+    None (isothermal at 0), ``stress`` (n, 6) Mandel mean-stress targets of the components in
+    ``stress_control`` (Mandel indices; other entries 0) or None (no ``s`` column)."""
 
     strain: np.ndarray
     time: np.ndarray | None = None
     temp: np.ndarray | None = None
+    stress: np.ndarray | None = None
+    stress_control: tuple[int, ...] = ()
 
     def increments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per step: (dt, temperature at the start, dtemp), (n,) each (zeros where absent)."""
@@ -83,7 +93,7 @@ def read_load_path(path: str | Path) -> LoadPath:
         except ValueError:
             if not rows and cols is None and lineno == 1:
                 names = [p.lower() for p in parts]
-                if "time" in names or "temp" in names:
+                if "time" in names or "temp" in names or any(nm in _STRESS_COLS for nm in names):
                     cols = _columns(names, path)
                 continue  # header
             raise PathError(f"path file {str(path)!r} line {lineno}: not numbers: {line!r}") from None
@@ -98,25 +108,49 @@ def read_load_path(path: str | Path) -> LoadPath:
     table = np.array(rows)
     if cols is None:
         return LoadPath(tensors.tensor_components_to_mandel(table))
-    comps = table[:, [cols.index("e" + c) for c in tensors.COMPONENTS]]
+    sc = tuple(i for i, c in enumerate(tensors.COMPONENTS) if "s" + c in cols)
+    comps = np.zeros((table.shape[0], 6))
+    stress = np.zeros((table.shape[0], 6)) if sc else None
+    for i, c in enumerate(tensors.COMPONENTS):
+        if "e" + c in cols and i not in sc:  # a stress-controlled component's strain is ignored
+            comps[:, i] = table[:, cols.index("e" + c)]
+        if i in sc:
+            stress[:, i] = table[:, cols.index("s" + c)]
     time = table[:, cols.index("time")] if "time" in cols else None
     temp = table[:, cols.index("temp")] if "temp" in cols else None
     try:
         check_times(time, temp, table.shape[0])
     except PathError as exc:
         raise PathError(f"path file {str(path)!r}: {exc}") from None
-    return LoadPath(tensors.tensor_components_to_mandel(comps), time, temp)
+    return LoadPath(tensors.tensor_components_to_mandel(comps), time, temp,
+                    None if stress is None else tensors.tensor_components_to_mandel(stress), sc)
+
+
+_STRESS_COLS = {"s" + c for c in tensors.COMPONENTS}
 
 
 def _columns(names: list[str], path) -> list[str]:
-    """Checked column names of a header with time / temp columns."""
+    """Checked column names of a header with time / temp / stress columns."""
     comps = ["e" + c for c in tensors.COMPONENTS]
-    allowed = {*comps, "time", "temp"}
+    allowed = {*comps, *_STRESS_COLS, "time", "temp"}
     bad = [n for n in names if n not in allowed]
-    if bad or len(set(names)) != len(names) or not set(comps) <= set(names):
-        raise PathError(f"path file {str(path)!r}: a header with time/temp columns must name "
-                        f"{','.join(comps)} once each plus time and optionally temp, got {','.join(names)}")
+    named = all(("e" + c in names) or ("s" + c in names) for c in tensors.COMPONENTS)
+    if bad or len(set(names)) != len(names) or not named:
+        raise PathError(f"path file {str(path)!r}: a named header must name each component once, as a "
+                        f"strain e11..e12 or a stress s11..s12, plus optionally "
+                        f"time and temp, got {','.join(names)}")
     return names
+
+
+def control(lp: LoadPath, stress_free: tuple[int, ...]) -> tuple[tuple[int, ...], np.ndarray | None]:
+    """Stress-controlled components of ``lp`` with ``stress_free`` (Mandel indices held at zero
+    stress) → (all stress-controlled Mandel indices, sorted; (n, 6) Mandel stress targets or None
+    when every target is zero).  Raises :class:`PathError` when a component is both."""
+    both = set(stress_free) & set(lp.stress_control)
+    if both:
+        names = ",".join(tensors.COMPONENTS[i] for i in sorted(both))
+        raise PathError(f"component {names} is both --stress-free and a stress column (s{names}) of the path")
+    return tuple(sorted({*stress_free, *lp.stress_control})), lp.stress
 
 
 def read_path(path: str | Path) -> np.ndarray:
@@ -184,12 +218,14 @@ def solve_mixed(
     guess: np.ndarray,
     tol: float = 1e-10,
     max_iter: int = 25,
+    stress_target: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Solve for the stress-free strain components of one step by Newton.
+    """Solve for the stress-controlled strain components of one step by Newton.
 
     ``update(eps) -> (stress, tangent, status)`` evaluates the material at total strain
-    ``eps`` from the start-of-step state (no commit).  Components in ``free`` have zero
-    stress; the others take ``target``.  ``guess`` seeds the free strains.  Returns
+    ``eps`` from the start-of-step state (no commit).  Components in ``free`` have the stress
+    ``stress_target`` (6,) Mandel (None: zero); the others take the strain ``target``.
+    ``guess`` seeds the free strains.  Returns
     ``(eps, stress, tangent, iterations)``; raises RuntimeError if Newton fails.
     Convergence: max |σ_free| ≤ tol · max(1, ‖σ‖).
     """
@@ -203,7 +239,7 @@ def solve_mixed(
             raise RuntimeError(f"material update failed (status {status}) in mixed control")
         if fr.size == 0:
             return eps, stress, tangent, it
-        r = stress[fr]
+        r = stress[fr] if stress_target is None else stress[fr] - stress_target[fr]
         if np.abs(r).max() <= tol * max(1.0, np.linalg.norm(stress)):
             return eps, stress, tangent, it
         eps[fr] -= np.linalg.solve(tangent[np.ix_(fr, fr)], r)

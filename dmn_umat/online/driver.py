@@ -1,7 +1,8 @@
 """Point driver: run one material point along a macroscopic loading path (docs/design.md §8).
 
 Strain control (every component prescribed) or mixed control (``stress_free`` components held
-at zero stress, their strain solved for with :func:`dmn_umat.loadpath.solve_mixed`).  Works for
+at zero stress, or at the prescribed ``stress`` of the path, their strain solved for with
+:func:`dmn_umat.loadpath.solve_mixed`).  Works for
 any batched material (:class:`dmn_umat.online.solver.NetworkMaterial`,
 :class:`dmn_umat.laws.PhaseMaterial`, ...).
 
@@ -43,6 +44,7 @@ from ..loadpath import solve_mixed
 from .kernel import MAX_TOTAL_ITER
 
 if TYPE_CHECKING:
+    from ..loadpath import LoadPath
     from ..network import Network
 
 #: Newton iterations one path step may spend in all (bisections and failed calls included).
@@ -66,11 +68,12 @@ def _eval(material, eps, state, spent=None, clock=None):
     return stress[0], tangent[0], state_new[0], int(status[0]), its
 
 
-def _step(material, state, eps_from, target, free, C_prev, spent, clock=None):
+def _step(material, state, eps_from, target, free, C_prev, spent, clock=None, sig_target=None, sig_from=None):
     """One path step from a committed state; returns (eps, stress, tangent, state, iterations)
     or raises RuntimeError when the material or the mixed-control Newton fails.  ``spent`` ([int])
     accumulates the network Newton iterations of every call, failed ones included; ``clock``:
-    (dt, temp, dtemp) or None (:func:`_eval`)."""
+    (dt, temp, dtemp) or None (:func:`_eval`); ``sig_target`` (6,): stress of the ``free``
+    components (None: zero), ``sig_from`` (6,): the committed stress (tangent predictor)."""
     if not free:
         stress, tangent, state_new, status, its = _eval(material, target, state, spent, clock)
         if status != 0:
@@ -81,8 +84,11 @@ def _step(material, state, eps_from, target, free, C_prev, spent, clock=None):
     guess = eps_from.copy()
     if C_prev is not None:  # tangent predictor for the free strains
         d = target[co] - eps_from[co]
+        ds = np.zeros(fr.size)
+        if sig_target is not None and sig_from is not None:
+            ds = sig_target[fr] - sig_from[fr]
         try:
-            guess[fr] += np.linalg.solve(C_prev[np.ix_(fr, fr)], -C_prev[np.ix_(fr, co)] @ d)
+            guess[fr] += np.linalg.solve(C_prev[np.ix_(fr, fr)], ds - C_prev[np.ix_(fr, co)] @ d)
         except np.linalg.LinAlgError:
             pass
     last = {}
@@ -94,7 +100,7 @@ def _step(material, state, eps_from, target, free, C_prev, spent, clock=None):
         last["state"] = state_new
         return stress, tangent, status
 
-    eps, stress, tangent, mixed_its = solve_mixed(update, target, free, guess)
+    eps, stress, tangent, mixed_its = solve_mixed(update, target, free, guess, stress_target=sig_target)
     its = total[0] if hasattr(material, "last_info") else mixed_its
     return eps, stress, tangent, last["state"], its
 
@@ -108,8 +114,12 @@ def drive(
     max_iter: int = STEP_ITER_CAP,
     time: np.ndarray | None = None,
     temp: np.ndarray | None = None,
+    stress: np.ndarray | None = None,
 ) -> dict:
     """Follow ``path`` ((n,6) Mandel total strain targets; free components ignored).
+
+    ``stress`` (n, 6) Mandel: the mean-stress targets of the ``stress_free`` components at the
+    end of each step (from zero; other entries ignored); None: those components at zero stress.
 
     ``time`` (n,): total time at the end of each step (from 0; rate-dependent laws), ``temp``
     (n,): temperature at the end of each step (the path starts at ``temp[0]``); each optional
@@ -122,6 +132,10 @@ def drive(
     path = np.atleast_2d(np.asarray(path, dtype=np.float64))
     if path.ndim != 2 or path.shape[1] != 6 or not np.all(np.isfinite(path)):
         raise DriveError("path must be an (n, 6) array of finite strains")
+    if stress is not None:
+        stress = np.asarray(stress, dtype=np.float64)
+        if stress.shape != path.shape or not np.all(np.isfinite(stress)):
+            raise DriveError(f"stress targets must be a finite {path.shape} array like the path")
     free = tuple(sorted(int(i) for i in stress_free))
     timed = time is not None or temp is not None
     if timed:
@@ -149,16 +163,20 @@ def drive(
         stack = [1.0]
         t_done = 0.0
         start = eps.copy()
+        sig_start = np.zeros(6) if k == 0 or stress is None else stress[k - 1]
+        sig_done = stress_now = out_s[k - 1] if k else np.zeros(6)
         its_step = 0
         spent = [0]
         while stack:
             t = stack[-1]
             tgt = start + t * (target - start)
+            sig_tgt = None if stress is None else sig_start + t * (stress[k] - sig_start)
             clock = None
             if timed:
                 clock = ((t - t_done) * dts[k], temps0[k] + t_done * dtemps[k], (t - t_done) * dtemps[k])
             try:
-                e_new, s_new, C_new, st_new, its = _step(material, state, eps, tgt, free, C, spent, clock)
+                e_new, s_new, C_new, st_new, its = _step(material, state, eps, tgt, free, C, spent, clock,
+                                                         sig_tgt, sig_done)
             except (RuntimeError, np.linalg.LinAlgError) as exc:
                 if spent[0] > max_iter:
                     raise DriveError(
@@ -174,10 +192,11 @@ def drive(
                 continue
             its_step += its
             out_sub[k] += 1
-            eps, state, C, stress = e_new, st_new, C_new, s_new
+            eps, state, C, stress_now = e_new, st_new, C_new, s_new
+            sig_done = s_new
             t_done = stack.pop()
         out_e[k] = eps
-        out_s[k] = stress
+        out_s[k] = stress_now
         out_it[k] = its_step
         states[k] = state
         fields.append(material.fields(state[None, :]))
@@ -206,9 +225,11 @@ class DriveJob:
 
     ``model``: a model file, the name of a shipped model, or a loaded
     :class:`dmn_umat.network.Network`; ``phases``: one law per network phase, in phase order
-    (spec strings or :class:`dmn_umat.laws.Phase`); ``path``: a path CSV (tensor components)
-    or an (n, 6) Mandel array of total strain targets; ``stress_free``: components held at zero
-    stress, ``"22,33,23,13,12"`` or Mandel indices; ``dns``: a ``dmn dns --json`` file to compare
+    (spec strings or :class:`dmn_umat.laws.Phase`); ``path``: a path CSV (tensor components;
+    ``s11``.. columns prescribe stresses, :mod:`dmn_umat.loadpath`), a
+    :class:`dmn_umat.loadpath.LoadPath` or an (n, 6) Mandel array of total strain targets;
+    ``stress_free``: components held at zero stress, ``"22,33,23,13,12"`` or Mandel indices;
+    ``dns``: a ``dmn dns --json`` file to compare
     with (error measure, plot overlay); ``out``: ``.json`` (the result dict) or ``.csv`` table;
     ``png``: stress-strain plot; ``time``, ``temp``: (n,) time and temperature columns for an
     array ``path`` (a path file carries its own, :func:`dmn_umat.loadpath.read_load_path`); a
@@ -219,7 +240,7 @@ class DriveJob:
 
     model: str | Path | Network
     phases: Sequence
-    path: str | Path | np.ndarray
+    path: str | Path | np.ndarray | LoadPath
     stress_free: str | Sequence[int] | None = None
     dns: str | Path | None = None
     out: str | Path | None = None
@@ -308,7 +329,7 @@ def drive_model(job: DriveJob, progress: Callable[[Iterable], Iterable] | None =
 
     ``progress``: optional callable(iterable) → iterable over the path steps (a progress bar).
     """
-    from ..loadpath import LoadPath, parse_stress_free, read_load_path
+    from ..loadpath import LoadPath, control, parse_stress_free, read_load_path
     from . import report
     from .solver import NetworkMaterial
 
@@ -316,8 +337,11 @@ def drive_model(job: DriveJob, progress: Callable[[Iterable], Iterable] | None =
     net = _network(job)
     phases = _phases(job.phases, net.n_phases, f"model {job.name!r}")
     path = job.path
-    lp = (read_load_path(path) if isinstance(path, (str, Path))
-          else LoadPath(np.asarray(path, dtype=np.float64), job.time, job.temp))
+    if isinstance(path, LoadPath):
+        lp = path
+    else:
+        lp = (read_load_path(path) if isinstance(path, (str, Path))
+              else LoadPath(np.asarray(path, dtype=np.float64), job.time, job.temp))
     path = lp.strain
     rate = [p.spec or p.law for p in phases if p.rate_dependent]
     if rate and lp.time is None:
@@ -325,10 +349,11 @@ def drive_model(job: DriveJob, progress: Callable[[Iterable], Iterable] | None =
                          "(header e11,e22,e33,e23,e13,e12,time; docs/design.md §8)")
     sf = job.stress_free
     free = parse_stress_free(sf) if sf is None or isinstance(sf, str) else tuple(sorted(int(i) for i in sf))
+    free, stress = control(lp, free)
     dns = report.load_dns(job.dns, DriveError) if job.dns else None
     mat = NetworkMaterial(net, phases, threads=job.threads)
     res = drive(mat, path, free, max_cuts=job.max_cuts, progress=progress, max_iter=job.max_iter,
-                time=lp.time, temp=lp.temp)
+                time=lp.time, temp=lp.temp, stress=stress)
     err = None
     if dns is not None and dns[1].shape == res["stress"].shape:
         ref = np.linalg.norm(dns[1], axis=1)

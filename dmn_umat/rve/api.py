@@ -153,7 +153,9 @@ class DNSJob:
     """Nonlinear FFT reference of a voxel RVE along a macroscopic path (``dmn dns``; docs/fft.md).
 
     ``micro``, ``phases``, ``threads``, ``out`` as :class:`HomogenizeJob`; ``path``: a path CSV
-    (tensor components, docs/design.md §8) or an (n, 6) Mandel array of total strain targets;
+    (tensor components, docs/design.md §8; ``s11``.. columns prescribe stresses,
+    :mod:`dmn_umat.loadpath`), a :class:`dmn_umat.loadpath.LoadPath` or an (n, 6) Mandel array
+    of total strain targets;
     ``stress_free``: components held at zero mean stress, ``"22,33,23,13,12"`` or Mandel indices;
     ``tol``: relative equilibrium residual of each Newton solve.
     """
@@ -202,14 +204,17 @@ def run_dns(job: DNSJob, progress: Callable[[int, int], None] | None = None) -> 
     """Run :func:`dmn_umat.rve.fft.dns` for ``job`` and write ``job.out``; ``progress(step, n)``
     is called after each converged path step."""
     from .. import tensors
-    from ..loadpath import LoadPath, parse_stress_free, read_load_path
+    from ..loadpath import LoadPath, control, parse_stress_free, read_load_path
     from . import fft
 
     job.check()
     micro, phases = _inputs(job.micro, job.phases)
     path = job.path
-    lp = (read_load_path(path) if isinstance(path, (str, Path))
-          else LoadPath(np.asarray(path, dtype=np.float64)))
+    if isinstance(path, LoadPath):
+        lp = path
+    else:
+        lp = (read_load_path(path) if isinstance(path, (str, Path))
+              else LoadPath(np.asarray(path, dtype=np.float64)))
     path = lp.strain
     rate = [p.spec or p.law for p in phases if p.rate_dependent]
     if rate and lp.time is None:
@@ -217,10 +222,11 @@ def run_dns(job: DNSJob, progress: Callable[[int, int], None] | None = None) -> 
                           "(header e11,e22,e33,e23,e13,e12,time; docs/design.md §8)")
     sf = job.stress_free
     free = parse_stress_free(sf) if sf is None or isinstance(sf, str) else tuple(sorted(int(c) for c in sf))
+    free, stress = control(lp, free)
     workers = _threads(job.threads)
     try:
         res = fft.dns(micro, phases, path, stress_free=free, tol=job.tol, workers=workers, progress=progress,
-                      times=lp.time, temps=lp.temp)
+                      times=lp.time, temps=lp.temp, stresses=stress)
     except ValueError as exc:  # FFTConvergenceError (a RuntimeError) passes as it is
         raise RVEJobError(str(exc)) from None
     summary = DNSSummary(

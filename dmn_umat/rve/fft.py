@@ -418,10 +418,8 @@ class RVE:
             raise ValueError("the RVE needs at least one phase")
         phase_ids = _check_micro(micro, len(phases))
         free = tuple(sorted(int(c) for c in stress_free))
-        if len(set(free)) != len(free) or any(not 0 <= c < 6 for c in free) or len(free) == 6:
-            raise ValueError(
-                f"stress_free must list distinct Mandel indices 0..5 (not all 6), got {tuple(stress_free)}"
-            )
+        if len(set(free)) != len(free) or any(not 0 <= c < 6 for c in free):
+            raise ValueError(f"stress_free must list distinct Mandel indices 0..5, got {tuple(stress_free)}")
         if not (tol > 0.0 and math.isfinite(tol)):
             raise ValueError(f"tol must be a positive number, got {tol}")
         self.shape = phase_ids.shape
@@ -445,6 +443,7 @@ class RVE:
         self.state_new = np.zeros((s.N, self.nsv))
         self.status = np.zeros(s.N, dtype=np.int64)
         self._clock = (0.0, 0.0, 0.0)  # (dt, temp, dtemp) of the increment being solved
+        self._sig_free = np.zeros(len(free))  # mean-stress targets of the free components
         self._nchunk = max(1, min(s.N, 4 * numba.get_num_threads()))
         # absolute floor of the stress level (module doc): C0-weighted norm of a uniform strain
         # EPS_REF in the stiffest direction of any phase
@@ -468,19 +467,20 @@ class RVE:
 
     def increment(
         self, strain: np.ndarray, state: RVEState, tangent: bool = True, extrapolate: bool = True,
-        dt: float = 0.0, temp: float = 0.0, dtemp: float = 0.0,
+        dt: float = 0.0, temp: float = 0.0, dtemp: float = 0.0, stress: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, RVEState, dict]:
         """Equilibrium of the RVE at macroscopic strain ``strain`` (6,) Mandel from ``state``
         over a time increment ``dt`` (≥ 0) from temperature ``temp`` by ``dtemp`` (uniform over
         the RVE; read by the rate / temperature dependent laws, as ``laws.phase_update``).
 
         The prescribed components of ``strain`` are imposed (entries on ``stress_free`` are
-        ignored).  Initial guess: ``state.x`` plus ``state.dx`` scaled to the new prescribed
-        increment when ``extrapolate`` and loading continues in the same direction (ratio in
-        (0, 2]).  Returns ``(stress (6,), C (6, 6) or None, new_state, info)``: the Mandel mean
-        stress; the macroscopic consistent tangent dσ̄/dε̄ for all six components prescribed
-        (``C e_j = <C_alg (e_j + sym grad w_j)>``, one linearized periodic cell problem per
-        column; ``None`` if not ``tangent``); info ``newton``, ``krylov`` (iterations),
+        ignored); the ``stress_free`` components get the mean stress ``stress`` (6,) Mandel
+        (other entries ignored; None: zero).  Initial guess: ``state.x`` plus ``state.dx``
+        scaled to the new prescribed increment when ``extrapolate`` and loading continues in the
+        same direction (ratio in (0, 2]).  Returns ``(stress (6,), C (6, 6) or None, new_state,
+        info)``: the Mandel mean stress; the macroscopic consistent tangent dσ̄/dε̄ for all six
+        components prescribed (``C e_j = <C_alg (e_j + sym grad w_j)>``, one linearized periodic cell
+        problem per column; ``None`` if not ``tangent``); info ``newton``, ``krylov`` (iterations),
         ``residual`` (relative), ``strain_field``, ``stress_field`` (N, 6) per voxel.
         Raises :class:`FFTConvergenceError` if Newton, PCG or a phase law fails (the caller may
         cut the increment), ValueError on bad input.
@@ -492,6 +492,11 @@ class RVE:
         if not (math.isfinite(dt) and dt >= 0.0 and math.isfinite(temp) and math.isfinite(dtemp)):
             raise ValueError(f"dt must be finite and >= 0 and temp, dtemp finite, got {dt}, {temp}, {dtemp}")
         self._clock = (float(dt), float(temp), float(dtemp))
+        if stress is not None:
+            stress = np.asarray(stress, dtype=np.float64)
+            if stress.shape != (6,) or not np.all(np.isfinite(stress)):
+                raise ValueError(f"stress must be a finite (6,) Mandel vector, got shape {stress.shape}")
+        self._sig_free = np.zeros(s.free.size) if stress is None else stress[s.free]
         ok = (state.x.shape == (s.n,) and state.dx.shape == (s.n,) and state.state.shape == (s.N, self.nsv)
               and state.strain.shape == (6,) and state.dE.shape == (int(self.mask.sum()),))
         if not ok:
@@ -524,7 +529,7 @@ class RVE:
         kern.divergence(self.sig, s.u_view(r))
         total = self.sig.sum(axis=0)
         if s.free.size:
-            r[s.nu:] = total[s.free]
+            r[s.nu:] = total[s.free] - s.N * self._sig_free
         r *= -1.0
         z = np.empty(s.n)
         res = math.sqrt(max(s.precond(r, z), 0.0))
@@ -613,6 +618,7 @@ def dns(
     progress: Callable[[int, int], None] | None = None,
     times: np.ndarray | None = None,
     temps: np.ndarray | None = None,
+    stresses: np.ndarray | None = None,
 ) -> DNSResult:
     """Nonlinear FFT DNS of a voxel RVE along a macroscopic strain path (small strain).
 
@@ -625,6 +631,8 @@ def dns(
     phase law fails (a cut step gets its share of the time and temperature increments).
     ``times`` (n,) total time and ``temps`` (n,) temperature at the end of each step (optional,
     :class:`dmn_umat.loadpath.LoadPath`: from time 0 and the first row's temperature).
+    ``stresses`` (n, 6) Mandel: mean-stress targets of the ``stress_free`` components at the end
+    of each step (from zero; other entries ignored; None: zero stress).
     ``progress(step, n)`` is called after each converged path step.
     Raises ValueError on bad input, :class:`FFTConvergenceError` if a step cannot be solved.
     """
@@ -640,6 +648,13 @@ def dns(
     from ..loadpath import LoadPath, check_times
 
     check_times(times, temps, path.shape[0])  # PathError is a ValueError
+    if stresses is None and len(set(stress_free)) >= 6:
+        raise ValueError("stress_free: at least one component must be strain controlled "
+                         "(all six at zero stress is no load)")
+    if stresses is not None:
+        stresses = np.asarray(stresses, dtype=np.float64)
+        if stresses.shape != path.shape or not np.all(np.isfinite(stresses)):
+            raise ValueError(f"stresses must be a finite {path.shape} array like the path")
     dts, temps0, dtemps = LoadPath(path, times, temps).increments()
     rve = RVE(micro, phases, stress_free, tol, max_newton, max_krylov, workers)
     nph = len(phases)
@@ -660,6 +675,7 @@ def dns(
     info = {}
     for step in range(n):
         target = path[step]
+        sig0 = np.zeros(6) if step == 0 or stresses is None else stresses[step - 1]
         a, h = 0.0, 1.0
         extrapolate = True
         while a < 1.0:
@@ -671,6 +687,7 @@ def dns(
                     E, st, tangent=False, extrapolate=extrapolate,
                     dt=(b - a) * dts[step], temp=temps0[step] + a * dtemps[step],
                     dtemp=(b - a) * dtemps[step],
+                    stress=None if stresses is None else sig0 + b * (stresses[step] - sig0),
                 )
             except FFTConvergenceError as exc:
                 h *= 0.5
