@@ -37,6 +37,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -365,6 +366,34 @@ class _Partial:
             done[index] = rec
         return done
 
+    def resume(self, n: int, log: Callable[[str], None]) -> dict[int, dict]:
+        """:meth:`load`, saying in ``log`` what is recomputed and what is resumed."""
+        done = self.load(n)
+        if self.rejected:
+            log(f"recomputing {self.rejected} sample file(s) in {self.dir} that are unreadable, "
+                "of another run or edited (checksum)")
+        if done:
+            log(f"resuming: {len(done)} of {n} samples already done in {self.dir}")
+        return done
+
+    def acceptor(self, done: dict[int, dict], on_sample: Callable[[int, int], None] | None,
+                 error: type[Exception]) -> Callable[[dict], None]:
+        """The callback for each computed record: store it in this directory and in ``done``,
+        report ``on_sample(index, n_done)``; a failed sample raises ``error`` (one line)."""
+
+        def accept(rec: dict) -> None:
+            if "error" in rec:
+                kept = f"{len(done)} finished samples are kept in {self.dir}; " if done else ""
+                raise error(
+                    f"sample {rec['index']} failed ({rec['error']}); {kept}rerun with a larger --max-iter"
+                )
+            self.store(rec)
+            done[int(rec["index"])] = rec
+            if on_sample is not None:
+                on_sample(int(rec["index"]), len(done))
+
+        return accept
+
     def store(self, rec: dict) -> None:
         arrays = {k: np.asarray(v) for k, v in rec.items()}
         arrays["run"] = np.asarray(self.run)
@@ -438,24 +467,9 @@ def generate_dataset(
         "tol": float(tol),
     }  # max_iter is left out: it changes no converged sample, so a rerun may raise it
     partial = _Partial(out, manifest)
-    done = partial.load(samples)
+    done = partial.resume(samples, log)
     todo = [i for i in range(samples) if i not in done]
-    if partial.rejected:
-        log(f"recomputing {partial.rejected} sample file(s) in {partial.dir} that are unreadable, "
-            "of another run or edited (checksum)")
-    if done:
-        log(f"resuming: {len(done)} of {samples} samples already done in {partial.dir}")
-
-    def accept(rec: dict) -> None:
-        if "error" in rec:
-            kept = f"{len(done)} finished samples are kept in {partial.dir}; " if done else ""
-            raise DatasetError(
-                f"sample {rec['index']} failed ({rec['error']}); {kept}rerun with a larger --max-iter"
-            )
-        partial.store(rec)
-        done[int(rec["index"])] = rec
-        if on_sample is not None:
-            on_sample(int(rec["index"]), len(done))
+    accept = partial.acceptor(done, on_sample, DatasetError)
 
     args = (seed, sampler.to_dict(), float(tol), int(max_iter))
     n_workers = 1

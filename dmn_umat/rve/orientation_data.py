@@ -375,19 +375,10 @@ def _generate(
     todo: list[int] = []
     n_workers = 1
 
-    def accept(rec: dict) -> None:
-        if "error" in rec:
-            kept = f"{len(done)} finished samples are kept in {partial.dir}; " if done else ""
-            raise OrientationDataError(
-                f"sample {rec['index']} failed ({rec['error']}); {kept}rerun with a larger --max-iter"
-            )
-        partial.store(rec)
-        done[int(rec["index"])] = rec
-        if on_sample is not None:
-            on_sample(int(rec["index"]), len(done))
+    accept = None  # stores each computed sample; set by prepare(), once the partial directory exists
 
     def prepare() -> None:
-        nonlocal partial, done, todo
+        nonlocal partial, done, todo, accept
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -401,15 +392,9 @@ def _generate(
             "voxels_sha256": [rves[k]["voxels_sha256"] for k in range(S)],
         }
         partial = _ds._Partial(out, manifest)
-        done = partial.load(n)
+        done = partial.resume(n, log)
         todo = [g for g in range(n) if g not in done]
-        if partial.rejected:
-            log(
-                f"recomputing {partial.rejected} sample file(s) in {partial.dir} that are unreadable, "
-                "of another run or edited (checksum)"
-            )
-        if done:
-            log(f"resuming: {len(done)} of {n} samples already done in {partial.dir}")
+        accept = partial.acceptor(done, on_sample, OrientationDataError)
 
     def call(g: int, micro) -> tuple:
         return (micro, g, *sample_args, (g % M) if job.shared_pairs else g)
