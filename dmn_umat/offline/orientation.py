@@ -18,7 +18,10 @@ docs/data.md §4).
 - :class:`TriangleInterpolator`: Köbler et al. (2018) — one network per grid state, C̄ at a state
   = barycentric blend of the three networks of the enclosing (Delaunay) triangle;
   :func:`train_per_state` trains them with :func:`.train.train`.
-- :func:`save_json` / :func:`load_json`: the draft file format (docs/model_format.md, DRAFT).
+- :func:`to_parametric_model` / :func:`to_model_file`: export an IMN parametric network to the
+  version-2 model file (docs/model_format.md; :class:`dmn_umat.model_file.ParametricModel`);
+  :func:`from_parametric_model` is the inverse.
+- :func:`save_json` / :func:`load_json`: the JSON document of the study scripts (training state).
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import model_file
 from ..fileio import atomic_write_json
+from ..model_file import CENTER, ParametricModel, bfs_of_preorder, monomial_exponents
 from ..network import Network
 from .config import TrainConfig
 from .data import split
@@ -43,7 +48,7 @@ from .train import evaluate, relative_errors, train
 
 FORMAT = "dmn_umat.parametric_network"
 FORMAT_VERSION = 1
-CENTER = (1.0 / 3.0, 1.0 / 3.0)  # feature origin: the isotropic state
+# CENTER (feature origin: the isotropic state) and monomial_exponents live in model_file
 STATE_TOL = 1e-6  # tolerance of the triangle checks
 
 
@@ -71,11 +76,6 @@ def check_states(states) -> np.ndarray:
             f"state ({l1[i]:g}, {l2[i]:g}, {l3[i]:g}) is off the orientation triangle (need λ1 ≥ λ2 ≥ λ3 ≥ 0)"
         )
     return np.ascontiguousarray(s[:, :2])
-
-
-def monomial_exponents(degree: int) -> list[tuple[int, int]]:
-    """Exponents (a, b) of the monomials x1^a x2^b with 1 ≤ a + b ≤ degree, graded order."""
-    return [(d - b, b) for d in range(1, degree + 1) for b in range(d + 1)]
 
 
 def features(states: torch.Tensor, degree: int) -> torch.Tensor:
@@ -421,6 +421,56 @@ def from_dict(obj: dict) -> ParametricNetwork:
             model.base.get_parameter(name).copy_(val)
         model.coef.copy_(coef)
     return model
+
+
+IMN_LAYOUT = ["z", "theta", "phi"]
+
+
+def _file_order(model: ParametricNetwork) -> np.ndarray:
+    """(P,) index into the torch parameter vector of each file-order entry (z left to right, θ and
+    φ of the internal nodes in pre-order instead of breadth-first)."""
+    if model.formulation != "imn" or model.names != IMN_LAYOUT:
+        raise OrientationNetworkError(
+            f"only IMN parametric networks go to a model file (got {model.formulation}); "
+            "export a DMN state with network_at(state)"
+        )
+    L = 2**model.depth
+    order = bfs_of_preorder(model.depth)
+    internal = order[order < L - 1]
+    return np.concatenate([np.arange(L), L + internal, 2 * L - 1 + internal])
+
+
+def to_parametric_model(model: ParametricNetwork, metadata: dict | None = None) -> ParametricModel:
+    """The file form (:class:`~dmn_umat.model_file.ParametricModel`) of an IMN parametric network."""
+    idx = _file_order(model)
+    meta = {"formulation": "imn", "depth": model.depth, "n_phases": 2, **(metadata or {})}
+    meta["parametric"] = {"degree": model.degree, "activation": model.base.activation,
+                          "descriptors": ["lambda1 - 1/3", "lambda2 - 1/3"]}
+    with torch.no_grad():
+        p0 = model.p0().numpy()[idx].copy()
+        coef = model.coef.numpy()[idx].copy()
+    return ParametricModel(model.depth, model.degree, model.base.activation, p0, coef, meta)
+
+
+def from_parametric_model(pm: ParametricModel) -> ParametricNetwork:
+    """Inverse of :func:`to_parametric_model` (a torch model, e.g. to continue training)."""
+    model = ParametricNetwork(build("imn", pm.depth, pm.activation), pm.degree)
+    idx = _file_order(model)
+    p0, coef = np.empty_like(pm.p0), np.empty_like(pm.coef)
+    p0[idx], coef[idx] = pm.p0, pm.coef
+    with torch.no_grad():
+        for name, val in model._unflatten(torch.as_tensor(p0, dtype=DTYPE)).items():
+            model.base.get_parameter(name).copy_(val)
+        model.coef.copy_(torch.as_tensor(coef, dtype=DTYPE))
+    return model
+
+
+def to_model_file(model: ParametricNetwork, path: str | Path, metadata: dict | None = None) -> Path:
+    """Write an IMN parametric network as a version-2 ``*.dmn`` file (docs/model_format.md)."""
+    try:
+        return model_file.write_parametric(path, to_parametric_model(model, metadata))
+    except model_file.ModelFileError as exc:
+        raise OrientationNetworkError(str(exc)) from None
 
 
 def save_json(path: str | Path, model: ParametricNetwork, metadata: dict | None = None) -> Path:
