@@ -26,7 +26,8 @@ LAYERS = {
     2: {"dmn_umat.online.kernel", "dmn_umat.online.solver", "dmn_umat.rve.fft",
         "dmn_umat.rve.fft_kernels", "dmn_umat.rve.micro", "dmn_umat.rve.image_import",
         "dmn_umat.rve.sampling", "dmn_umat.rve.orientation", "dmn_umat.online.finite_kernel",
-        "dmn_umat.online.finite_solver", "dmn_umat.rve.fft_finite", "dmn_umat.online.tree"},
+        "dmn_umat.online.finite_solver", "dmn_umat.rve.fft_finite", "dmn_umat.online.tree",
+        "dmn_umat.online.parametric"},
 }
 
 # (importer, imported) edges and unit pairs still being removed (issue: one entry point per stage)
