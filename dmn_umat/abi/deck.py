@@ -105,3 +105,44 @@ def material_block(
         lines.append(", ".join(values[i:i + 8]))
     lines += ["*DEPVAR", str(max(nsv, 1))]
     return "\n".join(lines) + "\n"
+
+
+#: STATEV slots (0-based) of the orientation tensor A₂ of an orientation-aware (version-2) model:
+#: STATEV(1..6) = a11, a22, a33, a23, a13, a12, read by the UMAT on every call, never written.
+A2_SLOTS = 6
+
+
+def a2_initial_conditions(elements, a2, ngp: int = 8, flavor: str = "calculix",
+                          nstatv: int | None = None) -> str:
+    """``*INITIAL CONDITIONS, TYPE=SOLUTION`` lines that put each element's A₂ into STATEV 1–6.
+
+    ``elements`` (ne,) element numbers of the deck, ``a2`` (ne, 6) components a11, a22, a33,
+    a23, a13, a12.  ``flavor="calculix"``: one keyword line per element and integration point
+    (``ngp`` points: C3D8 8, C3D8R 1, C3D20R 8, C3D10 4, C3D4 1), data ``element, point, a11..a12``
+    — ccx 2.20 stores the six values of the first data line after the keyword and mishandles any
+    further line (measured: docs/abi.md), so the keyword is repeated.  ``flavor="abaqus"``: one
+    keyword and per element ``element, SDV1..SDV7`` then 8 per continuation line, all ``nstatv``
+    values (A₂ then zeros), which Abaqus applies to every integration point of the element."""
+    el = np.asarray(elements, np.int64).ravel()
+    a = np.asarray(a2, np.float64)
+    if a.shape != (el.size, A2_SLOTS) or not np.all(np.isfinite(a)):
+        raise DeckError(f"A2 must be finite (n_elements, 6) = ({el.size}, 6), got {a.shape}")
+    if flavor == "calculix":
+        if ngp < 1:
+            raise DeckError(f"ngp must be >= 1, got {ngp}")
+        lines = []
+        for e, row in zip(el, a):
+            vals = ", ".join(_field(v) for v in row)
+            for k in range(1, ngp + 1):
+                lines += ["*INITIAL CONDITIONS, TYPE=SOLUTION", f"{e}, {k}, {vals}"]
+        return "\n".join(lines) + "\n"
+    if flavor != "abaqus":
+        raise DeckError(f"unknown deck flavor {flavor!r} (calculix, abaqus)")
+    if nstatv is None or nstatv < A2_SLOTS:
+        raise DeckError(f"the abaqus flavor needs nstatv >= {A2_SLOTS} (all state variables are given)")
+    lines = ["*INITIAL CONDITIONS, TYPE=SOLUTION"]
+    for e, row in zip(el, a):
+        vals = [_field(v) for v in row] + ["0."] * (nstatv - A2_SLOTS)
+        lines.append(", ".join([str(e)] + vals[:7]))
+        lines += [", ".join(vals[i:i + 8]) for i in range(7, len(vals), 8)]
+    return "\n".join(lines) + "\n"

@@ -184,9 +184,11 @@ class MeshJob:
     """A user's mesh (gmsh ``.msh``, Abaqus ``.inp``, ``.vtu``, … any meshio format).
 
     Material: ``model`` + ``phases`` (the surrogate) or one phase spec in ``phases``, everywhere
-    not covered by ``regions`` (group → phase spec or ``"model"``).  Load schedule: ``factors``
-    (target load factors, e.g. a cycle) or ``steps`` equal increments to 1.  2-D meshes are
-    plane strain (thickness 1)."""
+    not covered by ``regions`` (group → phase spec or ``"model"``).  An orientation-aware
+    (version-2) model reads each cell's A₂ from the mesh file's cell data ``orientation``
+    (default ``"a2"``, (n_cells, 6): a11, a22, a33, a23, a13, a12; docs/fibres.md §4).  Load
+    schedule: ``factors`` (target load factors, e.g. a cycle) or ``steps`` equal increments to 1.
+    2-D meshes are plane strain (thickness 1)."""
 
     mesh: str | Path
     fix: Sequence[Fix] = ()
@@ -203,6 +205,7 @@ class MeshJob:
     linear_solver: str = "direct"
     bbar: bool | None = None
     progress: bool = False
+    orientation: str | None = None
 
 
 def _component(tok: str, what: str) -> int:
@@ -283,7 +286,7 @@ def _check_components(mesh, comps, what: str) -> None:
 
 #: Keys of a TOML job file (``dmn fe2 run JOB.toml``): the CLI options' names and strings.
 JOB_KEYS = ("mesh", "fix", "displace", "traction", "model", "phase", "material", "steps", "factors",
-            "out", "name", "png_at", "solver", "bbar")
+            "out", "name", "png_at", "solver", "bbar", "orientation")
 
 
 def load_job(path: str | Path) -> MeshJob:
@@ -327,6 +330,7 @@ def load_job(path: str | Path) -> MeshJob:
             int(d.get("steps", 10)),
             [float(x) for x in d["factors"]] if "factors" in d else None, local(d.get("out")), d.get("name"),
             d.get("png_at", ("last",)), str(d.get("solver", "direct")), d.get("bbar"),
+            orientation=d.get("orientation"),
         )
     except (TypeError, ValueError) as exc:
         if isinstance(exc, JobError):
@@ -462,16 +466,36 @@ def run_mesh(job: MeshJob) -> FE2Result:
     return FE2Result.from_summary(finish_summary(summary, out, disp, force, xlabel, f"{ylabel} ({unit})", {}))
 
 
+def _orientation_points(job: MeshJob, mesh, ngp: int, default) -> np.ndarray | None:
+    """A₂ (npts, 6) of every integration point from the mesh's cell data when the model is
+    orientation-aware (None otherwise; naming a field for a fixed model is an error)."""
+    from .elements import MeshError
+    from .fibre_part import A2_FIELD, a2_field
+
+    if not getattr(default, "orientation_aware", False):
+        if job.orientation is not None:
+            raise JobError(f"--orientation {job.orientation}: the material is not an orientation-aware "
+                           "(version-2) model, so it takes no A2 field")
+        return None
+    try:
+        a2 = a2_field(mesh, job.orientation or A2_FIELD)
+    except MeshError as exc:
+        raise JobError(f"the model is orientation-aware: {exc}") from None
+    return np.repeat(a2, ngp, axis=0)
+
+
 def _region_material(job: MeshJob, mesh, ngp: int):
-    """The job's material: the default (model/phase) and one per ``regions`` entry."""
-    from .regions import RegionMaterial
+    """The job's material: the default (model/phase) and one per ``regions`` entry; an
+    orientation-aware model gets each point's A₂ (:class:`~dmn_umat.fe.regions.OrientedMaterial`)."""
+    from .regions import OrientedMaterial, RegionMaterial
 
     default = make_material(job.model, job.phases, None) if (job.model is not None or job.phases) else None
+    a2 = _orientation_points(job, mesh, ngp, default)
     if not job.regions:
         if default is None:
             raise JobError("no material: give --model with one --phase per network phase, --phase, "
                            "or --material GROUP=SPEC")
-        return default
+        return default if a2 is None else OrientedMaterial(default, a2)
     region = -np.ones(mesh.n_cells, np.int64)
     mats, labels = [], []
     for group, spec in job.regions.items():
@@ -501,4 +525,7 @@ def _region_material(job: MeshJob, mesh, ngp: int):
         region[rest] = len(mats)
         mats.append(default)
         labels.append(f"rest={material_label(default)}")
-    return RegionMaterial(mats, np.repeat(region, ngp), labels)
+    point_region = np.repeat(region, ngp)
+    if a2 is not None:  # each region of the oriented model: the A₂ of its own points
+        mats = [OrientedMaterial(m, a2[point_region == r]) if m is default else m for r, m in enumerate(mats)]
+    return RegionMaterial(mats, point_region, labels)

@@ -31,6 +31,8 @@ class Mesh:
     by :func:`from_meshio` from the file's node sets and physical groups / cell sets);
     ``cell_sets`` maps names to solid cell indices (material regions) and ``facet_sets`` names
     to boundary facets ``(nf, nfn)`` node lists (lower-dimensional physical groups: tractions).
+    ``cell_data`` maps names to per-cell arrays ``(ne, ...)`` (the file's numeric cell data of the
+    solid cells, e.g. a fibre-orientation field ``"a2"`` (ne, 6)).
     """
 
     points: np.ndarray
@@ -39,6 +41,7 @@ class Mesh:
     node_sets: dict[str, np.ndarray] = field(default_factory=dict)
     cell_sets: dict[str, np.ndarray] = field(default_factory=dict)
     facet_sets: dict[str, np.ndarray] = field(default_factory=dict)
+    cell_data: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         self.points = np.ascontiguousarray(self.points, dtype=np.float64)
@@ -194,6 +197,7 @@ def from_meshio(m, dim: int | None = None) -> Mesh:
             _fix_orientation(mesh)
             mesh.add_plane_sets()
             _named_sets(mesh, m, remap)
+            _cell_data(mesh, m)
             return mesh
     found = sorted(types_present) or ["none"]
     raise MeshError("mesh has no supported cells (triangle, quad, tetra, hexahedron); "
@@ -238,6 +242,21 @@ def _named_sets(mesh: Mesh, m, remap: np.ndarray) -> None:
     for name, idx in (m.point_sets or {}).items():
         n = remap[np.asarray(idx, np.int64)]
         mesh.node_sets[name] = np.unique(n[n >= 0])
+
+
+def _cell_data(mesh: Mesh, m) -> None:
+    """The numeric cell data of the solid blocks of a ``meshio.Mesh`` (in the order of
+    ``mesh.cells``) as ``mesh.cell_data[name]`` (ne, ...); ``gmsh:`` bookkeeping is skipped."""
+    for name, per_block in (m.cell_data or {}).items():
+        if name.startswith("gmsh:"):
+            continue
+        parts = [np.asarray(d) for b, d in zip(m.cells, per_block) if b.type == mesh.cell_type]
+        if not parts or any(p.dtype.kind not in "iuf" for p in parts):
+            continue
+        try:
+            mesh.cell_data[name] = np.concatenate(parts).astype(np.float64)
+        except ValueError:  # blocks with differing component counts: not a usable field
+            continue
 
 
 def _fix_orientation(mesh: Mesh) -> None:

@@ -66,3 +66,46 @@ class RegionMaterial:
             for name, v in m.fields(state[idx, : m.nstate]).items():
                 out.setdefault(name, np.zeros(self.npts))[idx] = v
         return out
+
+
+#: A₂ (a11, a22, a33, a23, a13, a12) → XDMF Tensor6 order (xx, xy, xz, yy, yz, zz)
+_A2_TENSOR6 = [0, 5, 4, 1, 3, 2]
+
+
+class OrientedMaterial:
+    """An orientation-aware batched material (``update(strain, state, a2)``, e.g.
+    :class:`dmn_umat.online.parametric.ParametricNetworkMaterial`) with a fixed A₂ per point.
+
+    ``a2`` (npts, 6): components a11, a22, a33, a23, a13, a12 of each integration point (constant
+    over the analysis).  Follows the batched protocol of :mod:`dmn_umat.laws.material`; ``fields``
+    adds ``a2`` (npts, 6) in XDMF ``Tensor6`` order (xx, xy, xz, yy, yz, zz) for ParaView."""
+
+    def __init__(self, material, a2: np.ndarray, label: str | None = None):
+        self.material = material
+        self.a2 = np.ascontiguousarray(a2, dtype=np.float64)
+        if self.a2.ndim != 2 or self.a2.shape[1] != 6:
+            raise ValueError(f"OrientedMaterial: a2 must be (npts, 6), got {self.a2.shape}")
+        self.npts = self.a2.shape[0]
+        self.nstate = int(material.nstate)
+        self.label = label or getattr(material, "label", type(material).__name__)
+
+    def _check(self, n: int) -> None:
+        if n != self.npts:
+            raise ValueError(f"OrientedMaterial holds A2 of {self.npts} points, got {n}")
+
+    def initial_state(self, npts: int) -> np.ndarray:
+        self._check(npts)
+        return self.material.initial_state(npts)
+
+    def update(self, strain: np.ndarray, state_old: np.ndarray) -> MaterialUpdate:
+        """Same contract as :meth:`dmn_umat.laws.PhaseMaterial.update`, each point at its own A₂."""
+        self._check(np.atleast_2d(strain).shape[0])
+        return self.material.update(strain, state_old, self.a2)
+
+    def suggested_ratio(self, status: np.ndarray) -> float:
+        return float(self.material.suggested_ratio(status))
+
+    def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
+        out = dict(self.material.fields(state))
+        out["a2"] = self.a2[:, _A2_TENSOR6]
+        return out

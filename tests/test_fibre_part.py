@@ -1,0 +1,185 @@
+"""A part with a fibre-orientation field (issue 13 items 4–5, docs/fibres.md §4): the skin–core
+field, the mesh file's cell data ``a2``, the CalculiX recipe that gives each element and
+integration point its own A₂ in STATEV 1–6, and the orientation-aware model in the bundled solver
+and in CalculiX through the UMAT."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dmn_umat.abi import deck
+from dmn_umat.fe import fibre_part as fp
+from dmn_umat.fe.elements import MeshError
+from dmn_umat.fe.mesh import read_mesh
+
+
+def _a2_matrix(v: np.ndarray) -> np.ndarray:
+    a = np.empty((v.shape[0], 3, 3))
+    for k, (i, j) in enumerate(((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))):
+        a[:, i, j] = a[:, j, i] = v[:, k]
+    return a
+
+
+# --------------------------------------------------------------------------- the field
+def test_skin_core_field_is_a_valid_orientation_tensor_everywhere():
+    zeta = np.linspace(-1.0, 1.0, 201)
+    a = _a2_matrix(fp.skin_core_a2(zeta))
+    np.testing.assert_allclose(np.trace(a, axis1=1, axis2=2), 1.0, atol=1e-14)
+    assert np.linalg.eigvalsh(a).min() >= -1e-14
+    lam = fp.SKIN_CORE_EIGENVALUES
+    # skin: fibres along the flow x; core: across it (y); the same strength; symmetric in ζ
+    np.testing.assert_allclose(a[0], np.diag(lam), atol=1e-14)
+    np.testing.assert_allclose(a[100], np.diag([lam[1], lam[0], lam[2]]), atol=1e-14)
+    np.testing.assert_allclose(a, a[::-1], atol=1e-14)
+    # smooth transition: a11 falls monotonically from the skin to the core
+    a11 = a[:101, 0, 0]
+    assert np.all(np.diff(a11) <= 1e-15) and a11[0] > a11[-1]
+    with pytest.raises(MeshError, match="eigenvalues"):
+        fp.skin_core_a2(zeta, eigenvalues=(0.8, 0.3, 0.05))
+
+
+def test_mesh_file_round_trip_keeps_the_a2_cell_data(tmp_path):
+    mesh = fp.fibre_plate(nx=3, ny=2, nz=4)
+    path = fp.write_mesh(tmp_path / "plate.vtu", mesh)
+    back = read_mesh(path)
+    np.testing.assert_array_equal(back.cells, mesh.cells)
+    np.testing.assert_array_equal(back.cell_data["a2"], mesh.cell_data["a2"])
+    np.testing.assert_allclose(fp.a2_field(back), mesh.cell_data["a2"], atol=1e-15)
+    # through the thickness: the cells of one z layer share A₂, skin and core differ
+    zc = back.points[back.cells, 2].mean(1)
+    for z in np.unique(zc):
+        rows = back.cell_data["a2"][zc == z]
+        assert np.all(rows == rows[0])
+    assert back.cell_data["a2"][np.argmin(zc), 0] > back.cell_data["a2"][np.argmin(np.abs(zc - 1.0)), 0]
+
+
+def test_bad_orientation_fields_are_one_line_errors():
+    mesh = fp.fibre_plate(nx=2, ny=1, nz=2)
+    good = mesh.cell_data.pop("a2")
+    with pytest.raises(MeshError, match="no cell data 'a2'"):
+        fp.a2_field(mesh)
+    mesh.cell_data["a2"] = good[:, :5]
+    with pytest.raises(MeshError, match=r"must be \(n_cells, 6\)"):
+        fp.a2_field(mesh)
+    bad = good.copy()
+    bad[2, 0] += 0.1  # trace 1.1
+    mesh.cell_data["a2"] = bad
+    with pytest.raises(MeshError, match="cell 2 .*trace 1") as err:
+        fp.a2_field(mesh)
+    assert "\n" not in str(err.value)
+    bad = good.copy()
+    bad[1] = [1.2, -0.1, -0.1, 0.0, 0.0, 0.0]  # trace 1, not positive semidefinite
+    mesh.cell_data["a2"] = bad
+    with pytest.raises(MeshError, match="cell 1 .*semidefinite"):
+        fp.a2_field(mesh)
+    mesh.cell_data["a2"] = _a2_matrix(good)  # (n, 3, 3) is accepted too
+    np.testing.assert_allclose(fp.a2_field(mesh), good, atol=1e-15)
+
+
+# --------------------------------------------------------------------------- the deck recipe
+def test_a2_initial_conditions_text():
+    a2 = fp.skin_core_a2(np.array([-1.0, 0.0]))
+    ccx = deck.a2_initial_conditions([7, 9], a2, ngp=2)
+    lines = ccx.splitlines()
+    assert lines[0::2] == ["*INITIAL CONDITIONS, TYPE=SOLUTION"] * 4  # repeated: ccx reads one line each
+    assert [ln.split(",")[:2] for ln in lines[1::2]] == [["7", " 1"], ["7", " 2"], ["9", " 1"], ["9", " 2"]]
+    np.testing.assert_array_equal([float(x) for x in lines[3].split(",")[2:]], a2[0])
+    abq = deck.a2_initial_conditions([7, 9], a2, flavor="abaqus", nstatv=20).splitlines()
+    assert abq[0] == "*INITIAL CONDITIONS, TYPE=SOLUTION"
+    first = abq[1].split(",")
+    assert first[0] == "7" and len(first) == 8  # element + 7 values, then 8 per line
+    vals = [float(x) for row in abq[1:4] for x in row.split(",")][1:]
+    assert len(vals) == 20 and vals[:6] == list(a2[0]) and not any(vals[6:])
+    with pytest.raises(deck.DeckError, match="nstatv"):
+        deck.a2_initial_conditions([7, 9], a2, flavor="abaqus")
+    with pytest.raises(deck.DeckError, match="finite"):
+        deck.a2_initial_conditions([7], a2)
+
+
+def _ccx() -> Path:
+    exe = Path(os.environ.get("DMN_UMAT_CCX_CACHE", Path.home() / ".cache" / "dmn_umat" / "ccx")) / "ccx"
+    if not exe.is_file():
+        pytest.skip("no CalculiX with the UMAT loader (scripts/build_calculix.sh)")
+    return exe
+
+
+PROBE_UMAT = r"""
+#include <stdio.h>
+#include <stddef.h>
+/* linear elastic (E = PROPS(1), nu = PROPS(2)); prints STATEV on entry at the first call of each point */
+void umat_(double *stress, double *statev, double *ddsdde, double *sse, double *spd, double *scd,
+           double *rpl, double *ddsddt, double *drplde, double *drpldt, const double *stran,
+           const double *dstran, const double *time, const double *dtime, const double *temp,
+           const double *dtemp, const double *predef, const double *dpred, const char *cmname,
+           const int *ndi, const int *nshr, const int *ntens, const int *nstatv, const double *props,
+           const int *nprops, const double *coords, const double *drot, double *pnewdt,
+           const double *celent, const double *dfgrd0, const double *dfgrd1, const int *noel,
+           const int *npt, const int *layer, const int *kspt, const int *kstep, const int *kinc,
+           size_t len) {
+    double E = props[0], nu = props[1], l = E * nu / ((1 + nu) * (1 - 2 * nu)), m = E / (2 * (1 + nu));
+    int n = *ntens;
+    for (int i = 0; i < n * n; ++i) ddsdde[i] = 0.0;
+    for (int i = 0; i < 3; ++i) { for (int j = 0; j < 3; ++j) ddsdde[i * n + j] = l; ddsdde[i * n + i] += 2 * m; }
+    for (int i = 3; i < n; ++i) ddsdde[i * n + i] = m;
+    for (int i = 0; i < n; ++i) {
+        double s = 0.0;
+        for (int j = 0; j < n; ++j) s += ddsdde[j * n + i] * (stran[j] + dstran[j]);
+        stress[i] = s;
+    }
+    if (*kinc == 1 && statev[*nstatv - 1] == 0.0) {
+        printf("PROBE %d %d", *noel, *npt);
+        for (int i = 0; i < *nstatv; ++i) printf(" %.17g", statev[i]);
+        printf("\n");
+    }
+    statev[*nstatv - 1] = 1.0;
+}
+"""
+
+
+def test_calculix_recipe_gives_each_element_and_point_its_own_a2(tmp_path):
+    """The measured basis of the recipe: with the keyword repeated per line, ccx hands every
+    element and integration point its own six values in STATEV 1–6 (the rest zero) — with a
+    single keyword and NSTATV > 6 it keeps only the first line (ccx 2.20's continuation bug)."""
+    exe = _ccx()
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler")
+    (tmp_path / "probe.c").write_text(PROBE_UMAT)
+    subprocess.run(["cc", "-O1", "-shared", "-fPIC", "-o", str(tmp_path / "libPROBE.so"),
+                    str(tmp_path / "probe.c")], check=True)
+    mesh = fp.fibre_plate(lx=3.0, ly=1.0, lz=2.0, nx=1, ny=1, nz=3)
+    a2 = mesh.cell_data["a2"]
+    block = "*MATERIAL, NAME=@ABAQUS_PROBE\n*USER MATERIAL, CONSTANTS=2\n1000., 0.3, 0.\n*DEPVAR\n10\n"
+    text = fp.calculix_deck(mesh, a2, block, [("xmin", [0]), ("ymin", [1]), ("zmin", [2])],
+                            ("xmax", 0, 0.01), [1.0])
+    env = dict(os.environ, LD_LIBRARY_PATH=str(tmp_path), OMP_NUM_THREADS="1", CCX_NPROC_RESULTS="1")
+
+    def probe(deck_text: str) -> dict:
+        (tmp_path / "job.inp").write_text(deck_text)
+        r = subprocess.run([str(exe), "-i", "job"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=120)
+        assert "Job finished" in r.stdout and "*ERROR" not in r.stdout, r.stdout[-2000:]
+        seen = {}
+        for line in r.stdout.splitlines():
+            if line.startswith("PROBE"):
+                f = line.split()
+                seen[int(f[1]), int(f[2])] = np.array([float(x) for x in f[3:]])
+        return seen
+
+    seen = probe(text)
+    assert sorted(seen) == [(e, k) for e in (1, 2, 3) for k in range(1, 9)]
+    for (e, _), sv in seen.items():
+        np.testing.assert_array_equal(sv[:6], a2[e - 1])
+        assert not sv[6:].any()
+    # one keyword for all lines: only the first line survives (why the recipe repeats it)
+    single = text.replace("*INITIAL CONDITIONS, TYPE=SOLUTION\n", "").replace(
+        "*SOLID SECTION, ELSET=EALL, MATERIAL=@ABAQUS_PROBE\n",
+        "*SOLID SECTION, ELSET=EALL, MATERIAL=@ABAQUS_PROBE\n*INITIAL CONDITIONS, TYPE=SOLUTION\n")
+    seen = probe(single)
+    lost = [key for key, sv in seen.items() if not sv[:6].any()]
+    assert len(lost) >= 20
