@@ -18,24 +18,25 @@ from .mesh import Mesh
 
 @njit(parallel=True, cache=True)
 def _element_stiffness(B, wdet, D, Ke):
-    """Ke[e] = Σ_g wdet[e,g] B[e,g]ᵀ D[e*ngp+g] B[e,g]   (B: (ne,ngp,6,nde), D: (ne*ngp,6,6))."""
-    ne, ngp, _, nde = B.shape
+    """Ke[e] = Σ_g wdet[e,g] B[e,g]ᵀ D[e*ngp+g] B[e,g]   (B: (ne,ngp,nk,nde), D: (ne*ngp,nk,nk);
+    nk = 6 Mandel strain, 9 displacement gradient in :mod:`dmn_umat.fe.finite`)."""
+    ne, ngp, nk, nde = B.shape
     for e in prange(ne):
-        DB = np.empty((6, nde))
+        DB = np.empty((nk, nde))
         for i in range(nde):
             for j in range(nde):
                 Ke[e, i, j] = 0.0
         for g in range(ngp):
             q = e * ngp + g
             w = wdet[e, g]
-            for k in range(6):
+            for k in range(nk):
                 for j in range(nde):
                     s = 0.0
-                    for m in range(6):
+                    for m in range(nk):
                         s += D[q, k, m] * B[e, g, m, j]
                     DB[k, j] = s * w
             for i in range(nde):
-                for k in range(6):
+                for k in range(nk):
                     b = B[e, g, k, i]
                     if b != 0.0:
                         for j in range(nde):
@@ -92,11 +93,11 @@ class Assembler:
     def strain(self, u: np.ndarray) -> np.ndarray:
         """Mandel strain at every integration point (npts, 6) from global displacements (ndof,)."""
         ue = u[self.edofs]
-        return np.einsum("egkd,ed->egk", self.B, ue, optimize=True).reshape(self.npts, 6)
+        return np.einsum("egkd,ed->egk", self.B, ue, optimize=True).reshape(self.npts, self.B.shape[2])
 
     def internal_force(self, stress: np.ndarray) -> np.ndarray:
         """f_int (ndof,) = Σ Bᵀ σ wdet from point stresses (npts, 6)."""
-        s = stress.reshape(self.mesh.n_cells, self.ngp, 6) * self.wdet[:, :, None]
+        s = stress.reshape(self.mesh.n_cells, self.ngp, self.B.shape[2]) * self.wdet[:, :, None]
         fe = np.einsum("egkd,egk->ed", self.B, s, optimize=True)
         return np.bincount(self.edofs.ravel(), weights=fe.ravel(), minlength=self.ndof)
 

@@ -118,6 +118,9 @@ class _Diverged(Exception):
 class Solver:
     """Holds the discretization and the committed state of a :class:`Problem`."""
 
+    #: discretization class (:class:`dmn_umat.fe.finite.FiniteSolver` swaps in its own)
+    assembler_class: type[Assembler] = Assembler
+
     def __init__(self, problem: Problem, *, rtol: float = 1e-8, max_iter: int = 20,
                  max_cutbacks: int = 12, linear_solver: str = "direct"):
         if linear_solver not in ("direct", "cg"):
@@ -126,7 +129,7 @@ class Solver:
         self.rtol, self.max_iter, self.max_cutbacks = rtol, max_iter, max_cutbacks
         self.linear_solver = linear_solver
         mesh = problem.mesh
-        self.A = A = Assembler(mesh, problem.bbar)
+        self.A = A = self.assembler_class(mesh, problem.bbar)
         dim = mesh.dim
         # constrained dofs and their reference values
         ubar = np.zeros(A.ndof)
@@ -146,7 +149,7 @@ class Solver:
         self.fref = self._external_reference(problem.loads)
         # force of a uniform unit stress in every component: times a stiffness and a strain
         # tolerance it gives the absolute floor of the convergence test (_residual)
-        self._unit_force = float(np.linalg.norm(A.internal_force(np.ones((A.npts, 6)))))
+        self._unit_force = float(np.linalg.norm(A.internal_force(np.ones((A.npts, A.B.shape[2])))))
         self.u = np.zeros(A.ndof)
         self.lam = 0.0
         self.state = problem.material.initial_state(A.npts)
@@ -293,13 +296,15 @@ class Solver:
 
 def solve(problem: Problem, load_factors: Sequence[float], *,
           callback: Callable[[Increment], None] | None = None, progress: bool = False,
-          **solver_options) -> Result:
+          solver_class: type[Solver] | None = None, **solver_options) -> Result:
     """Run the load schedule ``load_factors`` (targets, starting from λ = 0).
 
     ``callback(increment)`` is called after each converged target (e.g. to write output).
+    ``solver_class``: :class:`Solver` (default) or a subclass such as the finite-strain
+    :class:`dmn_umat.fe.finite.FiniteSolver`.
     Raises :class:`FESolverError` when an increment cannot be completed.
     """
-    s = Solver(problem, **solver_options)
+    s = (solver_class or Solver)(problem, **solver_options)
     incs = []
     it = load_factors
     if progress:
