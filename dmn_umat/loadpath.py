@@ -20,6 +20,15 @@ stress controlled with the column's value as its mean-stress target at the end o
 path starts at zero stress); its strain is solved for, and its ``e`` column may be absent (it is
 ignored when present).  ``--stress-free`` components are stress controlled at zero; a component
 may not be both.
+
+Deformation-gradient paths (finite strain; :class:`FPath`, :func:`read_path_file`): a header naming
+the nine components ``F11,F12,F13,F21,F22,F23,F31,F32,F33`` (any order, case-insensitive) makes
+each row the macroscopic deformation gradient at the end of the step (the path starts at F = 1),
+with the optional ``time`` / ``temp`` columns as above.  A column ``P22`` (instead of, or
+ignoring, ``F22``) prescribes that first Piola–Kirchhoff component (from zero); ``--stress-free``
+lists components held at P = 0 (names 11, 12, 13, 21, 22, 23, 31, 32, 33).  P_ij and P_ji may not
+both be stress controlled (the rigid rotation would be undetermined); a fully prescribed row needs
+det F > 0.
 """
 
 from __future__ import annotations
@@ -79,8 +88,11 @@ def read_load_path(path: str | Path) -> LoadPath:
     header; module doc) → :class:`LoadPath`.
 
     Raises :class:`PathError` (one line) for a missing file, a directory, a device or FIFO,
-    a file that is not UTF-8 text, and malformed rows."""
+    a file that is not UTF-8 text, malformed rows and a deformation-gradient path."""
     text = read_text_file(path, "path file", PathError)  # regular UTF-8 file, else one-line PathError
+    if _f_header(text) is not None:
+        raise PathError(f"path file {str(path)!r} is a deformation-gradient path (F11..F33 header): "
+                        "this command needs strains e11..e12")
     rows = []
     cols: list[str] | None = None  # column names when the header names time / temp
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -142,15 +154,21 @@ def _columns(names: list[str], path) -> list[str]:
     return names
 
 
-def control(lp: LoadPath, stress_free: tuple[int, ...]) -> tuple[tuple[int, ...], np.ndarray | None]:
-    """Stress-controlled components of ``lp`` with ``stress_free`` (Mandel indices held at zero
-    stress) → (all stress-controlled Mandel indices, sorted; (n, 6) Mandel stress targets or None
-    when every target is zero).  Raises :class:`PathError` when a component is both."""
+def control(lp: LoadPath | FPath, stress_free: tuple[int, ...]) -> tuple[tuple[int, ...], np.ndarray | None]:
+    """Stress-controlled components of ``lp`` with ``stress_free`` (indices held at zero
+    stress: Mandel for a :class:`LoadPath`, ``3 i + j`` for an :class:`FPath`) → (all
+    stress-controlled indices, sorted; the stress targets ((n, 6) Mandel, or (n, 3, 3) P) or None
+    when every target is zero).  Raises :class:`PathError` when a component is both, or (F paths)
+    when P_ij and P_ji both are (:func:`check_f_free`)."""
+    f_path = isinstance(lp, FPath)
+    comps, col = (F_COMPONENTS, "P") if f_path else (tensors.COMPONENTS, "s")
     both = set(stress_free) & set(lp.stress_control)
     if both:
-        names = ",".join(tensors.COMPONENTS[i] for i in sorted(both))
-        raise PathError(f"component {names} is both --stress-free and a stress column (s{names}) of the path")
-    return tuple(sorted({*stress_free, *lp.stress_control})), lp.stress
+        names = ",".join(comps[i] for i in sorted(both))
+        raise PathError(f"component {names} is both --stress-free and a stress column ({col}{names}) "
+                        "of the path")
+    free = tuple(sorted({*stress_free, *lp.stress_control}))
+    return (check_f_free(free) if f_path else free), lp.stress
 
 
 def read_path(path: str | Path) -> np.ndarray:
@@ -173,6 +191,146 @@ def write_path(
             names.append(name)
             cols.append(np.asarray(v, dtype=np.float64).reshape(-1, 1))
     np.savetxt(path, np.hstack(cols), delimiter=",", header=",".join(names), comments="")
+
+
+# --------------------------------------------------------------------------- deformation-gradient paths
+#: names of the nine components of F and P, row-major (index 3 i + j)
+F_COMPONENTS = ("11", "12", "13", "21", "22", "23", "31", "32", "33")
+_F_COLS = {"f" + c for c in F_COMPONENTS}
+_P_COLS = {"p" + c for c in F_COMPONENTS}
+
+
+@dataclass(frozen=True)
+class FPath:
+    """A deformation-gradient path (module doc): ``F`` (n, 3, 3) macroscopic F at the end of each
+    step (entries of stress-controlled components: the identity's, ignored), ``time``, ``temp``
+    as :class:`LoadPath`, ``stress`` (n, 3, 3) first Piola–Kirchhoff targets of the components in
+    ``stress_control`` (indices ``3 i + j``; other entries 0) or None."""
+
+    F: np.ndarray
+    time: np.ndarray | None = None
+    temp: np.ndarray | None = None
+    stress: np.ndarray | None = None
+    stress_control: tuple[int, ...] = ()
+
+    def increments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per step: (dt, temperature at the start, dtemp) (:meth:`LoadPath.increments`)."""
+        return LoadPath(np.zeros((self.F.shape[0], 6)), self.time, self.temp).increments()
+
+
+def check_f_free(free) -> tuple[int, ...]:
+    """Sorted stress-controlled F indices ``3 i + j``; :class:`PathError` for repeats, indices
+    outside 0..8 or a pair ij, ji both stress controlled (the rigid rotation is undetermined)."""
+    out = tuple(sorted(int(c) for c in free))
+    if len(set(out)) != len(out) or any(not 0 <= c < 9 for c in out):
+        raise PathError(f"stress-controlled F components must be distinct indices 0..8, got {tuple(free)}")
+    for c in out:
+        i, j = divmod(c, 3)
+        if i < j and 3 * j + i in out:
+            raise PathError(f"P{i + 1}{j + 1} and P{j + 1}{i + 1} cannot both be stress controlled "
+                            "(the rigid rotation would be undetermined)")
+    return out
+
+
+def _f_header(text: str) -> list[str] | None:
+    """The lower-case column names when the first non-comment line names F components, else None."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        names = [p.strip().lower() for p in line.split(",")]
+        return names if _F_COLS & set(names) else None
+    return None
+
+
+def read_path_file(path: str | Path) -> LoadPath | FPath:
+    """Read a strain path (:func:`read_load_path`) or a deformation-gradient path (F11..F33
+    header, module doc) → :class:`LoadPath` or :class:`FPath`; :class:`PathError` (one line)."""
+    text = read_text_file(path, "path file", PathError)
+    names = _f_header(text)
+    if names is None:
+        return read_load_path(path)
+    allowed = _F_COLS | _P_COLS | {"time", "temp"}
+    bad = [n for n in names if n not in allowed]
+    named = all(("f" + c in names) or ("p" + c in names) for c in F_COMPONENTS)
+    if bad or len(set(names)) != len(names) or not named:
+        raise PathError(f"path file {str(path)!r}: a deformation-gradient header must name each component "
+                        f"once, as F11..F33 or a stress P11..P33, plus optionally time and temp, "
+                        f"got {','.join(names)}")
+    rows = []
+    header_seen = False
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not header_seen:
+            header_seen = True
+            continue
+        try:
+            vals = [float(p) for p in line.split(",")]
+        except ValueError:
+            raise PathError(f"path file {str(path)!r} line {lineno}: not numbers: {line!r}") from None
+        if len(vals) != len(names):
+            raise PathError(f"path file {str(path)!r} line {lineno}: expected {len(names)} values, "
+                            f"got {len(vals)}")
+        if not np.all(np.isfinite(vals)):
+            raise PathError(f"path file {str(path)!r} line {lineno}: non-finite value")
+        rows.append((lineno, vals))
+    if not rows:
+        raise PathError(f"path file {str(path)!r} holds no steps")
+    table = np.array([v for _, v in rows])
+    n = table.shape[0]
+    sc = tuple(k for k, c in enumerate(F_COMPONENTS) if "p" + c in names)
+    F = np.tile(np.eye(3).ravel(), (n, 1))
+    stress = np.zeros((n, 9)) if sc else None
+    for k, c in enumerate(F_COMPONENTS):
+        if k in sc:
+            stress[:, k] = table[:, names.index("p" + c)]
+        else:
+            F[:, k] = table[:, names.index("f" + c)]
+    try:
+        check_f_free(sc)
+    except PathError as exc:
+        raise PathError(f"path file {str(path)!r}: {exc}") from None
+    if not sc:
+        for (lineno, _), Fk in zip(rows, F):
+            if not np.linalg.det(Fk.reshape(3, 3)) > 0.0:
+                raise PathError(f"path file {str(path)!r} line {lineno}: det F <= 0")
+    time = table[:, names.index("time")] if "time" in names else None
+    temp = table[:, names.index("temp")] if "temp" in names else None
+    try:
+        check_times(time, temp, n)
+    except PathError as exc:
+        raise PathError(f"path file {str(path)!r}: {exc}") from None
+    return FPath(F.reshape(n, 3, 3), time, temp, None if stress is None else stress.reshape(n, 3, 3), sc)
+
+
+def as_path(path, time: np.ndarray | None = None, temp: np.ndarray | None = None) -> LoadPath | FPath:
+    """A job's path: a :class:`LoadPath` / :class:`FPath` as is, a file (:func:`read_path_file`),
+    an (n, 3, 3) array of deformation gradients or an (n, 6) Mandel strain array (with the
+    optional (n,) ``time`` / ``temp`` columns)."""
+    if isinstance(path, (LoadPath, FPath)):
+        return path
+    if isinstance(path, (str, Path)):
+        return read_path_file(path)
+    a = np.asarray(path, dtype=np.float64)
+    return FPath(a, time, temp) if a.ndim == 3 else LoadPath(a, time, temp)
+
+
+def parse_stress_free_f(text: str | None) -> tuple[int, ...]:
+    """'22,33' → F indices (4, 8) of a deformation-gradient path; None/'' → ()."""
+    if not text:
+        return ()
+    out = []
+    for tok in text.split(","):
+        tok = tok.strip()
+        if tok not in F_COMPONENTS:
+            raise PathError(f"--stress-free: unknown component {tok!r} of a deformation-gradient path "
+                            f"(use {', '.join(F_COMPONENTS)})")
+        out.append(F_COMPONENTS.index(tok))
+    if len(set(out)) != len(out):
+        raise PathError("--stress-free: a component is listed twice")
+    return check_f_free(out)
 
 
 def parse_stress_free(text: str | None) -> tuple[int, ...]:

@@ -11,9 +11,10 @@ from test_finite_network import _exact_laminate  # independent root-on-a laminat
 
 from dmn_umat import tensors
 from dmn_umat.laws import parse_phase
+from dmn_umat.laws.finite_spec import cauchy_stack
 from dmn_umat.laws.finite_update import fj2_props, fs_law_nstate, fs_update, neohooke_props
 from dmn_umat.rve import fft, fft_finite
-from dmn_umat.rve.fft_finite import FFTConvergenceError, cauchy_stress, dns_finite
+from dmn_umat.rve.fft_finite import FFTConvergenceError, dns_finite
 
 NH_SOFT = neohooke_props(E=1000.0, nu=0.3)
 NH_STIFF = neohooke_props(E=8000.0, nu=0.2)
@@ -177,4 +178,4 @@ def test_bad_input():
     with pytest.raises(FFTConvergenceError, match="step 1"):
         dns_finite(RNG_MICRO, [NH_SOFT, NH_STIFF], np.diag([1.0, 1.0, -0.5])[None], max_cuts=2)
     res = dns_finite(RNG_MICRO, [NH_SOFT, NH_STIFF], F)
-    assert np.allclose(res.cauchy, cauchy_stress(res.F, res.P))
+    assert np.allclose(res.cauchy, cauchy_stack(res.F, res.P))

@@ -21,7 +21,8 @@ def register(sub) -> None:
         "--phase", action="append", metavar="SPEC", help="phase law, once per phase (0-based order)"
     )
     p.add_argument(
-        "--path", required=True, help="CSV of total strain targets e11,e22,e33,e23,e13,e12 per step"
+        "--path", required=True, help="CSV of total strain targets e11,e22,e33,e23,e13,e12 per step, or of "
+        "deformation gradients F11..F33 (header; finite strain, phases neohooke/svk/fj2)"
     )
     p.add_argument(
         "--stress-free",
@@ -46,7 +47,7 @@ def run(args) -> int:
     import dataclasses
 
     from .. import tensors
-    from ..loadpath import PathError
+    from ..loadpath import FPath, PathError, read_path_file
     from .driver import DriveError, DriveJob, drive_model
 
     job = DriveJob(model=args.model, phases=args.phase or [], path=args.path, stress_free=args.stress_free,
@@ -56,13 +57,20 @@ def run(args) -> int:
         model_path, net = load_model(args.model)
         check_outputs({"model": model_path, "--path": args.path, "--dns": args.dns},
                       {"--out": args.out, "--png": args.png})
-        phases = load_phases(args.phase, net.n_phases, f"model {args.model!r}")
+        fpath = isinstance(read_path_file(args.path), FPath)
+        # finite-strain specs of an F path are parsed (and counted) by drive_model
+        owner = f"model {args.model!r}"
+        phases = (args.phase or []) if fpath else load_phases(args.phase, net.n_phases, owner)
         job = dataclasses.replace(job, model=net, phases=phases, label=str(args.model))
         res = drive_model(job, progress=lambda it: progress(it, desc="dmn drive"))
     except (DriveError, PathError) as exc:
         raise CLIError(str(exc)) from None
     if args.json:
         emit_json(res.to_dict())
+    elif fpath:
+        print(f"dmn drive: {len(res.stress)} steps, {int(res.iterations.sum())} Newton iterations, "
+              "final Cauchy stress (sigma11..sigma33) = "
+              + ", ".join(f"{x:.6g}" for x in res.cauchy[-1].ravel()))
     else:
         last = res.stress[-1] / tensors.mandel_scale()
         print(

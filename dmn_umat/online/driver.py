@@ -22,6 +22,12 @@ sub-steps; for materials without that counter: mixed-control iterations), ``subs
 converged sub-increments of the step (1 without cut back), ``states`` (n, nstate) committed
 material state after the step, ``fields`` (named (n,) arrays from ``material.fields``).
 
+Finite strain: a deformation-gradient path (:class:`dmn_umat.loadpath.FPath`, (n, 9) row-major F
+targets from F = 1, stress-controlled components ``3 i + j`` in first Piola–Kirchhoff stress) is
+followed the same way by :class:`dmn_umat.online.finite_solver.FiniteNetworkMaterial` (wrapped by
+:class:`FlatFiniteMaterial`); :func:`drive_model` does this for a :class:`DriveJob` whose path is
+an F path, with finite-strain phase specs (:mod:`dmn_umat.laws.finite_spec`).
+
 Library entry point (``dmn drive``, ``dmn demo``, the assessment)::
 
     result = drive_model(DriveJob(model="rve.dmn", phases=[matrix, inclusion], path="p.csv"))
@@ -44,7 +50,7 @@ from ..loadpath import solve_mixed
 from .kernel import MAX_TOTAL_ITER
 
 if TYPE_CHECKING:
-    from ..loadpath import LoadPath
+    from ..loadpath import FPath, LoadPath
     from ..network import Network
 
 #: Newton iterations one path step may spend in all (bisections and failed calls included).
@@ -80,7 +86,7 @@ def _step(material, state, eps_from, target, free, C_prev, spent, clock=None, si
             raise RuntimeError(f"material status {status}")
         return target.copy(), stress, tangent, state_new, its
     fr = np.array(free, dtype=np.int64)
-    co = np.setdiff1d(np.arange(6), fr)
+    co = np.setdiff1d(np.arange(target.size), fr)
     guess = eps_from.copy()
     if C_prev is not None:  # tangent predictor for the free strains
         d = target[co] - eps_from[co]
@@ -116,7 +122,9 @@ def drive(
     temp: np.ndarray | None = None,
     stress: np.ndarray | None = None,
 ) -> dict:
-    """Follow ``path`` ((n,6) Mandel total strain targets; free components ignored).
+    """Follow ``path`` ((n,6) Mandel total strain targets; free components ignored), or, for a
+    finite-strain material (:class:`FlatFiniteMaterial`), (n, 9) deformation gradients (row-major,
+    from F = 1; ``stress_free`` and ``stress`` then index and hold first Piola–Kirchhoff components).
 
     ``stress`` (n, 6) Mandel: the mean-stress targets of the ``stress_free`` components at the
     end of each step (from zero; other entries ignored); None: those components at zero stress.
@@ -130,8 +138,9 @@ def drive(
     within ``max_iter`` Newton iterations (module doc: failure policy).
     """
     path = np.atleast_2d(np.asarray(path, dtype=np.float64))
-    if path.ndim != 2 or path.shape[1] != 6 or not np.all(np.isfinite(path)):
-        raise DriveError("path must be an (n, 6) array of finite strains")
+    if path.ndim != 2 or path.shape[1] not in (6, 9) or not np.all(np.isfinite(path)):
+        raise DriveError("path must be an (n, 6) array of finite strains or (n, 9) deformation gradients")
+    ncomp = path.shape[1]
     if stress is not None:
         stress = np.asarray(stress, dtype=np.float64)
         if stress.shape != path.shape or not np.all(np.isfinite(stress)):
@@ -147,12 +156,12 @@ def drive(
             raise DriveError(str(exc)) from None
         dts, temps0, dtemps = LoadPath(path, time, temp).increments()
     state = material.initial_state(1)[0]
-    eps = np.zeros(6)
+    eps = np.zeros(6) if ncomp == 6 else np.eye(3).ravel()  # the undeformed start
     # elastic tangent at the origin seeds the mixed-control predictor
     _, C, _, status, _ = _eval(material, eps, state, clock=(0.0, float(temps0[0]), 0.0) if timed else None)
     C = C if status == 0 else None
     n = path.shape[0]
-    out_e, out_s, out_it = np.zeros((n, 6)), np.zeros((n, 6)), np.zeros(n, dtype=np.int64)
+    out_e, out_s, out_it = np.zeros((n, ncomp)), np.zeros((n, ncomp)), np.zeros(n, dtype=np.int64)
     out_sub = np.zeros(n, dtype=np.int64)
     states = np.zeros((n, state.shape[0]))
     fields = []
@@ -163,8 +172,8 @@ def drive(
         stack = [1.0]
         t_done = 0.0
         start = eps.copy()
-        sig_start = np.zeros(6) if k == 0 or stress is None else stress[k - 1]
-        sig_done = stress_now = out_s[k - 1] if k else np.zeros(6)
+        sig_start = np.zeros(ncomp) if k == 0 or stress is None else stress[k - 1]
+        sig_done = stress_now = out_s[k - 1] if k else np.zeros(ncomp)
         its_step = 0
         spent = [0]
         while stack:
@@ -211,6 +220,30 @@ def drive(
     }
 
 
+class FlatFiniteMaterial:
+    """:class:`dmn_umat.online.finite_solver.FiniteNetworkMaterial` seen by :func:`drive` with
+    flat (9,) row-major F and P: ``update(F (n, 9), state) -> (P (n, 9), dP/dF (n, 9, 9), state,
+    status)``."""
+
+    def __init__(self, material):
+        self.material = material
+
+    @property
+    def last_info(self) -> np.ndarray:
+        return self.material.last_info
+
+    def initial_state(self, npts: int) -> np.ndarray:
+        return self.material.initial_state(npts)
+
+    def update(self, F, state, dt: float = 0.0, temp: float = 0.0, dtemp: float = 0.0):
+        F = np.asarray(F).reshape(-1, 3, 3)
+        P, A, state_new, status = self.material.update(F, state, dt, temp, dtemp)
+        return P.reshape(-1, 9), A, state_new, status
+
+    def fields(self, state) -> dict:
+        return {}
+
+
 def drive_network(net, phases, path, stress_free=(), threads: int | None = 1, **kw) -> dict:
     """:func:`drive` for a :class:`dmn_umat.network.Network` with the given phase laws."""
     from .solver import NetworkMaterial
@@ -236,11 +269,17 @@ class DriveJob:
     phase with a rate-dependent law needs a time; ``threads``: numba threads of the network solver;
     ``max_cuts``/``max_iter``: the failure policy of :func:`drive`; ``label``: the model's name in
     the result and the plot title (default: ``model`` as given).
+
+    Finite strain: ``path`` a deformation-gradient path (an F11..F33 CSV, a
+    :class:`dmn_umat.loadpath.FPath` or an (n, 3, 3) array), ``phases`` finite-strain specs
+    (``neohooke:..``, ``svk:..``, ``fj2:..``; :mod:`dmn_umat.laws.finite_spec`) or props rows,
+    ``stress_free`` P components (``"22,33"`` or indices ``3 i + j``); ``dns`` and ``png`` are not
+    supported there.
     """
 
     model: str | Path | Network
     phases: Sequence
-    path: str | Path | np.ndarray | LoadPath
+    path: str | Path | np.ndarray | LoadPath | FPath
     stress_free: str | Sequence[int] | None = None
     dns: str | Path | None = None
     out: str | Path | None = None
@@ -270,7 +309,10 @@ class DriveJob:
 class DriveResult:
     """A driven path (Mandel, one row per step; module doc for ``iterations``, ``substeps``,
     ``states``, ``fields``).  ``dns_mean_rel_error``: mean over the steps of ‖σ − σ_dns‖ divided
-    by the largest ‖σ_dns‖ (None without a DNS of the same length); ``files``: what was written."""
+    by the largest ‖σ_dns‖ (None without a DNS of the same length); ``files``: what was written.
+    A deformation-gradient path also fills ``F``, ``P`` (first Piola–Kirchhoff) and ``cauchy``
+    (n, 3, 3) (``strain``/``stress`` then hold F and P flattened row-major, (n, 9)) and
+    ``stress_free`` holds indices ``3 i + j``."""
 
     strain: np.ndarray
     stress: np.ndarray
@@ -283,9 +325,19 @@ class DriveResult:
     model: str
     dns_mean_rel_error: float | None = None
     files: list[str] = field(default_factory=list)
+    F: np.ndarray | None = None
+    P: np.ndarray | None = None
+    cauchy: np.ndarray | None = None
 
     def to_dict(self) -> dict:
-        """The ``dmn drive --json`` / ``--out FILE.json`` result."""
+        """The ``dmn drive --json`` / ``--out FILE.json`` result (an F path: keys ``F``, ``P``,
+        ``cauchy`` (n×3×3) instead of ``strain``, ``stress``)."""
+        if self.F is not None:
+            from ..loadpath import F_COMPONENTS
+
+            return {"F": self.F, "P": self.P, "cauchy": self.cauchy, "iterations": self.iterations,
+                    "stress_free": [F_COMPONENTS[i] for i in self.stress_free], "phases": list(self.phases),
+                    "model": self.model}
         out = {
             "strain": self.strain,
             "stress": self.stress,
@@ -329,19 +381,16 @@ def drive_model(job: DriveJob, progress: Callable[[Iterable], Iterable] | None =
 
     ``progress``: optional callable(iterable) → iterable over the path steps (a progress bar).
     """
-    from ..loadpath import LoadPath, control, parse_stress_free, read_load_path
+    from ..loadpath import FPath, as_path, control, parse_stress_free
     from . import report
     from .solver import NetworkMaterial
 
     job.check()
     net = _network(job)
+    lp = as_path(job.path, job.time, job.temp)
+    if isinstance(lp, FPath):
+        return _drive_finite(job, net, lp, progress)
     phases = _phases(job.phases, net.n_phases, f"model {job.name!r}")
-    path = job.path
-    if isinstance(path, LoadPath):
-        lp = path
-    else:
-        lp = (read_load_path(path) if isinstance(path, (str, Path))
-              else LoadPath(np.asarray(path, dtype=np.float64), job.time, job.temp))
     path = lp.strain
     rate = [p.spec or p.law for p in phases if p.rate_dependent]
     if rate and lp.time is None:
@@ -375,4 +424,51 @@ def drive_model(job: DriveJob, progress: Callable[[Iterable], Iterable] | None =
     if job.png:
         report.plot(result.strain, result.stress, job.png, dns, title=Path(job.name).name)
         result.files.append(str(job.png))
+    return result
+
+
+def _drive_finite(job: DriveJob, net, fp: FPath, progress) -> DriveResult:
+    """:func:`drive_model` for a deformation-gradient path (FiniteNetworkMaterial)."""
+    from ..fileio import atomic_write_json, atomic_write_text
+    from ..laws.finite_spec import FinitePhase, cauchy_stack, parse_finite_phase
+    from ..loadpath import F_COMPONENTS, check_f_free, control, parse_stress_free_f
+    from .finite_solver import FiniteNetworkMaterial
+
+    if job.dns or job.png:
+        raise DriveError("--dns and --png are not supported with a deformation-gradient path (use --out)")
+    phases = [parse_finite_phase(p) if isinstance(p, str)
+              else p if isinstance(p, FinitePhase) else FinitePhase("props", np.asarray(p, dtype=np.float64))
+              for p in job.phases]
+    if len(phases) != net.n_phases:
+        raise DriveError(f"model {job.name!r} has {net.n_phases} phases but {len(phases)} phase laws are "
+                         "given (exactly one per phase, in phase order)")
+    sf = job.stress_free
+    free = parse_stress_free_f(sf) if sf is None or isinstance(sf, str) else check_f_free(sf)
+    free, stress = control(fp, free)
+    n = fp.F.shape[0]
+    try:
+        mat = FiniteNetworkMaterial(net, [p.props for p in phases], threads=job.threads)
+    except ValueError as exc:
+        raise DriveError(str(exc)) from None
+    res = drive(FlatFiniteMaterial(mat), fp.F.reshape(n, 9), free, max_cuts=job.max_cuts, progress=progress,
+                max_iter=job.max_iter, time=fp.time, temp=fp.temp,
+                stress=None if stress is None else stress.reshape(n, 9))
+    F, P = res["strain"].reshape(n, 3, 3), res["stress"].reshape(n, 3, 3)
+    sig = cauchy_stack(F, P)
+    result = DriveResult(
+        strain=res["strain"], stress=res["stress"], iterations=res["iterations"], substeps=res["substeps"],
+        states=res["states"], fields={}, stress_free=[int(i) for i in free], phases=[p.spec for p in phases],
+        model=job.name, F=F, P=P, cauchy=sig,
+    )
+    if job.out:
+        if Path(job.out).suffix.lower() == ".csv":
+            head = ["step", *("F" + c for c in F_COMPONENTS), *("P" + c for c in F_COMPONENTS),
+                    *("sigma" + c for c in F_COMPONENTS), "iterations"]
+            table = np.hstack([F.reshape(n, 9), P.reshape(n, 9), sig.reshape(n, 9)])
+            rows = [",".join(head)] + [",".join([str(k + 1), *(repr(float(v)) for v in table[k]),
+                                                 str(int(res["iterations"][k]))]) for k in range(n)]
+            atomic_write_text(job.out, "\n".join(rows) + "\n")
+        else:
+            atomic_write_json(job.out, result.to_dict(), indent=None)
+        result.files.append(str(job.out))
     return result

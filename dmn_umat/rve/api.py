@@ -49,13 +49,16 @@ def _threads(n: int | None) -> int | None:
     return n
 
 
-def _inputs(micro, specs: Sequence) -> tuple[np.ndarray, list]:
+def _inputs(micro, specs: Sequence, finite: bool = False) -> tuple[np.ndarray, list]:
     """(voxel ids (nx, ny, nz), phases) of a job: ``micro`` a voxel file or array, ``specs``
-    spec strings or :class:`dmn_umat.laws.Phase`, exactly one per phase id."""
+    spec strings or :class:`dmn_umat.laws.Phase` (``finite``: finite-strain specs or
+    :class:`dmn_umat.laws.finite_spec.FinitePhase`), exactly one per phase id."""
     from ..laws import parse_phase
+    from ..laws.finite_spec import parse_finite_phase
     from .micro import load_voxels
 
-    phases = [parse_phase(p) if isinstance(p, str) else p for p in specs]
+    parse = parse_finite_phase if finite else parse_phase
+    phases = [parse(p) if isinstance(p, str) else p for p in specs]
     if not phases:
         raise RVEJobError("at least one phase law is required")
     arr = load_voxels(micro) if isinstance(micro, (str, Path)) else np.asarray(micro)
@@ -158,6 +161,11 @@ class DNSJob:
     of total strain targets;
     ``stress_free``: components held at zero mean stress, ``"22,33,23,13,12"`` or Mandel indices;
     ``tol``: relative equilibrium residual of each Newton solve.
+
+    Finite strain (:mod:`dmn_umat.rve.fft_finite`): ``path`` a deformation-gradient path (an
+    F11..F33 CSV, a :class:`dmn_umat.loadpath.FPath` or an (n, 3, 3) array), ``phases``
+    finite-strain specs (:mod:`dmn_umat.laws.finite_spec`), ``stress_free`` P components
+    (``"22,33"`` or indices ``3 i + j``); the result is a :class:`FiniteDNSSummary`.
     """
 
     micro: str | Path | np.ndarray
@@ -200,21 +208,67 @@ class DNSSummary:
                 "tol": self.tol}
 
 
-def run_dns(job: DNSJob, progress: Callable[[int, int], None] | None = None) -> DNSSummary:
-    """Run :func:`dmn_umat.rve.fft.dns` for ``job`` and write ``job.out``; ``progress(step, n)``
-    is called after each converged path step."""
+@dataclass
+class FiniteDNSSummary:
+    """A finite-strain DNS: ``F``, ``P``, ``cauchy`` (n, 3, 3) macroscopic deformation gradient,
+    first Piola–Kirchhoff and Cauchy stress; ``iterations``, ``substeps``, ``seconds``,
+    ``stress_free`` (P component names), ``shape``, ``phases``, ``tol`` as :class:`DNSSummary`."""
+
+    F: np.ndarray
+    P: np.ndarray
+    cauchy: np.ndarray
+    iterations: np.ndarray
+    substeps: np.ndarray
+    seconds: float
+    stress_free: list[str]
+    shape: list[int]
+    phases: list[str]
+    tol: float
+
+    def to_dict(self) -> dict:
+        """The ``dmn dns --json`` result of a deformation-gradient path."""
+        return {"F": self.F, "P": self.P, "cauchy": self.cauchy, "iterations": self.iterations,
+                "substeps": self.substeps, "seconds": self.seconds, "stress_free": self.stress_free,
+                "shape": self.shape, "phases": self.phases, "tol": self.tol}
+
+
+def _run_dns_finite(job: DNSJob, fp, progress) -> FiniteDNSSummary:
+    """:func:`run_dns` for a deformation-gradient path."""
+    from ..loadpath import F_COMPONENTS, check_f_free, control, parse_stress_free_f
+    from .fft_finite import dns_finite
+
+    micro, phases = _inputs(job.micro, job.phases, finite=True)
+    sf = job.stress_free
+    free = parse_stress_free_f(sf) if sf is None or isinstance(sf, str) else check_f_free(sf)
+    free, stress = control(fp, free)
+    workers = _threads(job.threads)
+    try:
+        res = dns_finite(micro, [p.props for p in phases], fp.F, stress_free=free, tol=job.tol,
+                         workers=workers, progress=progress, times=fp.time, temps=fp.temp, stresses=stress)
+    except ValueError as exc:  # FFTConvergenceError (a RuntimeError) passes as it is
+        raise RVEJobError(str(exc)) from None
+    summary = FiniteDNSSummary(
+        F=res.F, P=res.P, cauchy=res.cauchy, iterations=res.iterations, substeps=res.substeps,
+        seconds=res.seconds, stress_free=[F_COMPONENTS[c] for c in free], shape=list(micro.shape),
+        phases=[p.spec for p in phases], tol=job.tol,
+    )
+    _write_json(job.out, summary.to_dict())
+    return summary
+
+
+def run_dns(job: DNSJob, progress: Callable[[int, int], None] | None = None) -> DNSSummary | FiniteDNSSummary:
+    """Run :func:`dmn_umat.rve.fft.dns` (or, for a deformation-gradient path,
+    :func:`dmn_umat.rve.fft_finite.dns_finite`) for ``job`` and write ``job.out``;
+    ``progress(step, n)`` is called after each converged path step."""
     from .. import tensors
-    from ..loadpath import LoadPath, control, parse_stress_free, read_load_path
+    from ..loadpath import FPath, as_path, control, parse_stress_free
     from . import fft
 
     job.check()
+    lp = as_path(job.path)
+    if isinstance(lp, FPath):
+        return _run_dns_finite(job, lp, progress)
     micro, phases = _inputs(job.micro, job.phases)
-    path = job.path
-    if isinstance(path, LoadPath):
-        lp = path
-    else:
-        lp = (read_load_path(path) if isinstance(path, (str, Path))
-              else LoadPath(np.asarray(path, dtype=np.float64)))
     path = lp.strain
     rate = [p.spec or p.law for p in phases if p.rate_dependent]
     if rate and lp.time is None:

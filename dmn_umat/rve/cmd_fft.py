@@ -44,7 +44,8 @@ def register(subparsers) -> None:
     )
     _common(d)
     d.add_argument(
-        "--path", required=True, help="CSV of total strain targets e11,e22,e33,e23,e13,e12 per step"
+        "--path", required=True, help="CSV of total strain targets e11,e22,e33,e23,e13,e12 per step, or of "
+        "deformation gradients F11..F33 (header; finite strain, phases neohooke/svk/fj2)"
     )
     d.add_argument(
         "--stress-free", default=None, metavar="LIST", help="components held at zero stress, e.g. 22,33,23"
@@ -97,7 +98,8 @@ def run_homogenize(args) -> int:
 def run_dns(args) -> int:
     """``dmn dns``: a thin layer over :func:`dmn_umat.rve.api.run_dns`."""
     from .. import tensors
-    from ..loadpath import read_load_path
+    from ..laws.finite_spec import parse_finite_phase
+    from ..loadpath import F_COMPONENTS, FPath, read_path_file
     from .api import DNSJob
     from .api import run_dns as dns
 
@@ -106,8 +108,15 @@ def run_dns(args) -> int:
     with _one_line():
         job.check()
         check_outputs({"microstructure": args.micro, "--path": args.path}, {"--out": args.out})
-        phases = load_phases(args.phase)
-        nsteps = read_load_path(args.path).strain.shape[0]  # checks the file; run_dns reads its columns
+        lp = read_path_file(args.path)  # checks the file; run_dns reads its columns
+        fpath = isinstance(lp, FPath)
+        if fpath:
+            if not args.phase:
+                raise CLIError("at least one --phase is required")
+            phases = [parse_finite_phase(s) for s in args.phase]
+        else:
+            phases = load_phases(args.phase)
+        nsteps = (lp.F if fpath else lp.strain).shape[0]
         job = dataclasses.replace(job, micro=load_micro(args.micro, len(phases)), phases=phases)
         bar = progress(total=nsteps, desc="dns steps")
         try:
@@ -116,6 +125,13 @@ def run_dns(args) -> int:
             bar.close()
     if args.json:
         emit_json(res.to_dict())
+    elif fpath:
+        names = " ".join(f"{t + c:>11}" for t in "FP" for c in F_COMPONENTS)
+        print(f"step {names}  newton  pcg")
+        for k in range(res.F.shape[0]):
+            vals = " ".join(f"{v:11.4e}" for v in (*res.F[k].ravel(), *res.P[k].ravel()))
+            print(f"{k + 1:4d} {vals}  {res.iterations[k, 0]:6d} {res.iterations[k, 1]:5d}")
+        print(f"{res.seconds:.2f} s", file=sys.stderr)
     else:
         names = (
             " ".join(f"{'e' + c:>11}" for c in tensors.COMPONENTS)

@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..laws.elastic import bulk_shear
+from ..laws.finite_spec import cauchy_stack
 from ..laws.finite_update import (
     LAW_FJ2,
     LAW_NEOHOOKE,
@@ -42,6 +43,7 @@ from ..laws.finite_update import (
     fs_props_table,
     fs_update,
 )
+from ..loadpath import FPath, check_f_free
 from ..tolerances import EPS_REF
 from .fft import (
     RVE,
@@ -53,9 +55,6 @@ from .fft import (
     reference_medium,
 )
 from .fft_kernels import _level
-
-#: names of the nine components of F and P, row-major (index 3 i + j)
-F_COMPONENTS = ("11", "12", "13", "21", "22", "23", "31", "32", "33")
 
 
 # --------------------------------------------------------------------------- kernels
@@ -230,20 +229,6 @@ def _small_strain_moduli(row: np.ndarray) -> tuple[float, float]:
     raise ValueError(f"unknown finite-strain law id {lid}")
 
 
-def check_free(stress_free: Sequence[int]) -> tuple[int, ...]:
-    """Sorted stress-controlled F indices ``3 i + j``; ValueError for repeats, out-of-range
-    indices or a pair ij, ji both stress controlled."""
-    free = tuple(sorted(int(c) for c in stress_free))
-    if len(set(free)) != len(free) or any(not 0 <= c < 9 for c in free):
-        raise ValueError(f"stress_free must list distinct F component indices 0..8, got {tuple(stress_free)}")
-    for c in free:
-        i, j = divmod(c, 3)
-        if i < j and 3 * j + i in free:
-            raise ValueError(f"P{i + 1}{j + 1} and P{j + 1}{i + 1} cannot both be stress controlled "
-                             "(the rigid rotation would be undetermined)")
-    return free
-
-
 @dataclass(frozen=True)
 class FiniteRVEState:
     """Committed state of a :class:`FiniteRVE`: ``x`` (3N + nfree,) nodal fluctuation then the
@@ -263,8 +248,8 @@ class FiniteRVE(RVE):
 
     ``micro`` (nx, ny, nz) integer ids into ``props`` (one finite-strain props row per phase,
     :mod:`dmn_umat.laws.finite_update`); ``stress_free`` F indices ``3 i + j`` whose P̄ component
-    is prescribed (:func:`check_free`); ``tol``, ``max_newton``, ``max_krylov``, ``workers`` as
-    :class:`dmn_umat.rve.fft.RVE` (whose Newton loop this reuses).
+    is prescribed (:func:`dmn_umat.loadpath.check_f_free`); ``tol``, ``max_newton``,
+    ``max_krylov``, ``workers`` as :class:`dmn_umat.rve.fft.RVE` (whose Newton loop this reuses).
     """
 
     def __init__(self, micro: np.ndarray, props: Sequence[np.ndarray], stress_free: Sequence[int] = (),
@@ -275,7 +260,7 @@ class FiniteRVE(RVE):
             raise ValueError("the RVE needs at least one phase")
         self.props = fs_props_table(rows)
         phase_ids = _check_micro(micro, len(rows))
-        free = check_free(stress_free)
+        free = check_f_free(stress_free)
         if not (tol > 0.0 and math.isfinite(tol)):
             raise ValueError(f"tol must be a positive number, got {tol}")
         self.shape = phase_ids.shape
@@ -397,11 +382,6 @@ class FiniteDNSResult:
     seconds: float
 
 
-def cauchy_stress(F: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """σ = P Fᵀ / det F for stacks (..., 3, 3)."""
-    return np.einsum("...iK,...jK->...ij", P, F) / np.linalg.det(F)[..., None, None]
-
-
 def _as_stack(a, n: int | None, name: str) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 2 and a.shape[1] == 9:
@@ -438,16 +418,16 @@ def dns_finite(
     (up to ``max_cuts`` times) when it fails, the prescribed F̄ and P̄ components moving linearly.
     Raises ValueError on bad input, :class:`FFTConvergenceError` if a step cannot be solved.
     """
-    from ..loadpath import LoadPath, check_times
+    from ..loadpath import check_times
 
     t0 = time.perf_counter()
     path = _as_stack(path, None, "path")
     n = path.shape[0]
     check_times(times, temps, n)
-    free = check_free(stress_free)
+    free = check_f_free(stress_free)
     if stresses is not None:
         stresses = _as_stack(stresses, n, "stresses").reshape(n, 9)
-    dts, temps0, dtemps = LoadPath(np.zeros((n, 6)), times, temps).increments()
+    dts, temps0, dtemps = FPath(path, times, temps).increments()
     rve = FiniteRVE(micro, props, free, tol, max_newton, max_krylov, workers)
     F_out = np.zeros((n, 9))
     P_out = np.zeros((n, 9))
@@ -492,7 +472,7 @@ def dns_finite(
     F3, P3 = F_out.reshape(n, 3, 3), P_out.reshape(n, 3, 3)
     shp = rve.shape
     return FiniteDNSResult(
-        F=F3, P=P3, cauchy=cauchy_stress(F3, P3), iterations=iters, substeps=subs,
+        F=F3, P=P3, cauchy=cauchy_stack(F3, P3), iterations=iters, substeps=subs,
         final_F=info["F_field"].reshape((*shp, 9)), final_P=info["P_field"].reshape((*shp, 9)),
         final_state=st.state.reshape((*shp, rve.nsv)), seconds=time.perf_counter() - t0,
     )
