@@ -45,15 +45,16 @@ def load_phases(specs: list[str] | None, n_phases: int | None = None, owner: str
     return [parse_phase(s) for s in specs]
 
 
-def load_model(name: str | Path):
+def load_model(name: str | Path, parametric: bool = False):
     """A model file, or the name of a shipped model (``dmn models``) → ``(path, Network)``;
-    an unreadable model raises :class:`CLIError` (one line)."""
+    with ``parametric`` a version-2 file gives ``(path, ParametricModel)`` instead of the
+    one-line refusal.  An unreadable model raises :class:`CLIError` (one line)."""
     from . import model_file
     from .offline.pretrained import resolve
 
     path = resolve(name)
     try:
-        return path, model_file.read(path)
+        return path, (model_file.read_any if parametric else model_file.read)(path)
     except (ValueError, OSError) as exc:  # ModelFileError is a ValueError
         raise CLIError(str(exc)) from None
 

@@ -8,6 +8,7 @@ import torch
 
 from dmn_umat import model_file, tensors
 from dmn_umat.cli import main
+from dmn_umat.network import Network
 from dmn_umat.offline import data as D
 from dmn_umat.offline import export, models
 from dmn_umat.offline import train as T
@@ -264,23 +265,32 @@ def test_shipped_models_are_valid_and_physical():
     for name in names:
         p = pretrained.path(name)
         assert p == pretrained.path(name + ".dmn") and p.stat().st_size < 100_000
-        net = model_file.read(p)
-        meta = net.metadata
+        model = model_file.read_any(p)
+        meta = model.metadata
         assert meta["training"]["val_error"] < 0.02
-        # the learned phase volume fraction is the RVE's
-        assert abs(net.volume_fractions()[1] - meta["microstructure"]["volume_fraction"]) < 0.03
-        C1 = tensors.isotropic_stiffness(1.0, 0.3)
-        assert tensors.relative_error(net.homogenize([C1, C1]), C1) < 1e-12  # homogeneous limit
-        # Voigt/Reuss bounds at the network's own volume fractions
-        C2 = tensors.isotropic_stiffness(10 ** rng.uniform(1, 3), 0.25)
-        f = net.volume_fractions()
-        Cb = net.homogenize([C1, C2])
-        voigt = f[0] * C1 + f[1] * C2
-        reuss = np.linalg.inv(f[0] * np.linalg.inv(C1) + f[1] * np.linalg.inv(C2))
-        assert np.linalg.eigvalsh(voigt - Cb).min() > -1e-9 * np.abs(voigt).max()
-        assert np.linalg.eigvalsh(Cb - reuss).min() > -1e-9 * np.abs(voigt).max()
+        # an orientation-aware (version 2) model: its networks at the triangle's corners
+        nets = [model] if isinstance(model, Network) else [
+            model.network_at(s) for s in ((1 / 3, 1 / 3), (0.5, 0.5), (1.0, 0.0))]
+        for net in nets:
+            _check_shipped_network(net, meta, rng)
     with pytest.raises(ValueError, match="no shipped model"):
         pretrained.path("does-not-exist")
+
+
+def _check_shipped_network(net, meta, rng):
+    """Volume fraction of the RVE, homogeneous limit, Voigt/Reuss bounds."""
+    # the learned phase volume fraction is the RVE's
+    assert abs(net.volume_fractions()[1] - meta["microstructure"]["volume_fraction"]) < 0.03
+    C1 = tensors.isotropic_stiffness(1.0, 0.3)
+    assert tensors.relative_error(net.homogenize([C1, C1]), C1) < 1e-12  # homogeneous limit
+    # Voigt/Reuss bounds at the network's own volume fractions
+    C2 = tensors.isotropic_stiffness(10 ** rng.uniform(1, 3), 0.25)
+    f = net.volume_fractions()
+    Cb = net.homogenize([C1, C2])
+    voigt = f[0] * C1 + f[1] * C2
+    reuss = np.linalg.inv(f[0] * np.linalg.inv(C1) + f[1] * np.linalg.inv(C2))
+    assert np.linalg.eigvalsh(voigt - Cb).min() > -1e-9 * np.abs(voigt).max()
+    assert np.linalg.eigvalsh(Cb - reuss).min() > -1e-9 * np.abs(voigt).max()
 
 
 def test_early_stop_at_target():

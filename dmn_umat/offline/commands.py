@@ -165,8 +165,76 @@ def _fmt(x) -> str:
     return "n/a" if x is None else f"{x:.3e}"
 
 
+def parametric_summary(path, pm) -> dict:
+    """The ``dmn inspect --json`` summary of an orientation-aware (version-2) model: the file's
+    parametric block, and the volume fractions at the corners of the orientation triangle."""
+    meta = pm.metadata
+    t = meta.get("training", {})
+    corners = {"isotropic": (1 / 3, 1 / 3), "planar": (0.5, 0.5), "unidirectional": (1.0, 0.0)}
+    return {
+        "path": str(path),
+        "format_version": 2,
+        "formulation": meta.get("formulation", "imn"),
+        "depth": pm.depth,
+        "leaves": pm.n_leaves,
+        "degree": pm.degree,
+        "activation": pm.activation,
+        "features": int(pm.coef.shape[1]),
+        "parameters": int(pm.p0.size),
+        "coefficients": int(pm.coef.size),
+        "volume_fractions": {
+            k: [float(v) for v in pm.network_at(s).volume_fractions()] for k, s in corners.items()
+        },
+        "val_error": t.get("val_error"),
+        "heldout_error": t.get("heldout_error"),
+        "heldout_error_max": t.get("heldout_error_max"),
+        "training": t,
+        "microstructure": meta.get("microstructure", {}),
+        "created": meta.get("created", {}),
+    }
+
+
+def _inspect_parametric(args, path, pm) -> int:
+    if args.abaqus:
+        raise CLIError(
+            f"{path} is an orientation-aware model (format version 2); --abaqus describes fixed networks only"
+        )
+    s = parametric_summary(path, pm)
+    if args.json:
+        emit_json(s)
+        return 0
+    print(f"model        {s['path']}")
+    print(
+        f"format       version 2: orientation-aware {s['formulation'].upper()}, needs A2 per point "
+        "(dmn_umat.online.parametric)"
+    )
+    print(
+        f"network      depth {s['depth']}   leaves {s['leaves']}   activation {s['activation']}   "
+        f"parameters {s['parameters']}"
+    )
+    print(
+        f"parametric   p(l) = p0 + A phi(l1 - 1/3, l2 - 1/3), degree {s['degree']}, {s['features']} "
+        f"monomials, {s['coefficients']} coefficients"
+    )
+    for k, v in s["volume_fractions"].items():
+        print(f"vol. fr.     {k:<15}" + "  ".join(f"phase {i}: {x:.4f}" for i, x in enumerate(v)))
+    print(
+        f"error        validation {_fmt(s['val_error'])}   held-out states {_fmt(s['heldout_error'])} "
+        f"(max {_fmt(s['heldout_error_max'])})"
+    )
+    if s["microstructure"]:
+        print(f"micro        {s['microstructure']}")
+    c = s["created"]
+    print(f"created      {c.get('date')}  dmn_umat {c.get('version')}  git {c.get('git')}")
+    return 0
+
+
 def _inspect(args) -> int:
-    path, net = load_model(args.model)
+    from ..model_file import ParametricModel
+
+    path, net = load_model(args.model, parametric=True)
+    if isinstance(net, ParametricModel):
+        return _inspect_parametric(args, path, net)
     if args.abaqus:
         return _abaqus(args, path, net)
     s = summary_of(path, net)
@@ -212,8 +280,9 @@ def _models(args) -> int:
         if "error" in m:
             print(f"{m['name']:<24} UNREADABLE: {m['error']}")
             continue
+        v2 = " orientation-aware (needs A2)" if m.get("format_version") == 2 else ""
         print(
-            f"{m['name']:<24} {m['formulation']} K={m['depth']} leaves={m['active_leaves']} "
+            f"{m['name']:<24} {m['formulation']}{v2} K={m['depth']} leaves={m['active_leaves']} "
             f"val={_fmt(m['val_error'])}  {m['description']}"
         )
         print(f"{'':<24} {m['path']}")

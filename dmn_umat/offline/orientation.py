@@ -444,6 +444,9 @@ def to_parametric_model(model: ParametricNetwork, metadata: dict | None = None) 
     """The file form (:class:`~dmn_umat.model_file.ParametricModel`) of an IMN parametric network."""
     idx = _file_order(model)
     meta = {"formulation": "imn", "depth": model.depth, "n_phases": 2, **(metadata or {})}
+    ref = model.network_at(CENTER)
+    meta.setdefault("active_leaves", int((ref.weights[ref.leaves] > 0).sum()))
+    meta.setdefault("volume_fractions", [float(v) for v in ref.volume_fractions()])
     meta["parametric"] = {"degree": model.degree, "activation": model.base.activation,
                           "descriptors": ["lambda1 - 1/3", "lambda2 - 1/3"]}
     with torch.no_grad():

@@ -52,7 +52,8 @@ def resolve(name_or_path: str | Path) -> Path:
 
 
 def list_models() -> list[dict]:
-    """One dict per shipped model: name, path, formulation, depth, active leaves, errors, description."""
+    """One dict per shipped model: name, path, formulation, depth, active leaves, errors, file
+    format version (2: orientation-aware, needs A₂ per point), description."""
     from .. import model_file
 
     desc = _descriptions()
@@ -61,7 +62,8 @@ def list_models() -> list[dict]:
         p = MODELS_DIR / f"{name}.dmn"
         entry: dict = {"name": name, "path": str(p)}
         try:
-            meta = model_file.read(p).metadata
+            model = model_file.read_any(p)  # version 2: an orientation-aware network
+            meta = model.metadata
         except model_file.ModelFileError as exc:
             entry["error"] = str(exc)
             out.append(entry)
@@ -74,6 +76,7 @@ def list_models() -> list[dict]:
             microstructure=meta.get("microstructure", {}),
             val_error=tr.get("val_error"),
             val_error_max=tr.get("val_error_max"),
+            format_version=2 if isinstance(model, model_file.ParametricModel) else 1,
             description=desc.get(name, {}).get("description", ""),
         )
         out.append(entry)
