@@ -4,6 +4,8 @@ control, FD element tangent, objectivity of the reactions, small-strain limit = 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -244,3 +246,19 @@ def test_bad_input_is_a_clear_error():
     with pytest.raises(FESolverError, match="cut-backs") as exc:
         solve(Problem(m, FiniteLawMaterial(NH), bcs), [1.0], solver_class=FiniteSolver, max_cutbacks=3)
     assert "\n" not in str(exc.value)
+
+
+# ------------------------------------------------------------------ the example
+def test_plate_hole_finite_example(tmp_path):
+    """``dmn fe2 plate-hole-finite`` (J2 phase, tiny): checks pass, files written, and the load
+    passes a maximum before 20 % (the ligament thins; the weakly hardening J2 law alone rises)."""
+    from dmn_umat.fe.api import FE2Job, run_fe2
+
+    r = run_fe2(FE2Job("plate-hole-finite", phases=["j2:E=70000,nu=0.3,sy=250,H=70"], size="tiny",
+                       n_steps=6, out=tmp_path, png_at="last"))
+    assert r.ok, r.checks
+    assert r.checks["equilibrium"].value <= 1e-8
+    P = np.array(r.curve_force)
+    assert np.argmax(P) < P.size - 1 and P[-1] < 0.99 * P.max()
+    assert r.files and all(Path(f).exists() for f in r.files)
+    assert any(f.endswith("_fields_007.png") for f in r.pictures)

@@ -1,11 +1,11 @@
-"""``dmn fe2 EXAMPLE`` (plate-hole, notched-bar, cyclic) and ``dmn fe2 run MESH``: thin layers over
-:func:`dmn_umat.fe.api.run_fe2` and :func:`dmn_umat.fe.api.run_mesh` (docs/fe2.md)."""
+"""``dmn fe2 EXAMPLE`` (plate-hole, notched-bar, cyclic, plate-hole-finite) and ``dmn fe2 run MESH``:
+thin layers over :func:`dmn_umat.fe.api.run_fe2` and :func:`dmn_umat.fe.api.run_mesh` (docs/fe2.md)."""
 
 from __future__ import annotations
 
 import argparse
 
-EXAMPLE_NAMES = ("plate-hole", "notched-bar", "cyclic")
+EXAMPLE_NAMES = ("plate-hole", "notched-bar", "cyclic", "plate-hole-finite")
 
 
 def _material_options(p, default_note: str) -> None:
@@ -27,12 +27,14 @@ def _common_options(p) -> None:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "fe2",
-        help="run a bundled FE² example (plate-hole, notched-bar, cyclic) or a mesh of your own (run)",
+        help="run a bundled FE² example (plate-hole, notched-bar, cyclic, plate-hole-finite) or a mesh of "
+        "your own (run)",
         description="Run a bundled FE example, or your own mesh with 'dmn fe2 run MESH', with the DMN/IMN "
         "surrogate (--model) or phase laws at the integration points; writes an XDMF time series, a "
         "load-displacement PNG, field PNGs and a summary JSON to --out.",
     )
-    sub = p.add_subparsers(dest="example", metavar="{plate-hole,notched-bar,cyclic,run}", required=True)
+    names = "{" + ",".join((*EXAMPLE_NAMES, "run")) + "}"
+    sub = p.add_subparsers(dest="example", metavar=names, required=True)
     for name in EXAMPLE_NAMES:
         q = sub.add_parser(name, help=f"the bundled {name} example",
                            description=f"The bundled {name} example with its physical checks (docs/fe2.md).")

@@ -30,12 +30,14 @@ DEFAULT_COMPOSITE = {
     "plate-hole": ["j2:E=70000,nu=0.33,sy=250,H=500", "elastic:E=400000,nu=0.2"],
     "notched-bar": ["j2:E=70000,nu=0.33,sy=250,H=500", "elastic:E=400000,nu=0.2"],
     "cyclic": ["j2:E=70000,nu=0.33,sy=250,Hk=5000", "elastic:E=400000,nu=0.2"],
+    "plate-hole-finite": ["j2:E=70000,nu=0.33,sy=250,H=500", "elastic:E=400000,nu=0.2"],
 }
 #: ... and the single J2 phase used when that model is not installed (or with ``--phase`` alone).
 DEFAULT_PHASE = {
     "plate-hole": "j2:E=70000,nu=0.3,sy=250,H=70",
     "notched-bar": "j2:E=70000,nu=0.3,sy=250,H=70",
     "cyclic": "j2:E=70000,nu=0.3,sy=250,Hk=7000",
+    "plate-hole-finite": "j2:E=70000,nu=0.3,sy=250,H=70",
 }
 
 SIZES = ("tiny", "coarse", "fine")
@@ -149,13 +151,15 @@ def run_schedule(
     progress: bool,
     material_label: str,
     png_at: Sequence[int | str] | str | None = ("last",),
+    solver_class: type[Solver] = Solver,
     **opts,
 ) -> tuple[Result, dict]:
-    """Walk the load factors ``lams`` with the cut-back Newton :class:`Solver`; with ``out``, write
+    """Walk the load factors ``lams`` with the cut-back Newton :class:`Solver` (or ``solver_class``,
+    e.g. the finite-strain :class:`~dmn_umat.fe.finite.FiniteSolver`); with ``out``, write
     ``NAME.xdmf/.h5`` and the field PNGs ``NAME_fields_NNN.png`` of the increments ``png_at``
     (:func:`picture_increments`).  Returns the result and the summary dict (without checks)."""
     pick = set(picture_increments(png_at, len(lams))) if out is not None else set()
-    solver = Solver(problem, **opts)
+    solver = solver_class(problem, **opts)
     writer = None
     pictures = []
     if out is not None:
@@ -468,4 +472,13 @@ def _size(size: str) -> str:
     return size
 
 
-EXAMPLES = {"plate-hole": plate_hole, "notched-bar": notched_bar, "cyclic": cyclic}
+def plate_hole_finite(material, **kw) -> dict:
+    """The plate with a hole to 20 % nominal strain on total-Lagrangian finite-strain elements
+    (:func:`dmn_umat.fe.finite.plate_hole_finite`)."""
+    from .finite import plate_hole_finite as run
+
+    return run(material, **kw)
+
+
+EXAMPLES = {"plate-hole": plate_hole, "notched-bar": notched_bar, "cyclic": cyclic,
+            "plate-hole-finite": plate_hole_finite}
