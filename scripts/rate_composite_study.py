@@ -1,24 +1,30 @@
-"""Composite with a rate-dependent matrix: the shipped network spheres16_imn_d6 vs the FFT DNS
+"""Composite with a rate-dependent matrix: a trained sphere network vs the FFT DNS
 (issue 12 acceptance; docs/laws.md "Composite").
 
-RVE: ``dmn micro spheres --size 16 --vf 0.2 --seed 1`` (the one the network was trained on,
-elastic data only).  Matrix phase 0, elastic spheres phase 1 (E = 400 GPa, ν = 0.2).
+RVE: ``dmn micro spheres --size N --vf 0.2 --seed 1`` (``--size``, default 16: the RVE of
+``spheres16_imn_d6``; 32: the one of ``spheres32_imn_d6``; the network was trained on elastic
+data of it).  Matrix phase 0, elastic spheres phase 1 (E = 400 GPa, ν = 0.2).
 
 (a) uniaxial tension (laterals stress free) to 2 % at 1e-3 /s and 1e-5 /s, Peric
     viscoplastic matrix; error: |σ11 − σ11_DNS| / max |σ11_DNS| per step (mean, max);
 (b) creep at constant macroscopic σ11 (s11 column: loaded in one step of dt = 0, held),
     creep + plasticity matrix (Norton of the overstress); error: |ε11 − ε11_DNS| / max |ε11_DNS|.
-``--fine``: also the DNS of (b) on the same geometry at 2× resolution (every voxel split in
-8) — the DNS discretization error.
+``--fine CASE ...``: also the DNS of those cases (``creep``, ``t1e-3``, ``t1e-5``; ``all``) on
+the same geometry at 2× resolution (every voxel split in 8) — the DNS discretization error.
+``--cache DIR``: keep each DNS curve in DIR (keyed by case, resolution, laws) and reuse it, so
+a long run resumes; ``--dns-only`` runs (and caches) the DNS without a network.
 
-    python scripts/rate_composite_study.py [--out docs/rate_composite.png] [--json F] [--fine]
+    python scripts/rate_composite_study.py [--model NAME|PATH] [--size N] [--fine CASE ...]
+        [--cache DIR] [--dns-only] [--out docs/rate_composite.png] [--json F]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -37,6 +43,7 @@ SPHERE = "elastic:E=400e3,nu=0.2"
 RATES = (1e-3, 1e-5)  # 1/s
 E_MAX, N_TENSION = 0.02, 20
 SIG_CREEP, T_HOLD, N_HOLD = 150.0, 2000.0, 20  # MPa, s
+CASES = ("t1e-3", "t1e-5", "creep")
 
 
 def tension(rate: float):
@@ -55,63 +62,108 @@ def creep():
     return np.zeros((t.size, 6)), t, stress
 
 
+def load_case(key: str) -> dict:
+    """Case ``key`` (one of CASES): name, matrix law, path (n,6), free components, time (n,),
+    stress targets (n,6) or None, the compared column (``stress`` or ``strain``) and quantity."""
+    if key == "creep":
+        path, t, s = creep()
+        return {"name": f"creep {SIG_CREEP:g} MPa", "matrix": CREEP, "path": path,
+                "free": (0, 1, 2, 3, 4, 5), "time": t, "stress": s, "column": "strain",
+                "quantity": "ε11"}
+    rate = RATES[0] if key == "t1e-3" else RATES[1]
+    path, t = tension(rate)
+    return {"name": f"tension {rate:g} /s", "matrix": VP, "path": path, "free": ALL_BUT_11,
+            "time": t, "stress": None, "column": "stress", "quantity": "σ11"}
+
+
 def errors(a: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    """(mean, max) over the steps of |a − ref| / max |ref|."""
     d = np.abs(a - ref) / np.abs(ref).max()
     return float(d.mean()), float(d.max())
 
 
+def run_dns(m: np.ndarray, case: dict, cache: Path | None) -> dict:
+    """DNS curves {strain (n,6), stress (n,6), seconds} of ``case`` on voxels ``m``; read from /
+    written to ``cache`` when given (key: case, grid, laws, path)."""
+    key = hashlib.sha1(json.dumps([case["name"], case["matrix"], SPHERE, m.shape,
+                                   hashlib.sha1(m.tobytes()).hexdigest(), case["time"].tolist(),
+                                   case["path"].tolist()]).encode()).hexdigest()[:12]
+    f = cache / f"dns_{m.shape[0]}_{key}.npz" if cache else None
+    if f is not None and f.is_file():
+        z = np.load(f)
+        print(f"{case['name']} {m.shape[0]}³: cached {f}", flush=True)
+        return {"strain": z["strain"], "stress": z["stress"], "seconds": float(z["seconds"])}
+    t0 = time.perf_counter()
+
+    def progress(i: int, n: int) -> None:
+        print(f"  {case['name']} {m.shape[0]}³: step {i}/{n} {time.perf_counter() - t0:.0f} s",
+              flush=True)
+
+    d = fft.dns(m, [parse_phase(case["matrix"]), parse_phase(SPHERE)], case["path"], case["free"],
+                times=case["time"], stresses=case["stress"], workers=2, progress=progress)
+    out = {"strain": d.strain, "stress": d.stress, "seconds": time.perf_counter() - t0}
+    if f is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = f.with_suffix(".tmp.npz")
+        np.savez(tmp, **out)
+        tmp.replace(f)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="spheres16_imn_d6", help="shipped model name or .dmn path")
+    ap.add_argument("--size", type=int, default=16, help="RVE grid N (spheres N³, vf 0.2, seed 1)")
+    ap.add_argument("--fine", nargs="+", default=[], choices=(*CASES, "all"),
+                    help="cases whose DNS is repeated at 2x resolution")
+    ap.add_argument("--cache", type=Path, default=None, help="folder for DNS curves (resume)")
+    ap.add_argument("--dns-only", action="store_true", help="only run (and cache) the DNS")
     ap.add_argument("--out", default="docs/rate_composite.png")
     ap.add_argument("--json", default=None)
-    ap.add_argument("--fine", action="store_true", help="also the 2x-resolution DNS of the creep case")
     args = ap.parse_args()
+    fine_keys = CASES if "all" in args.fine else tuple(k for k in CASES if k in args.fine)
 
-    m = rve_micro.generate("spheres", 16, 0.2, seed=1).voxels.astype(np.int64)
-    net = model_file.read(resolve("spheres16_imn_d6"))
-    rows, curves = [], {}
-    free = ALL_BUT_11
-    for rate in RATES:
-        path, t = tension(rate)
+    m = rve_micro.generate("spheres", args.size, 0.2, seed=1).voxels.astype(np.int64)
+    m2 = m.repeat(2, 0).repeat(2, 1).repeat(2, 2)
+    net = None if args.dns_only else model_file.read(resolve(args.model))
+    label = Path(args.model).stem
+    n, n2 = args.size, 2 * args.size
+    rows, fine, curves = [], [], {}
+    for key in CASES:
+        c = load_case(key)
+        d = run_dns(m, c, args.cache)
+        d2 = run_dns(m2, c, args.cache) if key in fine_keys else None
+        if net is None:
+            continue
         t0 = time.perf_counter()
-        d = fft.dns(m, [parse_phase(VP), parse_phase(SPHERE)], path, free, times=t, workers=2)
-        t1 = time.perf_counter()
-        r = drive(NetworkMaterial(net, [VP, SPHERE], threads=1), path, free, time=t)
-        t2 = time.perf_counter()
-        mean, mx = errors(r["stress"][:, 0], d.stress[:, 0])
-        rows.append({"case": f"tension {rate:g} /s", "quantity": "σ11", "mean": mean, "max": mx,
-                     "final_dns": float(d.stress[-1, 0]), "final_net": float(r["stress"][-1, 0]),
-                     "dns_s": t1 - t0, "net_s": t2 - t1})
-        curves[f"tension {rate:g} /s"] = (path[:, 0], d.stress[:, 0], r["stress"][:, 0])
-        print(rows[-1], flush=True)
-    path, t, s = creep()
-    free = (0, 1, 2, 3, 4, 5)  # σ11 prescribed, the rest held at zero
-    t0 = time.perf_counter()
-    d = fft.dns(m, [parse_phase(CREEP), parse_phase(SPHERE)], path, free, times=t, stresses=s, workers=2)
-    t1 = time.perf_counter()
-    r = drive(NetworkMaterial(net, [CREEP, SPHERE], threads=1), path, free, time=t, stress=s)
-    t2 = time.perf_counter()
-    mean, mx = errors(r["strain"][:, 0], d.strain[:, 0])
-    rows.append({"case": f"creep {SIG_CREEP:g} MPa", "quantity": "ε11", "mean": mean, "max": mx,
-                 "final_dns": float(d.strain[-1, 0]), "final_net": float(r["strain"][-1, 0]),
-                 "dns_s": t1 - t0, "net_s": t2 - t1})
-    ecr_d, ecr_n = d.strain[:, 0] - d.strain[0, 0], r["strain"][:, 0] - r["strain"][0, 0]
-    mean, mx = errors(ecr_n, ecr_d)
-    rows.append({"case": f"creep {SIG_CREEP:g} MPa", "quantity": "ε11(t) − ε11(0) (creep part)",
-                 "mean": mean, "max": mx, "final_dns": float(ecr_d[-1]), "final_net": float(ecr_n[-1]),
-                 "dns_s": 0.0, "net_s": 0.0})
-    curves["creep"] = (t, d.strain[:, 0], r["strain"][:, 0])
-    print(rows[-1], flush=True)
-    fine = None
-    if args.fine:
-        m2 = m.repeat(2, 0).repeat(2, 1).repeat(2, 2)
-        t0 = time.perf_counter()
-        d2 = fft.dns(m2, [parse_phase(CREEP), parse_phase(SPHERE)], path, free, times=t, stresses=s,
-                     workers=2)
-        mean2, mx2 = errors(d.strain[:, 0], d2.strain[:, 0])
-        fine = {"case": "creep DNS 16³ vs 32³ (same geometry)", "mean": mean2, "max": mx2,
-                "final_32": float(d2.strain[-1, 0]), "seconds": time.perf_counter() - t0}
-        print(fine, flush=True)
+        r = drive(NetworkMaterial(net, [c["matrix"], SPHERE], threads=1), c["path"], c["free"],
+                  time=c["time"], stress=c["stress"])
+        net_s = time.perf_counter() - t0
+        col = c["column"]
+        yd, yn = d[col][:, 0], r[col][:, 0]
+        parts = [(c["quantity"], yd, yn, None if d2 is None else d2[col][:, 0])]
+        if key == "creep":
+            parts.append(("ε11(t) − ε11(0) (creep part)", yd - yd[0], yn - yn[0],
+                          None if d2 is None else d2[col][:, 0] - d2[col][0, 0]))
+        for qty, a_d, a_n, a_f in parts:
+            mean, mx = errors(a_n, a_d)
+            rows.append({"case": c["name"], "quantity": qty, "mean": mean, "max": mx,
+                         "final_dns": float(a_d[-1]), "final_net": float(a_n[-1]),
+                         "dns_s": d["seconds"], "net_s": net_s})
+            print(rows[-1], flush=True)
+            if a_f is not None:
+                dm, dx = errors(a_d, a_f)
+                nm, nx = errors(a_n, a_f)
+                fine.append({"case": c["name"], "quantity": qty,
+                             "dns_vs_fine": {"mean": dm, "max": dx},
+                             "net_vs_fine": {"mean": nm, "max": nx},
+                             f"final_{n}": float(a_d[-1]), f"final_{n2}": float(a_f[-1]),
+                             "fine_s": d2["seconds"]})
+                print(fine[-1], flush=True)
+        curves[key] = (c["time"] if key == "creep" else c["path"][:, 0], yd, yn,
+                       None if d2 is None else d2[col][:, 0])
+    if net is None:
+        return
 
     import matplotlib
 
@@ -119,27 +171,43 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    for (name, (x, yd, yn)), c in zip([(k, v) for k, v in curves.items() if k != "creep"], ("C0", "C1")):
-        ax[0].plot(100 * x, yd, "-", color=c, label=f"DNS {name}")
-        ax[0].plot(100 * x, yn, "o", color=c, ms=4, label=f"IMN {name}")
+    for key, color in zip(CASES[:2], ("C0", "C1")):
+        x, yd, yn, yf = curves[key]
+        name = load_case(key)["name"]
+        ax[0].plot(100 * x, yd, "-", color=color, label=f"DNS {n}³ {name}")
+        if yf is not None:
+            ax[0].plot(100 * x, yf, ":", color=color, label=f"DNS {n2}³ {name}")
+        ax[0].plot(100 * x, yn, "o", color=color, ms=4, label=f"network {name}")
     ax[0].set(xlabel="ε11 [%]", ylabel="σ11 [MPa]", title="uniaxial tension, two strain rates")
-    ax[0].legend(fontsize=8)
-    x, yd, yn = curves["creep"]
-    ax[1].plot(x, 100 * yd, "-", label="DNS")
-    ax[1].plot(x, 100 * yn, "o", ms=4, label="IMN")
+    ax[0].legend(fontsize=7)
+    x, yd, yn, yf = curves["creep"]
+    ax[1].plot(x, 100 * yd, "-", color="C0", label=f"DNS {n}³")
+    if yf is not None:
+        ax[1].plot(x, 100 * yf, ":", color="C0", label=f"DNS {n2}³")
+    ax[1].plot(x, 100 * yn, "o", color="C0", ms=4, label="network")
     ax[1].set(xlabel="time [s]", ylabel="ε11 [%]", title=f"creep at σ11 = {SIG_CREEP:g} MPa")
     ax[1].legend(fontsize=8)
-    fig.suptitle("spheres16_imn_d6 vs FFT DNS (16³), rate-dependent matrix")
+    fig.suptitle(f"{label} vs FFT DNS ({n}³), rate-dependent matrix")
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
-    print("| case | quantity | mean rel. error | max rel. error | final DNS | final IMN |")
+    print("| case | quantity | mean rel. error | max rel. error | final DNS | final network |")
     print("|---|---|---|---|---|---|")
     for r_ in rows:
         print(f"| {r_['case']} | {r_['quantity']} | {100 * r_['mean']:.2f} % | {100 * r_['max']:.2f} % "
               f"| {r_['final_dns']:.4g} | {r_['final_net']:.4g} |")
+    if fine:
+        print(f"\n| case | quantity | DNS {n}³ vs {n2}³ mean / max | network vs DNS {n2}³ mean / max "
+              f"| DNS {n}³ end | DNS {n2}³ end |")
+        print("|---|---|---|---|---|---|")
+        for f_ in fine:
+            a, b = f_["dns_vs_fine"], f_["net_vs_fine"]
+            print(f"| {f_['case']} | {f_['quantity']} | {100 * a['mean']:.2f} % / {100 * a['max']:.2f} % "
+                  f"| {100 * b['mean']:.2f} % / {100 * b['max']:.2f} % | {f_[f'final_{n}']:.4g} "
+                  f"| {f_[f'final_{n2}']:.4g} |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rows": rows, "fine": fine, "laws": [VP, CREEP, SPHERE]}, f, indent=1)
+            json.dump({"model": args.model, "size": n, "fine_size": n2, "rows": rows, "fine": fine,
+                       "laws": [VP, CREEP, SPHERE]}, f, indent=1)
 
 
 if __name__ == "__main__":
