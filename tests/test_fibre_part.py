@@ -125,7 +125,10 @@ void umat_(double *stress, double *statev, double *ddsdde, double *sse, double *
     double E = props[0], nu = props[1], l = E * nu / ((1 + nu) * (1 - 2 * nu)), m = E / (2 * (1 + nu));
     int n = *ntens;
     for (int i = 0; i < n * n; ++i) ddsdde[i] = 0.0;
-    for (int i = 0; i < 3; ++i) { for (int j = 0; j < 3; ++j) ddsdde[i * n + j] = l; ddsdde[i * n + i] += 2 * m; }
+    for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 3; ++j) ddsdde[i * n + j] = l;
+        ddsdde[i * n + i] += 2 * m;
+    }
     for (int i = 3; i < n; ++i) ddsdde[i * n + i] = m;
     for (int i = 0; i < n; ++i) {
         double s = 0.0;
@@ -183,3 +186,104 @@ def test_calculix_recipe_gives_each_element_and_point_its_own_a2(tmp_path):
     seen = probe(single)
     lost = [key for key, sv in seen.items() if not sv[:6].any()]
     assert len(lost) >= 20
+
+
+# --------------------------------------------------------------------------- the C API and the UMAT
+def synthetic_model(depth: int = 3, seed: int = 0):
+    """A small orientation-aware IMN with random (seeded) parameters: no training needed."""
+    from dmn_umat.model_file import ParametricModel, n_features
+
+    rng = np.random.default_rng(seed)
+    P, F = 3 * 2**depth - 2, n_features(2)
+    L = 2**depth
+    p0 = np.concatenate([rng.normal(0.5, 0.3, L), rng.uniform(0.3, 2.8, P - L)])
+    return ParametricModel(depth, 2, "softplus", p0, rng.normal(0.0, 0.8, (P, F)), {"formulation": "imn"})
+
+
+PHASES = ["j2:E=3000,nu=0.35,sy=40,H=300", "elastic:E=72000,nu=0.22"]
+
+BATCH = r"""
+import ctypes, json, sys
+import numpy as np
+from dmn_umat.laws import parse_phase
+from dmn_umat.abi import deck
+from dmn_umat import model_file
+from dmn_umat.online.parametric import ParametricNetworkMaterial
+from dmn_umat.fe.fibre_part import skin_core_a2
+lib_path, model = sys.argv[1], sys.argv[2]
+phases = json.loads(sys.argv[3])
+lib = ctypes.CDLL(lib_path)
+lib.dmn_last_error.restype = ctypes.c_char_p
+P = lambda a: a.ctypes.data_as(ctypes.c_void_p)
+props = deck.props_vector([parse_phase(s) for s in phases])
+h = lib.dmn_open(model.encode(), P(props), props.size)
+assert h >= 1, lib.dmn_last_error()
+nsv = lib.dmn_nstate(h)
+mat = ParametricNetworkMaterial(model_file.read_parametric(model), phases)
+n = 12
+rng = np.random.default_rng(5)
+a2 = skin_core_a2(np.linspace(-1, 1, n))
+R = np.linalg.qr(rng.normal(size=(3, 3)))[0]  # turned principal axes: off-diagonal components
+A = np.einsum("ij,njk,lk->nil", R, np.stack([np.diag(a[:3]) for a in a2]), R)
+a2[n // 2:] = np.stack([A[:, 0, 0], A[:, 1, 1], A[:, 2, 2], A[:, 1, 2], A[:, 0, 2], A[:, 0, 1]], 1)[n // 2:]
+direction = rng.normal(size=(n, 6))
+state = np.zeros((n, nsv)); state[:, :6] = a2
+ref_state = mat.initial_state(n)
+err = {"stress": 0.0, "tangent": 0.0, "state": 0.0}
+for t in (0.004, 0.012, 0.02, 0.01):  # load past yield and partly back
+    eps = np.ascontiguousarray(t * direction)
+    S, C, N, I = np.zeros((n, 6)), np.zeros((n, 6, 6)), np.zeros((n, nsv)), np.zeros((n, 4))
+    r = lib.dmn_eval_batch(h, n, P(eps), P(state), P(S), P(C), P(N), P(I))
+    assert r == 0, (r, lib.dmn_last_error())
+    ref = mat.update(eps, ref_state, a2)
+    assert np.all(ref.status == 0)
+    err["stress"] = max(err["stress"], float(np.abs(S - ref.stress).max() / np.abs(ref.stress).max()))
+    err["tangent"] = max(err["tangent"], float(np.abs(C - ref.tangent).max() / np.abs(ref.tangent).max()))
+    err["state"] = max(err["state"], float(np.abs(N[:, 6:] - ref.state).max() / np.abs(ref.state).max()))
+    assert np.array_equal(N[:, :6], a2)  # A2 copied, never changed
+    state, ref_state = N, ref.state
+plastic = float(np.abs(ref_state).max())
+# a point with a bad A2 (trace 2) fails alone, with a message; the others are unaffected
+bad = state.copy(); bad[3, 0] += 1.0
+S, C, N, I = np.zeros((n, 6)), np.zeros((n, 6, 6)), np.zeros((n, nsv)), np.zeros((n, 4))
+r = lib.dmn_eval_batch(h, n, P(eps), P(bad), P(S), P(C), P(N), P(I))
+print(json.dumps({"nsv": nsv, "kernel_nsv": mat.nstate, "err": err, "plastic": plastic, "bad_return": r,
+                  "bad_status": I[:, 2].tolist(), "bad_msg": lib.dmn_last_error().decode()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def libpath():
+    from dmn_umat.abi.build import ensure_library
+
+    return ensure_library()
+
+
+@pytest.fixture(scope="module")
+def v2_model(tmp_path_factory) -> Path:
+    from dmn_umat import model_file
+
+    path = tmp_path_factory.mktemp("v2") / "synthetic_pimn.dmn"
+    model_file.write_parametric(path, synthetic_model())
+    return path
+
+
+def test_c_api_equals_parametric_material(tmp_path, libpath, v2_model):
+    """dmn_eval_batch on an orientation-aware model (A₂ in state_old[0..5]) = the Python
+    ParametricNetworkMaterial with the same A₂ per point, over a load/unload path past yield."""
+    import json
+    import sys
+
+    script = tmp_path / "batch.py"
+    script.write_text(BATCH)
+    r = subprocess.run([sys.executable, str(script), str(libpath), str(v2_model), json.dumps(PHASES)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["nsv"] == 6 + out["kernel_nsv"]
+    assert out["plastic"] > 1e-4
+    for k, v in out["err"].items():
+        assert v <= 1e-12, (k, v)
+    assert out["bad_return"] == 1 and out["bad_status"][3] == 2
+    assert out["bad_status"][:3] == [0, 0, 0] and out["bad_status"][4:] == [0] * 8
+    assert "point 3" in out["bad_msg"] and "not a fibre orientation tensor" in out["bad_msg"]

@@ -272,3 +272,133 @@ def umat_point(mi_p, nmi, mf_p, nmf, nphase, props_p, nprops, stran_p, dstran_p,
 def addresses() -> tuple[int, int]:
     """Machine-code addresses of (point, umat_point)."""
     return int(point.address), int(umat_point.address)
+
+
+# --------------------------------------------------------------------------- orientation-aware models
+# A version-2 (parametric) model (:mod:`dmn_umat.online.parametric`): the state of a point is
+# [A₂ (A2_SLOTS: a11, a22, a33, a23, a13, a12) | the network kernel's state], for the UMAT (STATEV)
+# and the C API (state_old / state_new) alike.  A₂ is read on every call and copied, never
+# changed.  The cfuncs have the signatures of ``point`` / ``umat_point``, with ``mi`` = the int64
+# pair (nmi, nmf) of the per-point blobs and ``mf`` = the parametric blob ``pb``; each call builds
+# the point's network (:func:`~dmn_umat.online.parametric.build_point`) into scratch at the end
+# of ``work`` and runs the fixed-network body on it.
+import numpy as np  # noqa: E402
+
+from ..online.parametric import build_point, parametric_network_update  # noqa: E402
+
+A2_SLOTS = 6
+
+
+def a2_work_size(nwork_kernel: int, nmi: int, nmf: int) -> int:
+    """Doubles of workspace ``point_a2`` needs (kernel work + the point's blobs)."""
+    return int(nwork_kernel) + int(nmi) + int(nmf)
+
+
+def umat_a2_work_size(nwork_kernel: int, nphase: int, nsv_kernel: int, nmi: int, nmf: int) -> int:
+    """Doubles of workspace ``umat_point_a2`` needs (``umat_point``'s, a props table, the blobs)."""
+    return umat_work_size(nwork_kernel, nphase, nsv_kernel) + int(nphase) * MAX_NPROPS + int(nmi) + int(nmf)
+
+
+@njit(cache=True)
+def _point_a2_impl(sizes, pb, ptab, strain, sold, stress, tang, snew, work, info, dt, temp, dtemp):
+    nmi, nmf = sizes[0], sizes[1]
+    nsv = sold.shape[0]
+    kw = work.shape[0] - nmi - nmf
+    if nsv < A2_SLOTS or kw < 1:
+        for i in range(INFO_SIZE):
+            info[i] = 0.0
+        info[INFO_STATUS] = ST_WORK
+        return ST_WORK
+    for i in range(A2_SLOTS):
+        snew[i] = sold[i]
+    mi = work[kw:kw + nmi].view(np.int64)
+    mf = work[kw + nmi:kw + nmi + nmf]
+    return parametric_network_update(mi, mf, ptab, strain, sold[A2_SLOTS:], stress, tang, snew[A2_SLOTS:],
+                                     work[:kw], info, dt, temp, dtemp, sold[:A2_SLOTS], pb)
+
+
+@cfunc(point_sig, cache=True, nopython=True)
+def point_a2(sz_p, nsz, pb_p, npb, ptab_p, nphase, strain_p, sold_p, nsv, stress_p, tang_p, snew_p, work_p,
+             nwork, info_p, dt, temp, dtemp):
+    sizes = carray(sz_p, (nsz,))
+    pb = carray(pb_p, (npb,))
+    ptab = carray(ptab_p, (nphase, MAX_NPROPS))
+    strain = carray(strain_p, (6,))
+    sold = carray(sold_p, (nsv,))
+    snew = carray(snew_p, (nsv,))
+    stress = carray(stress_p, (6,))
+    tang = carray(tang_p, (6, 6))
+    work = carray(work_p, (nwork,))
+    info = carray(info_p, (INFO_SIZE,))
+    return RET_BASE + _point_a2_impl(sizes, pb, ptab, strain, sold, stress, tang, snew, work, info, dt, temp,
+                                     dtemp)
+
+
+@njit(cache=True)
+def _umat_a2_impl(
+    sizes, pb, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev, nsv, pnewdt, work, info,
+    dtime, temp, dtemp,
+):
+    """``_umat_impl`` on the network of the point's A₂ = STATEV(1..6) (kernel state after it)."""
+    nmi, nmf = sizes[0], sizes[1]
+    ntab = nphase * MAX_NPROPS
+    ku = work.shape[0] - ntab - nmi - nmf
+    for i in range(INFO_SIZE):
+        info[i] = 0.0
+    info[INFO_RATIO] = 1.0
+    if ntens != 6 and ntens != 4:
+        info[INFO_STATUS] = ST_BADNTENS
+        return ST_BADNTENS
+    if nsv < A2_SLOTS or ku < 1:
+        info[INFO_STATUS] = ST_WORK
+        return ST_WORK
+    tab = work[ku:ku + ntab].reshape((nphase, MAX_NPROPS))
+    mi = work[ku + ntab:ku + ntab + nmi].view(np.int64)
+    mf = work[ku + ntab + nmi:ku + ntab + nmi + nmf]
+    if props_to_table(props, props.shape[0], nphase, tab) != ST_OK:
+        info[INFO_STATUS] = ST_BADPROPS
+        return ST_BADPROPS
+    if build_point(pb, statev[:A2_SLOTS], tab, mi, mf) != 0:
+        # not an orientation tensor (the C side stops the analysis before this): keep STRESS and
+        # STATEV, a positive diagonal DDSDDE (largest elastic phase stiffness), a cut-back
+        c = work[:36].reshape((6, 6))
+        cmax = 1.0
+        for p in range(nphase):
+            if laws.elastic_stiffness(tab[p], c) == 0:
+                for i in range(6):
+                    if math.isfinite(c[i, i]) and c[i, i] > cmax:
+                        cmax = c[i, i]
+        for i in range(ntens):
+            for j in range(ntens):
+                ddsdde_t[i, j] = cmax if i == j else 0.0
+        info[INFO_RATIO] = 0.25
+        info[INFO_STATUS] = ST_FAILED
+        if pnewdt[0] < 0.0 or 0.25 < pnewdt[0] or not math.isfinite(pnewdt[0]):
+            pnewdt[0] = 0.25
+        return ST_FAILED
+    return _umat_impl(mi, mf, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev[A2_SLOTS:],
+                      nsv - A2_SLOTS, pnewdt, work[:ku], info, dtime, temp, dtemp)
+
+
+@cfunc(umat_sig, cache=True, nopython=True)
+def umat_point_a2(sz_p, nsz, pb_p, npb, nphase, props_p, nprops, stran_p, dstran_p, ntens, stress_p, ddsdde_p,
+                  statev_p, nsv, pnewdt_p, work_p, nwork, info_p, dtime, temp, dtemp):
+    sizes = carray(sz_p, (nsz,))
+    pb = carray(pb_p, (npb,))
+    props = carray(props_p, (nprops,))
+    nt = ntens if (ntens == 4 or ntens == 6) else 1
+    stran = carray(stran_p, (nt,))
+    dstran = carray(dstran_p, (nt,))
+    stress = carray(stress_p, (nt,))
+    ddsdde_t = carray(ddsdde_p, (nt, nt)).T
+    statev = carray(statev_p, (nsv,))
+    pnewdt = carray(pnewdt_p, (1,))
+    work = carray(work_p, (nwork,))
+    info = carray(info_p, (INFO_SIZE,))
+    return RET_BASE + _umat_a2_impl(sizes, pb, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev,
+                                    nsv, pnewdt, work, info, dtime, temp, dtemp)
+
+
+def addresses_a2() -> tuple[int, int]:
+    """Machine-code addresses of (point_a2, umat_point_a2): the kernels of orientation-aware models."""
+    return int(point_a2.address), int(umat_point_a2.address)

@@ -71,26 +71,38 @@ def _field(x: float) -> str:
     raise DeckError(f"cannot write {x!r} in 20 characters")  # pragma: no cover
 
 
-def nstatv(net: Network, phases: list[Phase]) -> int:
-    """State variables per integration point (``*DEPVAR``) for this model and phase laws."""
+def _n_phases(net) -> int:
+    """Phases of a :class:`Network` or of an orientation-aware ``ParametricModel``."""
+    return net.n_phases if isinstance(net, Network) else net.reference_network().n_phases
+
+
+def nstatv(net, phases: list[Phase]) -> int:
+    """State variables per integration point (``*DEPVAR``) for this model (a :class:`Network` or
+    an orientation-aware :class:`~dmn_umat.model_file.ParametricModel`: A₂ in the first
+    :data:`A2_SLOTS`, then the network's state) and phase laws."""
     from . import cfuncs
 
-    table = parse_props(props_vector(phases), net.n_phases)
+    table = parse_props(props_vector(phases), _n_phases(net))
+    if not isinstance(net, Network):
+        from ..online.parametric import pack_parametric, parametric_state_size
+
+        return A2_SLOTS + int(parametric_state_size(pack_parametric(net), table))
     mi, _ = cfuncs.pack_network(net)
     return int(cfuncs.state_size(np.asarray(mi, dtype=np.int64), table))
 
 
 def material_block(
-    net: Network, phases: list[Phase], name: str = DEFAULT_NAME, flavor: str = "calculix"
+    net, phases: list[Phase], name: str = DEFAULT_NAME, flavor: str = "calculix"
 ) -> str:
     """``*MATERIAL`` / ``*USER MATERIAL, CONSTANTS=n`` / ``*DEPVAR`` block for a deck.
 
+    ``net``: a :class:`Network` or an orientation-aware ``ParametricModel`` (:func:`nstatv`);
     ``phases``: one per model phase, in phase order.  ``flavor="calculix"`` appends the
     temperature column CalculiX reads after the constants (8 values per line, the
     (n+1)-th value is the temperature); ``"abaqus"`` writes exactly n constants.
     """
-    if len(phases) != net.n_phases:
-        raise DeckError(f"the model has {net.n_phases} phases but {len(phases)} phase laws were given")
+    if len(phases) != _n_phases(net):
+        raise DeckError(f"the model has {_n_phases(net)} phases but {len(phases)} phase laws were given")
     if flavor not in ("calculix", "abaqus"):
         raise DeckError(f"unknown deck flavor {flavor!r} (calculix, abaqus)")
     if not name or "," in name or len(name) > 80:

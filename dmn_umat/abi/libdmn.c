@@ -61,6 +61,10 @@ typedef struct {
     atomic_int gen; /* generation of a dmn_open slot: handle = gen * DMN_MAX_ENTRIES + slot + 1 */
     size_t namelen;
     char name[DMN_NAME];
+    /* an orientation-aware (version-2) model: its own kernels (point_a2, umat_point_a2 of
+       dmn_umat/abi/cfuncs.py; state = [A2 (6) | kernel state]); NULL for a fixed network */
+    dmn_point_fn point_a2;
+    dmn_umat_fn umat_a2;
 } dmn_entry;
 
 static dmn_entry g_entries[DMN_MAX_ENTRIES];
@@ -173,7 +177,7 @@ static int add_entry(const char *path, const char *name, size_t namelen, const d
     if (name) memcpy(cname, name, l);
     cname[name ? l : 0] = '\0';
     int64_t ints[8] = {0};
-    void *ptrs[3] = {NULL, NULL, NULL};
+    void *ptrs[5] = {NULL, NULL, NULL, NULL, NULL};
     char err[DMN_ERR];
     err[0] = '\0';
     int ok = _dmn_py_open(path, name ? cname : NULL, props, nprops, ints, ptrs, err, (int)sizeof err);
@@ -193,6 +197,8 @@ static int add_entry(const char *path, const char *name, size_t namelen, const d
     e->mi = (const int64_t *)ptrs[0];
     e->mf = (const double *)ptrs[1];
     e->ptab = (const double *)ptrs[2];
+    e->point_a2 = (dmn_point_fn)ptrs[3];
+    e->umat_a2 = (dmn_umat_fn)ptrs[4];
     e->is_material = name != NULL;
     e->namelen = name ? l : 0;
     memcpy(e->name, cname, sizeof cname);
@@ -275,6 +281,18 @@ static int all_finite(const double *v, int64_t n) {
     return 1;
 }
 
+/* A2 = (a11, a22, a33, a23, a13, a12) is a fibre orientation tensor: finite, trace 1 (+-1e-6), eigenvalues
+   >= -1e-8 (every principal minor of A2 + 1e-8 I non-negative): the test of dmn_umat/online/parametric.py */
+static int a2_ok(const double *a) {
+    if (!all_finite(a, 6)) return 0;
+    double t = a[0] + a[1] + a[2] - 1.0, s = 1e-8;
+    double d0 = a[0] + s, d1 = a[1] + s, d2 = a[2] + s;
+    if (t > 1e-6 || t < -1e-6 || d0 < 0.0 || d1 < 0.0 || d2 < 0.0) return 0;
+    double m0 = d1 * d2 - a[3] * a[3], m1 = d0 * d2 - a[4] * a[4], m2 = d0 * d1 - a[5] * a[5];
+    if (m0 < 0.0 || m1 < 0.0 || m2 < 0.0) return 0;
+    return d0 * m0 - a[5] * (a[5] * d2 - a[3] * a[4]) + a[4] * (a[5] * a[3] - d1 * a[4]) >= 0.0;
+}
+
 /* dmn_last_error() after a batch with failed points: how many, and why the first one failed */
 static void batch_error(int nfail, int n, int i, int st, double ratio, const double *strain, const double *sold,
                         int64_t nsv) {
@@ -308,7 +326,7 @@ int dmn_eval_batch_t(int handle, int n, double dt, double temp, double dtemp, co
         set_err("dmn_eval_batch_t: dt must be finite and >= 0, temp and dtemp finite");
         return -1;
     }
-    dmn_point_fn f = atomic_load_explicit(&g_point, memory_order_acquire);
+    dmn_point_fn f = e->point_a2 ? e->point_a2 : atomic_load_explicit(&g_point, memory_order_acquire);
     double *w = thread_work(e->nwork);
     if (!w) {
         set_err("dmn_eval_batch: out of memory");
@@ -333,6 +351,10 @@ int dmn_eval_batch_t(int handle, int n, double dt, double temp, double dtemp, co
     }
     if (nfail) batch_error(nfail, n, first, first_st, first_ratio, strain + 6 * (size_t)first,
                            nsv ? state_old + nsv * (size_t)first : NULL, nsv);
+    if (nfail && e->point_a2 && !a2_ok(state_old + nsv * (size_t)first))
+        snprintf(tl_err, sizeof tl_err, "dmn_eval_batch: %d of %d points failed; first: point %d (0-based): its A2 "
+                 "(state_old[0..5] = a11, a22, a33, a23, a13, a12) is not a fibre orientation tensor (finite, "
+                 "trace 1, eigenvalues >= 0)", nfail, n, first);
     return nfail;
 }
 
@@ -412,10 +434,20 @@ int dmn_umat_t(double *stress, double *statev, double *ddsdde, const double *str
                  "variables (*DEPVAR %lld)", e->name, nstatv, (long long)e->nsv, (long long)e->nsv);
         fatal(msg);
     }
+    if (e->umat_a2 && !a2_ok(statev)) {
+        int zero = 1;
+        for (int i = 0; i < 6; ++i) zero = zero && statev[i] == 0.0;
+        snprintf(msg, sizeof msg, "dmn_umat: material %s element %d point %d: STATEV(1..6) = %g, %g, %g, %g, %g, %g "
+                 "is not a fibre orientation tensor A2 (a11, a22, a33, a23, a13, a12: trace 1, eigenvalues >= 0)%s",
+                 e->name, noel, npt, statev[0], statev[1], statev[2], statev[3], statev[4], statev[5],
+                 zero ? "; the model is orientation-aware: give every element and integration point its A2 with "
+                        "*INITIAL CONDITIONS, TYPE=SOLUTION (docs/abi.md)" : "");
+        fatal(msg);
+    }
     double *w = thread_work(e->nwork_umat);
     if (!w) fatal("dmn_umat: out of memory");
     double info[DMN_INFO_SIZE];
-    dmn_umat_fn f = atomic_load_explicit(&g_umat, memory_order_acquire);
+    dmn_umat_fn f = e->umat_a2 ? e->umat_a2 : atomic_load_explicit(&g_umat, memory_order_acquire);
     int32_t r = f(e->mi, e->nmi, e->mf, e->nmf, e->nphase, props, nprops, stran, dstran, ntens, stress, ddsdde,
                   statev, e->nsv, pnewdt, w, e->nwork_umat, info, dtime, temp, dtemp);
     int st = r >= DMN_RET_BASE ? r - DMN_RET_BASE : -1;

@@ -100,12 +100,44 @@ def open_model(path: str | Path, props: np.ndarray, name: str = "") -> dict:
 
     path = resolve(path)
     try:
-        net = model_file.read(path)
+        net = model_file.read_any(path)
     except FileNotFoundError:
         raise ABIError(f"model file {str(path)!r} not found") from None
     except Exception as exc:  # noqa: BLE001 - corrupt model: one line for the host
         raise ABIError(f"cannot read model {str(path)!r}: {exc}") from None
+    if isinstance(net, model_file.ParametricModel):
+        return open_parametric(net, props, name or str(path), path)
     return open_model_from_network(net, props, name or str(path), path)
+
+
+def open_parametric(model, props: np.ndarray, name: str = "", path: Path | None = None) -> dict:
+    """Pack an orientation-aware (version-2) model for the ``*_a2`` kernels of
+    :mod:`dmn_umat.abi.cfuncs`: state = [A₂ (6) | kernel state] per point (docs/abi.md)."""
+    from ..online import parametric as pm
+    from . import cfuncs
+    from .deck import DeckError, parse_props
+
+    net = model.reference_network()
+    try:
+        ptab = np.ascontiguousarray(parse_props(np.asarray(props, dtype=np.float64), net.n_phases))
+    except DeckError as exc:
+        raise ABIError(f"{name}: {exc}" if name else str(exc)) from None
+    try:
+        pb = pm.pack_parametric(model)
+        nmi, nmf = (int(v) for v in pm.blob_sizes(pb))
+        nsv = int(pm.parametric_state_size(pb, ptab))
+        nwork = int(pm.parametric_work_size(pb))
+    except Exception as exc:  # noqa: BLE001
+        raise ABIError(f"cannot prepare model {name!r}: {exc}") from None
+    if min(nmi, nsv, nwork) < 0:
+        raise ABIError(f"model {name!r} and the phase laws do not fit the network kernel")
+    nwork = max(nwork, 1)
+    return {
+        "net": net, "mi": np.array([nmi, nmf], dtype=np.int64), "mf": pb, "ptab": ptab,
+        "nphase": net.n_phases, "nsv": cfuncs.A2_SLOTS + nsv, "nwork": cfuncs.a2_work_size(nwork, nmi, nmf),
+        "nwork_umat": cfuncs.umat_a2_work_size(nwork, net.n_phases, nsv, nmi, nmf), "path": path,
+        "finite": False, "kernels": cfuncs.addresses_a2(),
+    }
 
 
 def open_model_from_network(net, props: np.ndarray, name: str = "", path: Path | None = None) -> dict:
@@ -146,7 +178,8 @@ def py_open(ffi, path, name, props, nprops, ints, ptrs, err, errlen) -> int:
     """Open a model for ``dmn_open`` (path given) or a UMAT material (name given).
 
     Fills ``ints`` = [nmi, nmf, nphase, nsv, nwork, nwork_umat, key, nleaf] and
-    ``ptrs`` = [mi, mf, ptab].  Returns 1 on success, 0 with a message in ``err``.
+    ``ptrs`` = [mi, mf, ptab] (+ [point, umat] kernels of an orientation-aware model).  Returns 1
+    on success, 0 with a message in ``err``.
     """
     try:
         cname = ffi.string(name).decode("utf-8", "replace") if name != ffi.NULL else ""
@@ -167,10 +200,14 @@ def py_open(ffi, path, name, props, nprops, ints, ptrs, err, errlen) -> int:
         ptrs[0] = ffi.cast("void *", m["mi"].ctypes.data)
         ptrs[1] = ffi.cast("void *", m["mf"].ctypes.data)
         ptrs[2] = ffi.cast("void *", m["ptab"].ctypes.data)
+        if m.get("kernels"):  # an orientation-aware model: its own kernels
+            ptrs[3] = ffi.cast("void *", m["kernels"][0])
+            ptrs[4] = ffi.cast("void *", m["kernels"][1])
         if cname and not os.environ.get("DMN_UMAT_QUIET"):
             print(
                 f"dmn_umat: material {cname.strip()} -> model {model_path} "
-                f"({vals[7]} leaves, {m['nphase']} phases, NSTATV >= {m['nsv']})",
+                f"({vals[7]} leaves, {m['nphase']} phases, NSTATV >= {m['nsv']}"
+                + (", orientation-aware: A2 in STATEV(1..6))" if m.get("kernels") else ")"),
                 file=sys.stderr,
                 flush=True,
             )

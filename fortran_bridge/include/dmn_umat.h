@@ -12,6 +12,10 @@
  *  - Time and temperature: the UMAT passes DTIME, TEMP, DTEMP to the phase laws; the C API
  *    takes them in dmn_eval_batch_t (dmn_eval_batch: dt = 0, no temperature = rate independent).
  *  - Model of a UMAT material: $DMN_UMAT_MODEL_<KEY>, else $DMN_UMAT_MODEL (docs/abi.md).
+ *  - Orientation-aware (version-2) models: the state of a point (STATEV of the UMAT, state_old /
+ *    state_new of the C API) starts with the fibre orientation tensor A2 = a11, a22, a33, a23, a13,
+ *    a12 (6 slots, read on every call, never changed), then the network's state; dmn_nstate counts
+ *    the 6 slots.  A CalculiX/Abaqus deck sets them with *INITIAL CONDITIONS, TYPE=SOLUTION.
  * Thread safety: after dmn_init every function may be called concurrently (distinct outputs).
  */
 #ifndef DMN_UMAT_H
@@ -56,7 +60,8 @@ int dmn_init(void);
    materials included) are open at once; dmn_close frees a slot for the next dmn_open. */
 int dmn_open(const char *model_path, const double *props, int nprops);
 
-/* Number of state variables per point (state_old/state_new stride), or -1 for a bad handle. */
+/* Number of state variables per point (state_old/state_new stride), or -1 for a bad handle.
+   An orientation-aware model: 6 (A2 in state_old[0..5], copied to state_new) + the network's. */
 int dmn_nstate(int handle);
 
 /* Number of phases of the model, or -1 for a bad handle. */
