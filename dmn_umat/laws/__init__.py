@@ -30,6 +30,9 @@ vp            3   [3, E, nu, sy, H, Q, b, Hk, T0, dE, dsy, dH, dQ, dHk, eta, m, 
 creep         4   [4, E, nu, sy, H, Q, b, Hk, T0, dE, dsy, dH, dQ, dHk, A, n, k]       8
 chaboche      5   [5, E, nu, sy, H, Q, b, Hk, T0, dE, dsy, dH, dQ, dHk, eta, m, form,
                   C1, gamma1, dC1, C2, gamma2, dC2]                                    19
+neohooke      6   [6, C10, D1]                                                         0
+svk           7   [7, E, nu]                                                           0
+fj2           8   [8, E, nu, sy, H, Q, b]                                              7
 ============  ==  ==================================================================  ===
 
 aniso: the 21 values are the upper triangle of the Mandel 6x6 stiffness, row by row (order
@@ -40,6 +43,9 @@ temperature block (T0 and the slopes of E, sy, H, Q, Hk; constants at the end-of
 temperature), then viscosity η [time] with rate sensitivity m and form (0 Peric, 1 Perzyna);
 Norton–Bailey A, n and time exponent k; two Armstrong–Frederick back-stresses (C_i, γ_i, dC_i).
 State: εp, p (vp); εp, p, total time (creep); εp, p, X_1, X_2 (chaboche).
+neohooke, svk, fj2 (ids 6–8, ``Law.finite``): finite-strain laws, deformation gradient in, first
+Piola–Kirchhoff stress out (:mod:`~dmn_umat.laws.finite_update`); the small-strain kernels
+refuse them.  fj2 state: Cp⁻¹ − 1 (6), p.
 Spec strings: ``elastic:E=..,nu=..``, ``aniso:C=c1;...;c21``,
 ``j2:E=..,nu=..,sy=..[,H=..][,Q=..,b=..][,Hk=..]``, ``vp:E=..,nu=..,sy=..,eta=..,m=..[,...]``,
 ``creep:E=..,nu=..,A=..,n=..[,k=..][,sy=..]...``,

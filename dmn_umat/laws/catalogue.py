@@ -10,6 +10,7 @@ and are dispatched in :mod:`dmn_umat.laws.update`.  Layout table: :mod:`dmn_umat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..status import ST_CUTBACK, ST_FAILED, ST_OK
@@ -20,6 +21,9 @@ LAW_J2 = 2
 LAW_VP = 3
 LAW_CREEP = 4
 LAW_CHABOCHE = 5
+LAW_NEOHOOKE = 6
+LAW_SVK = 7
+LAW_FJ2 = 8
 
 #: statuses a law update returns (never raises), codes of :mod:`dmn_umat.status`: a point that
 #: did not converge asks its caller to cut back, bad input (non-finite strain, unknown law) fails
@@ -63,7 +67,11 @@ class Law:
     cache the stiffness), ``isotropic`` (frame-indifferent: callers may skip rotations) and
     ``nws`` (floats of caller scratch the update needs) and ``viscosity`` (the key of the
     parameter whose non-zero value makes the law rate dependent, or empty: such a phase needs
-    time increments)."""
+    time increments).  ``finite``: a finite-strain law (deformation gradient in, first
+    Piola–Kirchhoff stress out; :mod:`dmn_umat.laws.finite_update`), run by the finite-strain
+    network, DNS and UMAT only; the small-strain ones refuse it.  ``alternative``: another set of
+    spec keys the parser accepts instead of ``params`` (all of them), with the function that
+    converts their values (key → value) to ``params`` values."""
 
     name: str
     id: int
@@ -75,6 +83,8 @@ class Law:
     isotropic: bool = True
     nws: int = 0
     viscosity: str = ""
+    finite: bool = False
+    alternative: tuple[tuple[Param, ...], Callable[[dict], dict]] | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -137,6 +147,14 @@ def _back_stress(i: int) -> tuple[Param, ...]:
         Param(f"dC{i}", f"slope dC{i}/dT", unit="stress/temp", default=0.0),
     )
 
+def _neohooke_from_moduli(kv: dict) -> dict:
+    """C10 = μ/2, D1 = 2/K of the small-strain E, ν (:func:`~dmn_umat.laws.hyperelastic.neohooke_props`)."""
+    from .hyperelastic import neohooke_props
+
+    props = neohooke_props(E=kv["E"], nu=kv["nu"])
+    return {"C10": float(props[1]), "D1": float(props[2])}
+
+
 #: every phase law, in id order
 LAWS: tuple[Law, ...] = (
     Law("elastic", LAW_ELASTIC, (_E, _NU), linear=True),
@@ -198,6 +216,29 @@ LAWS: tuple[Law, ...] = (
         nws=_WS_J2_RETURN + 2 * CHABOCHE_NB,
         viscosity="eta",
     ),
+    # finite strain (dmn_umat.laws.finite_update; sizes checked against the law modules by tests)
+    Law(
+        "neohooke",
+        LAW_NEOHOOKE,
+        (
+            Param("C10", "neo-Hookean constant, shear modulus / 2", check="> 0"),
+            Param("D1", "compressibility, 2 / bulk modulus", unit="1/stress", check="> 0"),
+        ),
+        nws=27,
+        finite=True,
+        alternative=((_E, _NU), _neohooke_from_moduli),
+    ),
+    Law("svk", LAW_SVK, (_E, _NU), nws=18, finite=True),
+    Law(
+        "fj2",
+        LAW_FJ2,
+        (_E, _NU, _SY, *_HARDENING[:3]),
+        nstate=7,
+        fields={"peeq": 6},
+        together=_VOCE,
+        nws=96,
+        finite=True,
+    ),
 )
 
 BY_NAME: dict[str, Law] = {law.name: law for law in LAWS}
@@ -208,9 +249,15 @@ assert [law.id for law in LAWS] == list(range(len(LAWS))), "law ids are 0, 1, 2,
 NPROPS = {law.id: law.nprops for law in LAWS}
 #: Number of state variables per law id.
 NSTATE = {law.id: law.nstate for law in LAWS}
-#: Longest props vector of any law (shorter ones are zero padded in 2-D props tables).
-MAX_NPROPS = max(NPROPS.values())
-#: Largest state vector of any law.
-MAX_NSTATE = max(NSTATE.values())
-#: Largest caller scratch (``ws``) of any law's update.
-MAX_NWS = max(law.nws for law in LAWS)
+_SMALL = [law for law in LAWS if not law.finite]
+_FINITE = [law for law in LAWS if law.finite]
+#: Longest props vector of any small-strain law (shorter ones are zero padded in 2-D props tables).
+MAX_NPROPS = max(law.nprops for law in _SMALL)
+#: Largest state vector of any small-strain law.
+MAX_NSTATE = max(law.nstate for law in _SMALL)
+#: Largest caller scratch (``ws``) of any small-strain law's update.
+MAX_NWS = max(law.nws for law in _SMALL)
+#: The same three for the finite-strain laws (tables of :func:`dmn_umat.laws.finite_update.fs_props_table`).
+MAX_NPROPS_FS = max(law.nprops for law in _FINITE)
+MAX_NSTATE_FS = max(law.nstate for law in _FINITE)
+MAX_NWS_FS = max(law.nws for law in _FINITE)

@@ -30,7 +30,7 @@ props       ``[id, E, nu, sy, H, Q, b]``          nprops  7 (``NPROPS``)
 state       Cp⁻¹ − 1 (6, plain components in the order 11, 22, 33, 23, 13, 12) [0:6], p [6]
             — nstate 7 (``NSTATE``); zeros = virgin material (Fp = 1)
 scratch     ws ≥ 96 floats (``NWS``)
-id          ``LAW_FJ2`` = 8 (placeholder; the catalogue assigns the final id)
+id          ``LAW_FJ2`` = 8 (the catalogue row ``fj2``)
 ==========  ====================================  ======  =====================================
 
 The state is Lagrangian (Cp), so a superposed rotation of F leaves it unchanged, and

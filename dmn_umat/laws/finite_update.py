@@ -1,6 +1,6 @@
 """Finite-strain law dispatch by law id (numba), for the finite-strain network
-(:mod:`dmn_umat.online.finite_kernel`).  Provisional: the catalogue rows of these laws are
-merged into :mod:`dmn_umat.laws.catalogue` / :mod:`dmn_umat.laws.update` later.
+(:mod:`dmn_umat.online.finite_kernel`).  The laws' rows (spec keys, units, defaults, sizes) are
+those of :mod:`dmn_umat.laws.catalogue` with ``finite=True``; ``parse_phase`` reads their specs.
 
 | id | law | props | nstate | scratch |
 |---|---|---|---|---|
@@ -19,24 +19,18 @@ from numba import njit
 
 from ..sources import guard_numba_cache
 from . import finite_j2
-from .catalogue import STATUS_BADINPUT
+from .catalogue import BY_ID, MAX_NPROPS_FS, MAX_NSTATE_FS, MAX_NWS_FS, STATUS_BADINPUT
 from .hyperelastic import (
     LAW_NEOHOOKE,
     LAW_SVK,
-    NPROPS_NEOHOOKE,
-    NPROPS_SVK,
-    NWS_NEOHOOKE,
-    NWS_SVK,
     neohooke_props,
     neohooke_update,
     svk_update,
 )
 
-LAW_FJ2 = 8
-#: widest props row / state / scratch of the finite-strain laws
-MAX_NPROPS_FS = max(NPROPS_NEOHOOKE, NPROPS_SVK, finite_j2.NPROPS)
-MAX_NSTATE_FS = finite_j2.NSTATE
-MAX_NWS_FS = max(NWS_NEOHOOKE, NWS_SVK, finite_j2.NWS)
+LAW_FJ2 = finite_j2.LAW_FJ2
+# MAX_NPROPS_FS, MAX_NSTATE_FS, MAX_NWS_FS: widest props row / state / scratch of the
+# finite-strain laws (from the catalogue)
 
 
 @njit(cache=True)
@@ -73,17 +67,26 @@ def fj2_props(E: float, nu: float, sy: float, H: float = 0.0, Q: float = 0.0, b:
     return np.array([float(LAW_FJ2), E, nu, sy, H, Q, b], dtype=np.float64)
 
 
-def fs_props_table(rows: list[np.ndarray]) -> np.ndarray:
-    """(nphase, MAX_NPROPS_FS) table, row p = props of phase p zero-padded; ValueError for an
-    unknown law id or a short row."""
-    need = {LAW_NEOHOOKE: NPROPS_NEOHOOKE, LAW_SVK: NPROPS_SVK, LAW_FJ2: finite_j2.NPROPS}
+def fs_props_table(rows: list) -> np.ndarray:
+    """(nphase, MAX_NPROPS_FS) table, row p = props of phase p zero-padded.  A phase is a props
+    row, a :class:`~dmn_umat.laws.spec.Phase` or a spec string (``fj2:E=..,nu=..,sy=..``).
+    ValueError (one line) for an unknown law id, a small-strain law, a short or non-finite row."""
+    from .spec import Phase, parse_phase
+
+    finite = ", ".join(law.name for law in BY_ID.values() if law.finite)
     table = np.zeros((len(rows), MAX_NPROPS_FS))
     for p, r in enumerate(rows):
-        r = np.asarray(r, dtype=np.float64).ravel()
-        if r.size == 0 or r[0] not in need:
-            raise ValueError(f"finite-strain phase {p}: unknown law id (known: {sorted(need)})")
-        if r.size != need[int(r[0])] or not np.all(np.isfinite(r)):
-            raise ValueError(f"finite-strain phase {p}: law {int(r[0])} needs {need[int(r[0])]} finite props")
+        if isinstance(r, str):
+            r = parse_phase(r)
+        r = np.asarray(r.props if isinstance(r, Phase) else r, dtype=np.float64).ravel()
+        law = BY_ID.get(int(r[0])) if r.size and np.isfinite(r[0]) and float(r[0]).is_integer() else None
+        if law is None:
+            raise ValueError(f"finite-strain phase {p}: unknown law id (the finite-strain laws: {finite})")
+        if not law.finite:
+            raise ValueError(f"finite-strain phase {p}: {law.name!r} is a small-strain law; the "
+                             f"finite-strain network runs {finite}")
+        if r.size != law.nprops or not np.all(np.isfinite(r)):
+            raise ValueError(f"finite-strain phase {p}: law {law.id} needs {law.nprops} finite props")
         table[p, : r.size] = r
     return table
 

@@ -15,8 +15,8 @@ Saint-Venant–Kirchhoff (for tests; E_G = ½ (FᵀF − 1), λ, μ the Lamé co
 ==========  ==================  ======  ======  ====  ======================================
 law         props               nprops  nstate  nws   id
 ==========  ==================  ======  ======  ====  ======================================
-neohooke    [id, C10, D1]       3       0       27    ``LAW_NEOHOOKE`` = 6 (placeholder)
-svk         [id, E, nu]         3       0       18    ``LAW_SVK`` = 7 (placeholder)
+neohooke    [id, C10, D1]       3       0       27    ``LAW_NEOHOOKE`` = 6 (catalogue)
+svk         [id, E, nu]         3       0       18    ``LAW_SVK`` = 7 (catalogue)
 ==========  ==================  ======  ======  ====  ======================================
 
 C10 > 0, D1 > 0 (D1 = 0, CalculiX's incompressible limit, is not supported: status 2);

@@ -110,6 +110,24 @@ def _value(law: Law, p: Param, text: str, spec: str) -> float | list[float]:
     return v
 
 
+def _usage(law: Law) -> str:
+    """The law's spec syntax, with its alternative keys if it has some."""
+    if law.alternative is None:
+        return law.usage
+    alt = ",".join(f"{p.key}=.." for p in law.alternative[0])
+    return f"{law.usage} or {law.name}:{alt}"
+
+
+def _alternative(law: Law, kv: dict[str, str], spec: str) -> dict[str, str]:
+    """The spec's values of the law's alternative keys (all of them), converted to its params."""
+    keys = law.alternative[0]
+    missing = [p.key for p in keys if p.key not in kv]
+    if missing:
+        raise PhaseSpecError(f"phase spec {spec!r}: {law.name} needs {missing} (usage {_usage(law)})")
+    vals = {p.key: _value(law, p, kv[p.key], spec) for p in keys}
+    return {k: repr(float(v)) for k, v in law.alternative[1](vals).items()}
+
+
 def parse_phase(spec: str) -> Phase:
     """Parse one phase spec string; raises :class:`PhaseSpecError` with a clear message."""
     names = ", ".join(law.name for law in LAWS)
@@ -120,21 +138,23 @@ def parse_phase(spec: str) -> Phase:
     if law is None:
         raise PhaseSpecError(f"phase spec {spec!r}: unknown law {name!r} ({names})")
     kv = _key_values(body, spec)
+    if law.alternative is not None and kv and set(kv) <= {p.key for p in law.alternative[0]}:
+        kv = _alternative(law, kv, spec)
     unknown = set(kv) - set(law.keys)
     if unknown:
         raise PhaseSpecError(
-            f"phase spec {spec!r}: unknown {name} keys {sorted(unknown)} (usage {law.usage})"
+            f"phase spec {spec!r}: unknown {name} keys {sorted(unknown)} (usage {_usage(law)})"
         )
     missing = [p.key for p in law.params if p.default is None and p.key not in kv]
     if missing:
-        raise PhaseSpecError(f"phase spec {spec!r}: {name} needs {missing} (usage {law.usage})")
+        raise PhaseSpecError(f"phase spec {spec!r}: {name} needs {missing} (usage {_usage(law)})")
     for what, keys in law.together:
         if 0 < sum(k in kv for k in keys) < len(keys):
             raise PhaseSpecError(f"phase spec {spec!r}: {what} needs both {' and '.join(keys)}")
     params = {p.key: _value(law, p, kv[p.key], spec) if p.key in kv else p.default for p in law.params}
     flat = [x for p in law.params for x in (params[p.key] if p.size > 1 else [params[p.key]])]
     phase = Phase(name, params, np.array([law.id, *flat], float), spec)
-    if not _positive_definite(phase.props):
+    if not law.finite and not _positive_definite(phase.props):  # finite laws: the checks suffice
         raise PhaseSpecError(f"phase spec {spec!r}: stiffness is not positive definite")
     return phase
 
@@ -163,14 +183,21 @@ def props_problem(props: np.ndarray) -> str | None:
             if cond:
                 return f"{law.name} needs {p.key} {cond} (got {float(v):g})"
         k += p.size
-    if not _positive_definite(props):
+    if not law.finite and not _positive_definite(props):
         return f"{law.name} stiffness is not positive definite"
     return None
 
 
 def props_table(phases: list[Phase]) -> np.ndarray:
-    """(nphases, MAX_NPROPS) float64 table of props, zero padded (numba-friendly)."""
+    """(nphases, MAX_NPROPS) float64 table of props, zero padded (numba-friendly), for the
+    small-strain kernels; :class:`PhaseSpecError` (one line) for a finite-strain law."""
     table = np.zeros((len(phases), MAX_NPROPS))
     for i, ph in enumerate(phases):
+        if ph.entry.finite:
+            small = ", ".join(law.name for law in LAWS if not law.finite)
+            raise PhaseSpecError(
+                f"phase {i}: {ph.law!r} is a finite-strain law (deformation-gradient paths, the "
+                f"finite-strain network); small strain runs {small}"
+            )
         table[i, : ph.props.size] = ph.props
     return table

@@ -55,6 +55,7 @@ NPROPS_BY_ID = np.array([law.nprops for law in catalogue.LAWS], dtype=np.int64)
 _NSTATE_BY_ID = np.array([law.nstate for law in catalogue.LAWS], dtype=np.int64)
 _LINEAR_BY_ID = np.array([law.linear for law in catalogue.LAWS], dtype=np.bool_)
 _ISOTROPIC_BY_ID = np.array([law.isotropic for law in catalogue.LAWS], dtype=np.bool_)
+_SMALL_BY_ID = np.array([not law.finite for law in catalogue.LAWS], dtype=np.bool_)
 
 @njit(cache=True)
 def law_nstate(props):
@@ -67,9 +68,10 @@ def law_nstate(props):
 
 @njit(cache=True)
 def law_known(props):
-    """True if ``props[0]`` is the id of a law of the catalogue."""
+    """True if ``props[0]`` is the id of a small-strain law of the catalogue (the finite-strain
+    ones, ``Law.finite``, run in :mod:`dmn_umat.laws.finite_update` only)."""
     law = int(props[0])
-    return 0 <= law < NPROPS_BY_ID.size
+    return 0 <= law < NPROPS_BY_ID.size and _SMALL_BY_ID[law]
 
 
 @njit(cache=True)

@@ -8,6 +8,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ..laws import Phase
 from ..laws.finite_update import fs_props_table
 from ..network import Network
 from ..sources import guard_numba_cache
@@ -37,14 +38,16 @@ class FiniteNetworkMaterial:
     """A material network with finite-strain phase laws, evaluated at many points at once.
 
     ``net``: the tree (same model files as the small-strain :class:`~dmn_umat.online.solver.NetworkMaterial`);
-    ``phases_props``: one finite-strain props row per network phase id
-    (:mod:`dmn_umat.laws.finite_update`: ``neohooke_props``, ``svk_props``, ``fj2_props``);
+    ``phases_props``: one finite-strain phase per network phase id: a props row
+    (:mod:`dmn_umat.laws.finite_update`: ``neohooke_props``, ``svk_props``, ``fj2_props``), a
+    :class:`~dmn_umat.laws.spec.Phase` or a spec string (``fj2:E=..,nu=..,sy=..``); a
+    small-strain law is refused (ValueError);
     ``threads``: numba threads (None = default); ``rtol``: Newton tolerance on the tractions
     relative to the largest leaf stress.  ``last_info`` (npts, 5): the kernel's info rows.
     """
 
     def __init__(
-        self, net: Network, phases_props: list[np.ndarray], threads: int | None = None,
+        self, net: Network, phases_props: list[np.ndarray | Phase | str], threads: int | None = None,
         rtol: float = kernel.RTOL,
     ):
         if len(phases_props) < net.n_phases:
