@@ -104,6 +104,10 @@ class Assembler:
     def stiffness(self, tangent: np.ndarray) -> sp.csr_matrix:
         """Global tangent stiffness (CSR, fixed pattern) from point tangents (npts, 6, 6)."""
         _element_stiffness(self.B, self.wdet, np.ascontiguousarray(tangent), self._Ke)
+        return self._csr()
+
+    def _csr(self) -> sp.csr_matrix:
+        """Global CSR matrix (fixed pattern) from the element matrices in ``self._Ke``."""
         _scatter(self._Ke.ravel(), self._map, self._data)
         return sp.csr_matrix((self._data.copy(), self._indices, self._indptr), shape=(self.ndof, self.ndof))
 

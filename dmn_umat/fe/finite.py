@@ -33,10 +33,11 @@ which turns a small-strain example material into its finite-strain counterpart.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from numba import njit, prange
 
 from ..laws.finite_update import MAX_NWS_FS, fj2_props, fs_law_nstate, fs_props_table, fs_update
@@ -45,7 +46,7 @@ from ..laws.material import MaterialUpdate
 from ..sources import guard_numba_cache
 from ..tensors import MANDEL_IJ, mandel_scale
 from . import mesh as M
-from .assembly import Assembler
+from .assembly import Assembler, _element_stiffness
 from .elements import jacobians
 from .solver import Dirichlet, Increment, Problem, Solver
 
@@ -67,21 +68,75 @@ def gradient_matrices(dNdx: np.ndarray, dim: int) -> np.ndarray:
 
 class FiniteAssembler(Assembler):
     """:class:`~dmn_umat.fe.assembly.Assembler` with ``B`` = the gradient operator ``G``
-    (ne, ngp, 9, nde) on the reference mesh: :meth:`strain` gives F (npts, 9),
-    ``internal_force(P)`` = Σ Gᵀ P w₀, ``stiffness(dP/dF)`` = Σ Gᵀ A G w₀."""
+    (ne, ngp, 9, nde) on the reference mesh: :meth:`strain` gives the deformation gradient the
+    material sees (npts, 9), ``internal_force(P)`` = Σ Gᵀ P w₀, ``stiffness(T)`` = Σ Gᵀ T G w₀.
+
+    ``fbar`` (None → quad / hexahedron, as B-bar in the small-strain solver): F-bar (de Souza
+    Neto et al. 1996), the finite-strain mean dilatation: the material sees F̄ = α F with
+    α = (J₀/J)^(1/3), J₀ = det F at the element centre (also in plane strain, where F̄₃₃ = α as
+    ε₃₃ of the small-strain B-bar), and the nodes the nominal stress P* = J σ(F̄) F⁻ᵀ = α⁻² P(F̄)
+    (:meth:`fbar_stress`); its tangent couples every point to the centre, ``T`` (npts, 9, 18) =
+    [∂P*/∂F | ∂P*/∂F₀].  At small strain this is B-bar with the centre value for the element mean
+    (the same on parallelogram elements)."""
 
     def __init__(self, mesh: M.Mesh, bbar: bool | None = None):
-        if bbar:
-            raise ValueError("finite-strain elements have no B-bar / F-bar: use bbar=None or False")
         super().__init__(mesh, bbar=False)
-        dNdx, _ = jacobians(self.ref, mesh.points[mesh.cells])
+        X = mesh.points[mesh.cells]
+        dNdx, _ = jacobians(self.ref, X)
         self.B = np.ascontiguousarray(gradient_matrices(dNdx, self.dim))
+        self.fbar = bool(mesh.cell_type in ("quad", "hexahedron") if bbar is None else bbar)
+        if self.fbar:
+            centre = replace(self.ref, points=self.ref.points.mean(axis=0, keepdims=True), weights=np.ones(1))
+            self.G0 = gradient_matrices(jacobians(centre, X)[0], self.dim)[:, 0]  # (ne, 9, nde)
 
-    def strain(self, u: np.ndarray) -> np.ndarray:
-        """Deformation gradients F = 1 + ∂u/∂X (npts, 9, row-major) from displacements (ndof,)."""
+    def _gradient(self, u: np.ndarray) -> np.ndarray:
         F = super().strain(u)
         F[:, _DIAG] += 1.0
         return F
+
+    def _centre(self, u: np.ndarray) -> np.ndarray:
+        """F₀ at the element centres, repeated for the element's points (npts, 9)."""
+        F0 = np.einsum("ekd,ed->ek", self.G0, u[self.edofs])
+        F0[:, _DIAG] += 1.0
+        return np.repeat(F0, self.ngp, axis=0)
+
+    def _alpha(self, F: np.ndarray, F0: np.ndarray) -> np.ndarray:
+        J, J0 = (np.linalg.det(x.reshape(-1, 3, 3)) for x in (F, F0))
+        ok = (J > 0.0) & (J0 > 0.0)  # else NaN: the material fails (status 2) → cut back
+        return np.where(ok, np.cbrt(np.where(ok, J0, 1.0) / np.where(ok, J, 1.0)), np.nan)
+
+    def strain(self, u: np.ndarray) -> np.ndarray:
+        """The deformation gradients the material sees (npts, 9, row-major): F = 1 + ∂u/∂X, or F̄."""
+        F = self._gradient(u)
+        if not self.fbar:
+            return F
+        return F * self._alpha(F, self._centre(u))[:, None]
+
+    def fbar_stress(self, u: np.ndarray, P: np.ndarray, dPdF: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(F, stress, tangent) for the nodes from the material's P, dP/dF (at :meth:`strain`):
+        plain elements → (F, P, dP/dF); F-bar → (F, P* = α⁻² P, [∂P*/∂F | ∂P*/∂F₀] (npts, 9, 18))
+        with ∂P*/∂F = α⁻¹ A − Q ⊗ F⁻ᵀ, ∂P*/∂F₀ = Q ⊗ F₀⁻ᵀ, Q = (α⁻¹ A:F − 2 α⁻² P) / 3."""
+        F = self._gradient(u)
+        if not self.fbar:
+            return F, P, dPdF
+        F0 = self._centre(u)
+        a = self._alpha(F, F0)[:, None]
+        FinvT = np.swapaxes(np.linalg.inv(F.reshape(-1, 3, 3)), 1, 2).reshape(-1, 9)
+        F0invT = np.swapaxes(np.linalg.inv(F0.reshape(-1, 3, 3)), 1, 2).reshape(-1, 9)
+        Q = (np.einsum("nij,nj->ni", dPdF, F) / a - 2.0 * P / a**2) / 3.0
+        T = np.concatenate([dPdF / a[:, :, None] - Q[:, :, None] * FinvT[:, None, :],
+                            Q[:, :, None] * F0invT[:, None, :]], axis=2)
+        return F, P / a**2, T
+
+    def stiffness(self, tangent: np.ndarray) -> sp.csr_matrix:
+        """Σ Gᵀ T G w₀ from (npts, 9, 9) tangents; with F-bar (npts, 9, 18): + Σ Gᵀ ∂P*/∂F₀ G₀ w₀."""
+        if tangent.shape[2] == 9:
+            return super().stiffness(tangent)
+        _element_stiffness(self.B, self.wdet, np.ascontiguousarray(tangent[:, :, :9]), self._Ke)
+        E = tangent[:, :, 9:].reshape(self.mesh.n_cells, self.ngp, 9, 9) * self.wdet[:, :, None, None]
+        self._Ke += np.einsum("egki,egkl,eld->eid", self.B, E, self.G0, optimize=True)
+        return self._csr()
 
 
 def _sym_to_mandel(T: np.ndarray) -> np.ndarray:
@@ -114,10 +169,19 @@ class FiniteIncrement(Increment):
 
 class FiniteSolver(Solver):
     """The cut-back Newton :class:`~dmn_umat.fe.solver.Solver` on total-Lagrangian elements
-    (:class:`FiniteAssembler`); ``problem.material`` takes F (npts, 9) and returns P (npts, 9)
-    and dP/dF (npts, 9, 9) (:class:`FiniteLawMaterial`, :class:`FiniteNetwork`)."""
+    (:class:`FiniteAssembler`; ``problem.bbar`` selects F-bar); ``problem.material`` takes F
+    (npts, 9) and returns P (npts, 9) and dP/dF (npts, 9, 9) (:class:`FiniteLawMaterial`,
+    :class:`FiniteNetwork`)."""
 
     assembler_class = FiniteAssembler
+
+    def _evaluate(self, u: np.ndarray):
+        """As :meth:`Solver._evaluate`, with F and the nodal stress / tangent of F-bar."""
+        Fm, P, dPdF, state_new, status = super()._evaluate(u)
+        if np.any(status != 0):  # rejected anyway (cut-back)
+            return Fm, P, dPdF, state_new, status
+        F, P, T = self.A.fbar_stress(u, P, dPdF)
+        return F, P, T, state_new, status
 
     def advance(self, lam_target: float) -> FiniteIncrement:
         """As :meth:`Solver.advance`; the increment carries F, P and the Cauchy / Hencky fields."""
