@@ -1,0 +1,160 @@
+"""Orientation-aware networks online: µs per integration point per increment (issue 13 item 6).
+
+For each depth: a parametric IMN (depth 6: the shipped ``fibres32_pimn_d6``; other depths: a
+random IMN with random degree-2 coefficients — the cost does not depend on training), J2 matrix
+(PA-like) and elastic glass fibres, ``--points`` points each with its own A₂ (random state of the
+orientation triangle, random principal axes) and its own proportional strain path to 2 % in
+``--incr`` increments, then unloading half way.  Timings exclude a first (compiling) call.
+
+- fixed: one ordinary network (the model at one state, rotated to one frame) for all points
+  (:class:`dmn_umat.online.solver.NetworkMaterial`) — the cost of a fixed microstructure;
+- parametric: :class:`dmn_umat.online.parametric.ParametricNetworkMaterial`, the point's tree built
+  from A₂ in every call (eigen-frame, p(λ), weights, normals) and, with ``cache=True``, once;
+  The cached path runs the fixed kernel on the point's own network, so cached / fixed differs
+  from 1 only by the networks' Newton iterations (printed); the build cost per point and call
+  is parametric − cached;
+- triangle: Köbler-style interpolation, three fixed networks (the grid states of the enclosing
+  triangle) per point, strain rotated into the principal frame, stresses and tangents blended
+  with the barycentric weights and rotated back (three network states per point).
+
+    python benchmarks/bench_parametric.py [--depths 5 6 7] [--points 64] [--incr 10] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from dmn_umat import model_file, tensors
+from dmn_umat.network import Network
+from dmn_umat.offline import orientation as O
+from dmn_umat.offline import pretrained
+from dmn_umat.offline.models import build
+from dmn_umat.online.parametric import ParametricNetworkMaterial
+from dmn_umat.online.solver import NetworkMaterial
+from dmn_umat.status import INFO_ITERATIONS
+
+MATRIX = "j2:E=3000,nu=0.35,sy=60,H=300"
+FIBRE = "elastic:E=72000,nu=0.22"
+GRID = ((0.5, 0.3333333333333333), (0.6666666666666666, 0.16666666666666666), (0.6666666666666666,
+        0.3333333333333333))  # one triangle of the study's grid (the cost is that of any triangle)
+
+
+def model_of_depth(depth: int, seed: int = 0) -> model_file.ParametricModel:
+    if depth == 6:
+        return model_file.read_parametric(pretrained.resolve("fibres32_pimn_d6"))
+    m = O.ParametricNetwork(build("imn", depth, seed=seed), 2)
+    with torch.no_grad():
+        m.coef.copy_(0.3 * torch.randn(m.coef.shape, generator=torch.Generator().manual_seed(seed),
+                                       dtype=torch.float64))
+    return O.to_parametric_model(m)
+
+
+def rotation(rng) -> np.ndarray:
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q *= np.sign(np.diag(r))
+    return q if np.linalg.det(q) > 0 else -q
+
+
+def rotated(net: Network, R: np.ndarray) -> Network:
+    return Network(net.children, net.normals @ R.T, net.weights, net.phase, None, dict(net.metadata))
+
+
+class Triangle:
+    """Three principal-frame networks blended with fixed barycentric weights per point."""
+
+    def __init__(self, pm, axes: np.ndarray, weights: np.ndarray, threads: int):
+        self.mats = [NetworkMaterial(pm.network_at(s), [MATRIX, FIBRE], threads=threads) for s in GRID]
+        self.Q = np.array([tensors.rotation_mandel(R) for R in axes])  # (n, 6, 6)
+        self.w = weights  # (n, 3)
+        self.ns = [m.nstate for m in self.mats]
+
+    def initial_state(self, n: int) -> np.ndarray:
+        return np.zeros((n, sum(self.ns)))
+
+    def update(self, strain: np.ndarray, state: np.ndarray):
+        eps = np.einsum("nji,nj->ni", self.Q, strain)  # Qᵀ ε: the principal frame
+        sig = np.zeros_like(strain)
+        tan = np.zeros((strain.shape[0], 6, 6))
+        new, status, o = [], np.zeros(strain.shape[0], dtype=np.int64), 0
+        for i, (m, ns) in enumerate(zip(self.mats, self.ns)):
+            u = m.update(eps, state[:, o : o + ns])
+            sig += self.w[:, i, None] * u.stress
+            tan += self.w[:, i, None, None] * u.tangent
+            new.append(u.state)
+            status = np.maximum(status, u.status)
+            o += ns
+        self.last_info = sum(m.last_info for m in self.mats)  # iterations of the three networks
+        sig = np.einsum("nij,nj->ni", self.Q, sig)
+        tan = self.Q @ tan @ self.Q.transpose(0, 2, 1)
+        return sig, tan, np.concatenate(new, axis=1), status
+
+
+def timed(mat, a2, paths) -> tuple[float, float]:
+    """(µs per point per increment, mean Newton iterations per point-increment) of ``mat`` along
+    ``paths`` (nincr, n, 6)."""
+    n = paths.shape[1]
+    state = mat.initial_state(n)
+    args = () if a2 is None else (a2,)
+    mat.update(paths[0] * 1e-6, state, *args)  # compile / warm up (and fill a cache)
+    t, its = 0.0, 0.0
+    for eps in paths:
+        t0 = time.perf_counter()
+        r = mat.update(eps, state, *args)
+        t += time.perf_counter() - t0
+        state, status = r[2], r[3]
+        its += mat.last_info[:, INFO_ITERATIONS].mean()
+        if np.any(status != 0):
+            raise RuntimeError(f"benchmark: {np.count_nonzero(status)} points did not converge")
+    return 1e6 * t / (n * paths.shape[0]), its / paths.shape[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--depths", type=int, nargs="+", default=[5, 6, 7])
+    ap.add_argument("--points", type=int, default=64)
+    ap.add_argument("--incr", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many timings per cell")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    n = args.points
+    lam = np.array([np.sort(rng.dirichlet([1.0, 1.0, 1.0]))[::-1] for _ in range(n)])
+    axes = np.array([rotation(rng) for _ in range(n)])
+    A = axes @ (lam[:, :, None] * axes.transpose(0, 2, 1))
+    a2 = np.stack([A[:, 0, 0], A[:, 1, 1], A[:, 2, 2], A[:, 1, 2], A[:, 0, 2], A[:, 0, 1]], axis=1)
+    bary = rng.dirichlet([1.0, 1.0, 1.0], size=n)
+    dirs = rng.normal(size=(n, 6))
+    dirs *= 0.02 / np.linalg.norm(dirs, axis=1)[:, None]
+    ts = np.r_[np.linspace(0, 1, args.incr + 1)[1:], np.linspace(1, 0.5, args.incr // 2 + 1)[1:]]
+    paths = ts[:, None, None] * dirs[None]
+    print(f"{n} points, {len(ts)} increments (load to 2 %, unload half), {args.threads} thread(s), "
+          f"best of {args.repeat}; µs per point per increment")
+    print("| depth | fixed | parametric (built each call) | parametric (cached) | triangle (3 networks) "
+          "| parametric / fixed | cached / fixed | triangle / fixed | build µs per point | Newton iterations "
+          "fixed / parametric / triangle (sum of 3) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for depth in args.depths:
+        pm = model_of_depth(depth)
+        mats = {
+            "fixed": (NetworkMaterial(rotated(pm.network_at(GRID[0]), axes[0]), [MATRIX, FIBRE],
+                                      threads=args.threads), None),
+            "param": (ParametricNetworkMaterial(pm, [MATRIX, FIBRE], threads=args.threads), a2),
+            "cached": (ParametricNetworkMaterial(pm, [MATRIX, FIBRE], threads=args.threads, cache=True), a2),
+            "tri": (Triangle(pm, axes, bary, args.threads), None),
+        }
+        res = {k: [timed(m, a, paths) for _ in range(args.repeat)] for k, (m, a) in mats.items()}
+        us = {k: min(r[0] for r in v) for k, v in res.items()}
+        its = {k: v[0][1] for k, v in res.items()}
+        f = us["fixed"]
+        print(f"| {depth} | {f:.1f} | {us['param']:.1f} | {us['cached']:.1f} | {us['tri']:.1f} | "
+              f"{us['param'] / f:.2f} | {us['cached'] / f:.2f} | {us['tri'] / f:.2f} | "
+              f"{us['param'] - us['cached']:.1f} | "
+              f"{its['fixed']:.2f} / {its['param']:.2f} / {its['tri']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
