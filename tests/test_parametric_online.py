@@ -378,3 +378,27 @@ def test_single_point_function_refuses_bad_input_without_crashing(shipped):
         pb[i] = v
         assert call(pb, a2) == ST_FAILED
     assert call(mat.pb[:-1], a2) == ST_FAILED
+
+
+def test_cli_export_and_inspect_a_version_2_file(tmp_path, capsys):
+    import json
+
+    from dmn_umat.cli import main
+
+    src = O.save_json(tmp_path / "p.json", _random_parametric(depth=2, degree=1, seed=4))
+    out = tmp_path / "p.dmn"
+    assert main(["export-orientation", str(src), "--out", str(out)]) == 0
+    assert isinstance(model_file.read_any(out), ParametricModel)
+    capsys.readouterr()
+    assert main(["inspect", str(out), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["format_version"] == 2 and s["depth"] == 2 and s["parameters"] == 10 and s["features"] == 2
+    assert main(["inspect", NAME]) == 0 and "orientation-aware" in capsys.readouterr().out
+    path = tmp_path / "p.csv"
+    path.write_text("e11\n0.01\n")
+    phases = ["--phase", "elastic:E=1,nu=0.3", "--phase", "elastic:E=2,nu=0.3"]
+    for args, match in ((["drive", str(out), "--path", str(path), *phases], "format version 2"),
+                        (["export-orientation", str(out), "--out", str(out)], "refusing to overwrite")):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and match in err, err
