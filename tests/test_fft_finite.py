@@ -153,6 +153,36 @@ def test_laminate_is_the_exact_solution(F, axis):
     assert _rel(res.P[0], _exact_laminate(F, n, 3 / 8, NH_STIFF, NH_SOFT)) <= 1e-8
 
 
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("free", [(), (4, 8)], ids=["F", "P22_P33_free"])
+def test_plastic_laminate_is_the_depth1_network(axis, free):
+    """A layered RVE, finite J2 (in plastic flow) + neo-Hookean layers, along a 30 % stretch with
+    shear = the depth-1 finite-strain network (both exact for a laminate; independent codes)."""
+    from dmn_umat.network import Network
+    from dmn_umat.online.driver import FlatFiniteMaterial, drive
+    from dmn_umat.online.finite_solver import FiniteNetworkMaterial
+
+    n = np.eye(3)[axis]
+    net = Network(np.array([[1, 2], [-1, -1], [-1, -1]]), np.array([n, np.zeros(3), np.zeros(3)]),
+                  np.array([0.0, 3 / 8, 5 / 8]), np.array([-1, 0, 1]))
+    net.refresh_weights()
+    shape = [2, 2, 2]
+    shape[axis] = 8
+    micro = np.ones(shape, dtype=np.int64)
+    idx = [slice(None)] * 3
+    idx[axis] = slice(0, 3)
+    micro[tuple(idx)] = 0  # 3/8 J2
+    F = np.array([np.eye(3) + (lam - 1) * np.outer([1, 0, 0], [1, 0, 1]) / np.sqrt(2)
+                  for lam in np.linspace(1.02, 1.3, 8)])
+    res = dns_finite(micro, [J2, NH_STIFF], F, stress_free=free, tol=1e-12)
+    mat = FlatFiniteMaterial(FiniteNetworkMaterial(net, [J2, NH_STIFF], rtol=1e-13))
+    ref = drive(mat, F.reshape(-1, 9), free)
+    assert res.final_state[..., 6].max() > 0.05  # plastic flow in the J2 layer
+    assert _rel(res.P, ref["stress"].reshape(-1, 3, 3)) <= 1e-8
+    if free:
+        assert np.abs(res.F - ref["strain"].reshape(-1, 3, 3)).max() <= 1e-8
+
+
 def test_time_and_temperature_columns_are_accepted():
     path = np.array([_stretch(1.1), _stretch(1.2)])
     a = dns_finite(RNG_MICRO, [NH_SOFT, NH_STIFF], path, times=np.array([1.0, 2.0]),
