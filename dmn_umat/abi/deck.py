@@ -38,9 +38,12 @@ def parse_props(props: np.ndarray, nphase: int) -> np.ndarray:
             raise DeckError(f"PROPS has {props.size} values but the model has {nphase} phases "
                             f"(phase {p} missing; layout: per phase law id then parameters)")
         law = law_of(props[k])
-        if law is None:
-            ids = ", ".join(f"{row.id} {row.name}" for row in LAWS)
-            raise DeckError(f"PROPS({k + 1}) = {float(props[k]):g} is not a law id ({ids}) for phase {p}")
+        if law is None or law.finite:
+            ids = ", ".join(f"{row.id} {row.name}" for row in LAWS if not row.finite)
+            why = f"; {law.id} {law.name} is a finite-strain law" if law is not None else ""
+            raise DeckError(
+                f"PROPS({k + 1}) = {float(props[k]):g} is not a law id ({ids}{why}) for phase {p}"
+            )
         n = law.nprops
         if k + n > props.size:
             raise DeckError(
