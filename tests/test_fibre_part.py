@@ -287,3 +287,76 @@ def test_c_api_equals_parametric_material(tmp_path, libpath, v2_model):
     assert out["bad_return"] == 1 and out["bad_status"][3] == 2
     assert out["bad_status"][:3] == [0, 0, 0] and out["bad_status"][4:] == [0] * 8
     assert "point 3" in out["bad_msg"] and "not a fibre orientation tensor" in out["bad_msg"]
+
+
+# --------------------------------------------------------------------------- the FE² part in both codes
+def _ccx_forces(dat: Path, nset: str = "NXMAX") -> np.ndarray:
+    """Total reaction force x of ``nset`` at every printed time of a ccx .dat file."""
+    import re
+
+    pat = rf"total force \(fx,fy,fz\) for set {nset} and time\s+\S+\s*\n\s*\n\s*(\S+)"
+    return np.array([float(v) for v in re.findall(pat, dat.read_text())])
+
+
+def test_fibre_plate_bundled_solver_equals_calculix(tmp_path, libpath):
+    """The skin–core plate (36 C3D8, A₂ per cell from the mesh field, J2 matrix + elastic glass,
+    load past yield and partial unload): the bundled FE² solver, the same job read back from the
+    mesh file (``run_mesh``), and CalculiX through the UMAT with the example's deck (A₂ by
+    *INITIAL CONDITIONS) give the same load–displacement curve."""
+    from dmn_umat.fe.api import Displace, FE2Job, Fix, MeshJob, run_fe2, run_mesh
+    from dmn_umat.fe.examples import DEFAULT_COMPOSITE
+
+    exe = _ccx()
+    out = tmp_path / "fe2"
+    res = run_fe2(FE2Job("fibre-plate", size="tiny", out=out, png_at="6,last"))
+    assert res.ok, res.checks
+    f = np.asarray(res.curve_force)
+    assert f[-1] < 0.8 * f[2]  # unloaded to λ = 0.5 well below the loading branch: plastic flow
+    names = {Path(p).name for p in res.files}
+    assert {"fibre-plate.xdmf", "fibre-plate.vtu", "fibre-plate.inp", "fibre-plate_fields_006.png"} <= names
+    assert 'Attribute Name="a2"' in (out / "fibre-plate.xdmf").read_text()
+    # the same job from the mesh file's cell data
+    lams = fp.plate_factors(6)
+    job = MeshJob(out / "fibre-plate.vtu", fix=[Fix(s, c) for s, c in fp.PLATE_FIX],
+                  displace=[Displace("xmax", {0: 0.4})], model="fibres32_pimn_d6",
+                  phases=DEFAULT_COMPOSITE["fibre-plate"], factors=lams, bbar=False)
+    again = run_mesh(job)
+    np.testing.assert_allclose(again.reactions["xmax"]["x"], f, rtol=1e-12)
+    # CalculiX through the UMAT
+    env = dict(os.environ, LD_LIBRARY_PATH=str(libpath.parent), DMN_UMAT_MODEL_PLATE="fibres32_pimn_d6",
+               OMP_NUM_THREADS="1", CCX_NPROC_RESULTS="1", CCX_NPROC_EQUATION_SOLVER="1")
+    r = subprocess.run([str(exe), "-i", "fibre-plate"], cwd=out, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert "Job finished" in r.stdout and "*ERROR" not in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "orientation-aware: A2 in STATEV(1..6)" in r.stderr
+    g = _ccx_forces(out / "fibre-plate.dat")
+    assert g.shape == f.shape
+    assert np.abs(g - f).max() <= 1e-6 * np.abs(f).max(), (g, f)
+    # the same deck without the A₂ lines: a clear stop, naming the recipe
+    text = (out / "fibre-plate.inp").read_text().splitlines()
+    keep = [ln for i, ln in enumerate(text) if not ln.startswith("*INITIAL CONDITIONS")
+            and not (i > 0 and text[i - 1].startswith("*INITIAL CONDITIONS"))]
+    (out / "no_a2.inp").write_text("\n".join(keep) + "\n")
+    r = subprocess.run([str(exe), "-i", "no_a2"], cwd=out, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert "Job finished" not in r.stdout
+    assert "is not a fibre orientation tensor A2" in r.stderr and "*INITIAL CONDITIONS" in r.stderr, r.stderr
+
+
+def test_inspect_abaqus_prints_the_a2_recipe(capsys, v2_model):
+    from dmn_umat import model_file
+    from dmn_umat.cli import main
+    from dmn_umat.laws import parse_phase
+
+    nsv = deck.nstatv(model_file.read_parametric(v2_model), [parse_phase(s) for s in PHASES])
+    for flavor, first in (("calculix", "** 1, 1, 0.8, 0.15, 0.05,"), ("abaqus", "** 1, 0.8, 0.15, 0.05,")):
+        rc = main(["inspect", str(v2_model), "--abaqus", "--flavor", flavor, "--phase", PHASES[0],
+                   "--phase", PHASES[1]])
+        out = capsys.readouterr().out
+        assert rc == 0
+        assert f"*DEPVAR\n{nsv}\n" in out and "STATEV(1..6) = A2" in out
+        assert "** *INITIAL CONDITIONS, TYPE=SOLUTION" in out and first in out
+    # the C API and the UMAT count the same slots (6 + the network's state)
+    from dmn_umat.abi.runtime import open_model
+
+    assert open_model(v2_model, deck.props_vector([parse_phase(s) for s in PHASES]))["nsv"] == nsv

@@ -74,7 +74,7 @@ def _field(x: float) -> str:
     raise DeckError(f"cannot write {x!r} in 20 characters")  # pragma: no cover
 
 
-def _n_phases(net) -> int:
+def n_phases(net) -> int:
     """Phases of a :class:`Network` or of an orientation-aware ``ParametricModel``."""
     return net.n_phases if isinstance(net, Network) else net.reference_network().n_phases
 
@@ -85,7 +85,7 @@ def nstatv(net, phases: list[Phase]) -> int:
     :data:`A2_SLOTS`, then the network's state) and phase laws."""
     from . import cfuncs
 
-    table = parse_props(props_vector(phases), _n_phases(net))
+    table = parse_props(props_vector(phases), n_phases(net))
     if not isinstance(net, Network):
         from ..online.parametric import pack_parametric, parametric_state_size
 
@@ -104,8 +104,8 @@ def material_block(
     temperature column CalculiX reads after the constants (8 values per line, the
     (n+1)-th value is the temperature); ``"abaqus"`` writes exactly n constants.
     """
-    if len(phases) != _n_phases(net):
-        raise DeckError(f"the model has {_n_phases(net)} phases but {len(phases)} phase laws were given")
+    if len(phases) != n_phases(net):
+        raise DeckError(f"the model has {n_phases(net)} phases but {len(phases)} phase laws were given")
     if flavor not in ("calculix", "abaqus"):
         raise DeckError(f"unknown deck flavor {flavor!r} (calculix, abaqus)")
     if not name or "," in name or len(name) > 80:
@@ -161,3 +161,27 @@ def a2_initial_conditions(elements, a2, ngp: int = 8, flavor: str = "calculix",
         lines.append(", ".join([str(e)] + vals[:7]))
         lines += [", ".join(vals[i:i + 8]) for i in range(7, len(vals), 8)]
     return "\n".join(lines) + "\n"
+
+
+#: the example orientation of :func:`a2_recipe`: fibres mostly along x (a11, a22, a33, a23, a13, a12)
+EXAMPLE_A2 = (0.8, 0.15, 0.05, 0.0, 0.0, 0.0)
+
+
+def a2_recipe(nsv: int, flavor: str = "calculix") -> str:
+    """Comment lines (``**``) for a deck of an orientation-aware model: where A₂ goes and the
+    ``*INITIAL CONDITIONS`` lines of element 1 with :data:`EXAMPLE_A2` (C3D8: 8 points in
+    CalculiX; Abaqus: all ``nsv`` values once per element), to repeat for every element with its
+    own A₂ (:func:`a2_initial_conditions` writes them)."""
+    lines = [f"** orientation-aware model: STATEV(1..{A2_SLOTS}) = A2 (a11, a22, a33, a23, a13, a12) of "
+             "each element and", "** integration point, read by the UMAT on every call and never "
+             f"changed; the network's state follows ({nsv} in all).", "** Set them before the first "
+             "*STEP; an element without them stops the analysis. Example for element 1:"]
+    if flavor == "calculix":
+        lines.append("** (CalculiX keeps only the first data line after each keyword: one keyword per "
+                     "element and point, C3D8: points 1..8)")
+        ic = a2_initial_conditions([1], [EXAMPLE_A2], ngp=8)
+    else:
+        lines.append("** (Abaqus: element or element set, then all NSTATV values; A2 applies to every "
+                     "integration point)")
+        ic = a2_initial_conditions([1], [EXAMPLE_A2], flavor="abaqus", nstatv=nsv)
+    return "\n".join(lines + ["** " + ln for ln in ic.splitlines()]) + "\n"

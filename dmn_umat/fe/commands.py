@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-EXAMPLE_NAMES = ("plate-hole", "notched-bar", "cyclic", "plate-hole-finite")
+EXAMPLE_NAMES = ("plate-hole", "notched-bar", "cyclic", "plate-hole-finite", "fibre-plate")
 
 
 def _material_options(p, default_note: str) -> None:
@@ -27,8 +27,8 @@ def _common_options(p) -> None:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "fe2",
-        help="run a bundled FE² example (plate-hole, notched-bar, cyclic, plate-hole-finite) or a mesh of "
-        "your own (run)",
+        help="run a bundled FE² example (plate-hole, notched-bar, cyclic, plate-hole-finite, fibre-plate) or "
+        "a mesh of your own (run)",
         description="Run a bundled FE example, or your own mesh with 'dmn fe2 run MESH', with the DMN/IMN "
         "surrogate (--model) or phase laws at the integration points; writes an XDMF time series, a "
         "load-displacement PNG, field PNGs and a summary JSON to --out.",
@@ -70,6 +70,10 @@ def register(subparsers) -> None:
     r.add_argument("--factors", default=None, metavar="LIST",
                    help="target load factors instead of --steps, e.g. 0.5,1,0,-1 (a cycle)")
     r.add_argument("--no-bbar", action="store_true", help="plain quads/hexahedra (default: B-bar)")
+    r.add_argument("--orientation", default=None, metavar="NAME",
+                   help="cell data of the mesh file holding A2 per cell (n_cells, 6: a11,a22,a33,a23,a13,"
+                   "a12) "
+                   "for an orientation-aware model (default: a2)")
     _common_options(r)
     r.set_defaults(func=_run_mesh)
 
@@ -154,6 +158,8 @@ def _run_mesh(args) -> int:
             job.png_at = _png_at(args.png_at)
         if args.no_bbar:
             job.bbar = False
+        if args.orientation is not None:
+            job.orientation = args.orientation
         job.out = Path(args.out) if args.out else job.out or Path(f"fe2-{Path(job.mesh).stem}")
         job.progress = not args.json
         model = _model_path(args) if args.model is not None else job.model

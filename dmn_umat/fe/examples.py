@@ -31,7 +31,11 @@ DEFAULT_COMPOSITE = {
     "notched-bar": ["j2:E=70000,nu=0.33,sy=250,H=500", "elastic:E=400000,nu=0.2"],
     "cyclic": ["j2:E=70000,nu=0.33,sy=250,Hk=5000", "elastic:E=400000,nu=0.2"],
     "plate-hole-finite": ["j2:E=70000,nu=0.33,sy=250,H=500", "elastic:E=400000,nu=0.2"],
+    "fibre-plate": ["j2:E=3000,nu=0.35,sy=30,H=300", "elastic:E=72000,nu=0.22"],  # PA + glass fibres
 }
+#: examples whose default model is another one: the orientation-aware short-fibre IMN (phase 0 the
+#: matrix, phase 1 the fibres; docs/fibres.md)
+DEFAULT_MODELS = {"fibre-plate": "fibres32_pimn_d6"}
 #: ... and the single J2 phase used when that model is not installed (or with ``--phase`` alone).
 DEFAULT_PHASE = {
     "plate-hole": "j2:E=70000,nu=0.3,sy=250,H=70",
@@ -70,11 +74,15 @@ def make_material(model: str | Path | None, phase_specs: Sequence[str] | None, e
             raise ExampleError("no material: give --model with one --phase per network phase, or one --phase")
         from ..offline.pretrained import path as shipped
 
+        default = DEFAULT_MODELS.get(example, DEFAULT_MODEL)
         try:
-            shipped(DEFAULT_MODEL)
+            shipped(default)
         except (ValueError, OSError):
+            if example not in DEFAULT_PHASE:
+                raise ExampleError(f"{example}: its default model {default} is not installed; give --model "
+                                   "and one --phase per network phase") from None
             return phase_material(DEFAULT_PHASE[example])
-        model, specs = DEFAULT_MODEL, DEFAULT_COMPOSITE[example]
+        model, specs = default, DEFAULT_COMPOSITE[example]
     from ..offline.pretrained import resolve
 
     path = resolve(model)  # an existing file, else a shipped model name
@@ -83,20 +91,24 @@ def make_material(model: str | Path | None, phase_specs: Sequence[str] | None, e
     from .. import model_file
 
     try:
-        net = model_file.read(path)
+        net = model_file.read_any(path)
     except Exception as exc:  # noqa: BLE001 - unreadable model → user error
         raise ExampleError(f"cannot read model {str(path)!r}: {exc}") from None
+    from ..online.parametric import ParametricNetworkMaterial
     from ..online.solver import NetworkMaterial
 
-    n = net.n_phases
+    oriented = isinstance(net, model_file.ParametricModel)
+    n = net.reference_network().n_phases if oriented else net.n_phases
     if len(specs) != n:
         raise ExampleError(f"model {str(model)!r} has {n} phase{'s' if n != 1 else ''} but {len(specs)} "
                            f"--phase given (give exactly one per phase, in phase order)")
     try:
-        mat = NetworkMaterial(net, specs)
+        # an orientation-aware (version-2) model: A₂ per point from the mesh (regions.OrientedMaterial)
+        mat = ParametricNetworkMaterial(net, specs, cache=True) if oriented else NetworkMaterial(net, specs)
     except ValueError as exc:
         raise ExampleError(str(exc)) from None
     mat.label = f"{path.stem} + " + " | ".join(specs)
+    mat.orientation_aware = oriented
     return mat
 
 
@@ -480,5 +492,13 @@ def plate_hole_finite(material, **kw) -> dict:
     return run(material, **kw)
 
 
+def fibre_plate(material, **kw) -> dict:
+    """The skin–core short-fibre plate with an orientation field
+    (:func:`dmn_umat.fe.fibre_part.fibre_plate_example`)."""
+    from .fibre_part import fibre_plate_example
+
+    return fibre_plate_example(material, **kw)
+
+
 EXAMPLES = {"plate-hole": plate_hole, "notched-bar": notched_bar, "cyclic": cyclic,
-            "plate-hole-finite": plate_hole_finite}
+            "plate-hole-finite": plate_hole_finite, "fibre-plate": fibre_plate}

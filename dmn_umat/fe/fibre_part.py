@@ -119,7 +119,7 @@ def calculix_deck(mesh: Mesh, a2: np.ndarray | None, material_block: str,
     increments, ``*STATIC, DIRECT`` with those increments, tight equilibrium tolerances
     (``*CONTROLS``) so that the converged increments equal those of the bundled solver.  Prints
     the reaction force and displacement of the loaded set (``*NODE PRINT``, TOTALS=ONLY) and
-    stresses, strains and STATEV."""
+    the element stresses."""
     from ..abi.deck import a2_initial_conditions
 
     if mesh.cell_type != "hexahedron":
@@ -155,7 +155,7 @@ def calculix_deck(mesh: Mesh, a2: np.ndarray | None, material_block: str,
                 "*BOUNDARY", f"N{group.upper()}, {comp + 1}, {comp + 1}, {factors[j] * value!r}",
                 "*NODE PRINT, NSET=N" + group.upper() + ", TOTALS=ONLY", "RF",
                 "*NODE PRINT, NSET=N" + group.upper(), "U",
-                "*EL PRINT, ELSET=EALL", "S, E, SDV", "*END STEP"]
+                "*EL PRINT, ELSET=EALL", "S", "*END STEP"]
         prev, k = factors[j], j + 1
     return "\n".join(out) + "\n"
 
@@ -195,17 +195,15 @@ def fibre_plate_example(
     ``DMN_UMAT_MODEL_PLATE=<model> dmn abi ccx -i fibre-plate``)."""
     from ..abi.deck import material_block
     from .elements import ELEMENTS
-    from .examples import ExampleError, _equilibrium, finish_summary, run_schedule
+    from .examples import ExampleError, _equilibrium, _size, finish_summary, run_schedule
     from .regions import OrientedMaterial
     from .solver import Dirichlet, Problem
 
     if not getattr(material, "orientation_aware", False):
         raise ExampleError("fibre-plate needs an orientation-aware (version-2) model, e.g. --model "
                            "fibres32_pimn_d6 with a matrix and a fibre --phase")
-    if size not in PLATE_SIZES:
-        raise ExampleError(f"--size must be one of {', '.join(PLATE_SIZES)}")
     lx = 20.0
-    mesh = fibre_plate(lx, 4.0, 2.0, *PLATE_SIZES[size])
+    mesh = fibre_plate(lx, 4.0, 2.0, *PLATE_SIZES[_size(size)])
     a2 = a2_field(mesh)
     ngp = ELEMENTS[mesh.cell_type].ngp
     oriented = OrientedMaterial(material, np.repeat(a2, ngp, axis=0))

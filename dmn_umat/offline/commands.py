@@ -151,22 +151,26 @@ def _train(args) -> int:
 
 
 def _abaqus(args, path: Path, net) -> int:
-    """``--abaqus``: the *MATERIAL/*USER MATERIAL/*DEPVAR block from :mod:`dmn_umat.abi.deck`."""
+    """``--abaqus``: the *MATERIAL/*USER MATERIAL/*DEPVAR block from :mod:`dmn_umat.abi.deck`; for
+    an orientation-aware (version-2) model also the A₂ recipe (:func:`dmn_umat.abi.deck.a2_recipe`)."""
     from ..abi import deck
     from ..cliutil import load_phases
+    from ..network import Network
 
-    phases = load_phases(args.phase, net.n_phases, f"model {args.model!r}")
+    phases = load_phases(args.phase, deck.n_phases(net), f"model {args.model!r}")
     kw = {"flavor": args.flavor}
     if args.material_name:
         kw["name"] = args.material_name
     try:
         block = deck.material_block(net, phases, **kw)
+        recipe = "" if isinstance(net, Network) else deck.a2_recipe(deck.nstatv(net, phases), args.flavor)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     if args.json:
-        emit_json({"model": str(path), "flavor": args.flavor, "block": block})
+        extra = {"a2_slots": deck.A2_SLOTS, "recipe": recipe} if recipe else {}
+        emit_json({"model": str(path), "flavor": args.flavor, "block": block, **extra})
     else:
-        sys.stdout.write(f"** dmn_umat model: {path}\n" + block)
+        sys.stdout.write(f"** dmn_umat model: {path}\n" + block + recipe)
     return 0
 
 
@@ -205,9 +209,7 @@ def parametric_summary(path, pm) -> dict:
 
 def _inspect_parametric(args, path, pm) -> int:
     if args.abaqus:
-        raise CLIError(
-            f"{path} is an orientation-aware model (format version 2); --abaqus describes fixed networks only"
-        )
+        return _abaqus(args, path, pm)
     s = parametric_summary(path, pm)
     if args.json:
         emit_json(s)
