@@ -221,7 +221,12 @@ def test_small_strain_limit_is_small_strain_fe2(bbar):
 
 
 # ------------------------------------------------------------------ bad input
-def test_bad_input_is_a_clear_error():
+def test_bad_input_is_a_clear_error(capsys):
+    from dmn_umat.cli import main
+
+    assert main(["fe2", "plate-hole-finite", "--phase", "j2:E=1000,nu=0.3,sy=5,Hk=100"]) == 2
+    err = capsys.readouterr().err
+    assert "no finite-strain counterpart" in err and err.strip().count("\n") == 0
     m = _mesh("quad")
     with pytest.raises(ValueError, match="no finite-strain counterpart"):
         finite_props("j2:E=1000,nu=0.3,sy=5,Hk=100")

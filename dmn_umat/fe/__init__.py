@@ -11,4 +11,5 @@ FFT RVE = FE×FFT).
 - :mod:`.api`       entry point: ``FE2Job`` → ``run_fe2``, ``MeshJob`` → ``run_mesh`` → ``FE2Result``
 - :mod:`.examples`  the ``dmn fe2`` examples; :mod:`.commands` the CLI (``dmn fe2 EXAMPLE|run``)
 - :mod:`.fft_material`, :mod:`.concurrent`  FE×FFT reference and the FE² comparison
+- :mod:`.finite`    total-Lagrangian finite-strain elements (F-bar) and materials, ``plate-hole-finite``
 """

@@ -390,7 +390,7 @@ def plate_hole_finite(
     the final load vs the net section (H − a) × the point's plane-strain uniaxial nominal stress
     P11 at the nominal stretch, which lies below the gross/net ratio and above 0.85 (the ligament
     thins and strains more than the nominal strain)."""
-    from .examples import _check, _equilibrium, _size, finish_summary, run_schedule
+    from .examples import ExampleError, _check, _equilibrium, _size, finish_summary, run_schedule
 
     W, H, a = 10.0, 10.0, 1.0
     h = {"tiny": (a / 5, 2.5), "coarse": (a / 8, 1.5), "fine": (a / 20, 0.6)}[_size(size)]
@@ -403,7 +403,10 @@ def plate_hole_finite(
     ]
     n = n_steps or {"tiny": 10, "coarse": 20, "fine": 40}[size]
     lams = np.r_[0.01, np.linspace(0.05, 1.0, n)]  # first increment elastic (small-strain check)
-    fmat = finite_material(material)
+    try:
+        fmat = finite_material(material)
+    except ValueError as exc:
+        raise ExampleError(str(exc)) from None
     res, summary = run_schedule("plate-hole-finite", Problem(mesh, fmat, bcs), lams, out, progress,
                                 fmat.label, png_at, solver_class=FiniteSolver, linear_solver=linear_solver)
     P = res.reaction_sum(mesh.node_sets["xmax"], 0)
