@@ -48,6 +48,10 @@ INFO_SIZE = 4  #: doubles per point of the C API's info
 INFO_SUBSTEPS = 4
 KERNEL_INFO_SIZE = 5  #: info length that also receives the sub-step count
 
+#: UMAT conventions under NLGEOM (``enum dmn_nlgeom``, :mod:`dmn_umat.abi.nlgeom`): small strain,
+#: Abaqus (Cauchy, Jaumann tangent), CalculiX ``@ABAQUS_`` (S, dS/dE), ``@ABAQUSNL_`` (corotational)
+NL_SMALL, NL_ABAQUS, NL_CALCULIX, NL_CALCULIX_COROT = 0, 1, 2, 3
+
 
 def c_constants() -> dict[str, int]:
     """The C names of the header (``DMN_ST_*``, ``DMN_INFO_*``, ``DMN_RET_BASE``) with their values."""
@@ -59,5 +63,9 @@ def c_constants() -> dict[str, int]:
         DMN_INFO_RESIDUAL=INFO_RESIDUAL,
         DMN_INFO_SIZE=INFO_SIZE,
         DMN_RET_BASE=RET_BASE,
+        DMN_NL_SMALL=NL_SMALL,
+        DMN_NL_ABAQUS=NL_ABAQUS,
+        DMN_NL_CALCULIX=NL_CALCULIX,
+        DMN_NL_CALCULIX_COROT=NL_CALCULIX_COROT,
     )
     return out

@@ -63,7 +63,7 @@ int _dmn_py_close(int64_t key);
 """
 
 EXPORTS = (
-    "umat_", "dmn_umat", "dmn_umat_t", "dmn_init", "dmn_open", "dmn_close", "dmn_eval_batch",
+    "umat_", "dmn_umat", "dmn_umat_t", "dmn_umat_nl", "dmn_init", "dmn_open", "dmn_close", "dmn_eval_batch",
     "dmn_eval_batch_t", "dmn_nstate", "dmn_nphase", "dmn_last_error", "dmn_call_count",
 )
 

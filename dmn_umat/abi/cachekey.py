@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 #: package-relative module files the key starts from; their in-package imports are followed
-ROOTS = ("abi/cfuncs.py", "abi/cachekey.py")
+ROOTS = ("abi/cfuncs.py", "abi/nlgeom.py", "abi/cachekey.py")
 #: modules the library's embedded start-up runs (and, transitively, what they import)
-RUNTIME_ROOTS = ("abi/runtime.py", "abi/cfuncs.py", "abi/cachekey.py")
+RUNTIME_ROOTS = ("abi/runtime.py", "abi/cfuncs.py", "abi/nlgeom.py", "abi/cachekey.py")
 
 
 if __package__:

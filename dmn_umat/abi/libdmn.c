@@ -35,6 +35,10 @@ int dmn_umat_t(double *stress, double *statev, double *ddsdde, const double *str
                double dtime, double temp, double dtemp, const char *cmname, int64_t cmname_len, int ndi,
                int nshr, int ntens, int nstatv, const double *props, int nprops, double *pnewdt, int noel,
                int npt);
+int dmn_umat_nl(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
+                const double *dfgrd1, int nlgeom, double dtime, double temp, double dtemp, const char *cmname,
+                int64_t cmname_len, int ndi, int nshr, int ntens, int nstatv, const double *props, int nprops,
+                double *pnewdt, int noel, int npt);
 
 #define DMN_MAX_ENTRIES 1024 /* slots; closed dmn_open slots are reused */
 #define DMN_MAX_GEN (INT32_MAX / DMN_MAX_ENTRIES - 1)
@@ -50,6 +54,11 @@ typedef int32_t (*dmn_point_fn)(const int64_t *, int64_t, const double *, int64_
 typedef int32_t (*dmn_umat_fn)(const int64_t *, int64_t, const double *, int64_t, int64_t, const double *,
                                int64_t, const double *, const double *, int64_t, double *, double *,
                                double *, int64_t, double *, double *, int64_t, double *, double, double, double);
+/* umat_nl_point of dmn_umat/abi/nlgeom.py: as dmn_umat_fn with DFGRD1 (3x3 column-major) instead of
+   STRAN, DSTRAN and the NLGEOM convention (enum dmn_nlgeom) after NTENS */
+typedef int32_t (*dmn_umat_nl_fn)(const int64_t *, int64_t, const double *, int64_t, int64_t, const double *,
+                                  int64_t, const double *, int64_t, int64_t, double *, double *, double *,
+                                  int64_t, double *, double *, int64_t, double *, double, double, double);
 
 typedef struct {
     const int64_t *mi;
@@ -57,6 +66,7 @@ typedef struct {
     const double *ptab;
     int64_t nmi, nmf, nphase, nsv, nwork, nwork_umat, key, nleaf;
     int is_material;
+    int finite; /* finite-strain phase laws: served by umat_nl_point under NLGEOM */
     atomic_int open;
     atomic_int gen; /* generation of a dmn_open slot: handle = gen * DMN_MAX_ENTRIES + slot + 1 */
     size_t namelen;
@@ -75,6 +85,7 @@ static atomic_int g_init_state; /* 0 not yet, 1 ok, -1 failed */
 static char g_init_err[DMN_ERR];
 static _Atomic(dmn_point_fn) g_point;
 static _Atomic(dmn_umat_fn) g_umat;
+static _Atomic(dmn_umat_nl_fn) g_umat_nl;
 static atomic_int g_nmessages;
 static atomic_long g_ncalls;
 
@@ -123,12 +134,13 @@ static void do_init(void) {
     char err[DMN_ERR];
     err[0] = '\0';
     if (start_python(err, sizeof err) == 0) {
-        void *k[2] = {NULL, NULL};
+        void *k[3] = {NULL, NULL, NULL};
         /* pitfall 3: cffi returns 0 from a Python function that raised: 1 means success */
         int ok = _dmn_py_init(k, err, (int)sizeof err);
-        if (ok == 1 && k[0] && k[1]) {
+        if (ok == 1 && k[0] && k[1] && k[2]) {
             atomic_store_explicit(&g_point, (dmn_point_fn)k[0], memory_order_release);
             atomic_store_explicit(&g_umat, (dmn_umat_fn)k[1], memory_order_release);
+            atomic_store_explicit(&g_umat_nl, (dmn_umat_nl_fn)k[2], memory_order_release);
             atomic_store_explicit(&g_init_state, 1, memory_order_release);
             return;
         }
@@ -176,7 +188,7 @@ static int add_entry(const char *path, const char *name, size_t namelen, const d
     size_t l = namelen < DMN_NAME - 1 ? namelen : DMN_NAME - 1;
     if (name) memcpy(cname, name, l);
     cname[name ? l : 0] = '\0';
-    int64_t ints[8] = {0};
+    int64_t ints[9] = {0};
     void *ptrs[5] = {NULL, NULL, NULL, NULL, NULL};
     char err[DMN_ERR];
     err[0] = '\0';
@@ -194,6 +206,7 @@ static int add_entry(const char *path, const char *name, size_t namelen, const d
     e->nwork_umat = ints[5];
     e->key = ints[6];
     e->nleaf = ints[7];
+    e->finite = (int)ints[8];
     e->mi = (const int64_t *)ptrs[0];
     e->mf = (const double *)ptrs[1];
     e->ptab = (const double *)ptrs[2];
@@ -394,10 +407,33 @@ int dmn_umat(double *stress, double *statev, double *ddsdde, const double *stran
                       nstatv, props, nprops, pnewdt, noel, npt);
 }
 
+static int umat_call(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
+                     const double *dfgrd1, const int *jstep, int nlgeom, double dtime, double temp, double dtemp,
+                     const char *cmname, int64_t cmname_len, int ndi, int nshr, int ntens, int nstatv,
+                     const double *props, int nprops, double *pnewdt, int noel, int npt);
+
 int dmn_umat_t(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
                double dtime, double temp, double dtemp, const char *cmname, int64_t cmname_len, int ndi,
                int nshr, int ntens, int nstatv, const double *props, int nprops, double *pnewdt, int noel,
                int npt) {
+    return umat_call(stress, statev, ddsdde, stran, dstran, NULL, NULL, 0, dtime, temp, dtemp, cmname, cmname_len,
+                     ndi, nshr, ntens, nstatv, props, nprops, pnewdt, noel, npt);
+}
+
+/* NLGEOM convention of a material name (docs/abi.md): CalculiX's @ABAQUSNL_ (corotational),
+   CalculiX's @ABAQUS_ (total Lagrangian), else Abaqus (Cauchy stress, Jaumann tangent) */
+static int nl_convention(const char *name) {
+    if (strncmp(name, "@ABAQUSNL", 9) == 0) return DMN_NL_CALCULIX_COROT;
+    if (name[0] == '@') return DMN_NL_CALCULIX;
+    return DMN_NL_ABAQUS;
+}
+
+/* the UMAT body; jstep (JSTEP(4) of umat_, or NULL): NLGEOM = jstep[2], read only for CalculiX names
+   (@...) and finite-strain materials, whose hosts pass JSTEP(4); else the flag nlgeom */
+static int umat_call(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
+                     const double *dfgrd1, const int *jstep, int nlgeom, double dtime, double temp, double dtemp,
+                     const char *cmname, int64_t cmname_len, int ndi, int nshr, int ntens, int nstatv,
+                     const double *props, int nprops, double *pnewdt, int noel, int npt) {
     if (++tl_calls == 256) {
         atomic_fetch_add_explicit(&g_ncalls, tl_calls, memory_order_relaxed);
         tl_calls = 0;
@@ -434,6 +470,23 @@ int dmn_umat_t(double *stress, double *statev, double *ddsdde, const double *str
                  "variables (*DEPVAR %lld)", e->name, nstatv, (long long)e->nsv, (long long)e->nsv);
         fatal(msg);
     }
+    int conv = nl_convention(e->name);
+    if (jstep && (e->name[0] == '@' || e->finite)) nlgeom = jstep[2] == 1;
+    /* CalculiX computes DFGRD1 for every user material, and its first pass of an increment runs
+       with JSTEP(3) = 0 even under NLGEOM (nonlingeo.c: elastic predictor): its NLGEOM flag is not
+       required; Abaqus's is */
+    if (e->finite && (!dfgrd1 || (!nlgeom && conv == DMN_NL_ABAQUS))) {
+        snprintf(msg, sizeof msg, "dmn_umat: material %s: finite-strain phase laws (ids 6-8) need a geometrically "
+                 "nonlinear step (NLGEOM) and DFGRD1", e->name);
+        fatal(msg);
+    }
+    if (!e->finite && nlgeom && conv != DMN_NL_CALCULIX) {
+        snprintf(msg, sizeof msg, "dmn_umat: material %s: a small-strain model under NLGEOM in the %s interface is "
+                 "refused (its tensor state would not follow the rotations): use finite-strain phase laws "
+                 "(ids 6-8)%s", e->name, conv == DMN_NL_ABAQUS ? "Abaqus" : "CalculiX @ABAQUSNL",
+                 conv == DMN_NL_ABAQUS ? "" : " or the @ABAQUS_ interface (exact: strain E, stress S)");
+        fatal(msg);
+    }
     if (e->umat_a2 && !a2_ok(statev)) {
         int zero = 1;
         for (int i = 0; i < 6; ++i) zero = zero && statev[i] == 0.0;
@@ -448,8 +501,13 @@ int dmn_umat_t(double *stress, double *statev, double *ddsdde, const double *str
     if (!w) fatal("dmn_umat: out of memory");
     double info[DMN_INFO_SIZE];
     dmn_umat_fn f = e->umat_a2 ? e->umat_a2 : atomic_load_explicit(&g_umat, memory_order_acquire);
-    int32_t r = f(e->mi, e->nmi, e->mf, e->nmf, e->nphase, props, nprops, stran, dstran, ntens, stress, ddsdde,
-                  statev, e->nsv, pnewdt, w, e->nwork_umat, info, dtime, temp, dtemp);
+    dmn_umat_nl_fn fnl = atomic_load_explicit(&g_umat_nl, memory_order_acquire);
+    /* CalculiX's elastic predictor pass (JSTEP(3) = 0): DDSDDE = the elastic tangent (nlgeom.PREDICTOR = 8) */
+    int fconv = conv + (conv != DMN_NL_ABAQUS && !nlgeom ? 8 : 0);
+    int32_t r = e->finite ? fnl(e->mi, e->nmi, e->mf, e->nmf, e->nphase, props, nprops, dfgrd1, ntens, fconv,
+                                stress, ddsdde, statev, e->nsv, pnewdt, w, e->nwork_umat, info, dtime, temp, dtemp)
+                          : f(e->mi, e->nmi, e->mf, e->nmf, e->nphase, props, nprops, stran, dstran, ntens, stress,
+                              ddsdde, statev, e->nsv, pnewdt, w, e->nwork_umat, info, dtime, temp, dtemp);
     int st = r >= DMN_RET_BASE ? r - DMN_RET_BASE : -1;
     if (st == DMN_ST_OK) return DMN_ST_OK;
     if (st == DMN_ST_BADPROPS) {
@@ -478,6 +536,14 @@ int dmn_umat_t(double *stress, double *statev, double *ddsdde, const double *str
     return st;
 }
 
+int dmn_umat_nl(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
+                const double *dfgrd1, int nlgeom, double dtime, double temp, double dtemp, const char *cmname,
+                int64_t cmname_len, int ndi, int nshr, int ntens, int nstatv, const double *props, int nprops,
+                double *pnewdt, int noel, int npt) {
+    return umat_call(stress, statev, ddsdde, stran, dstran, dfgrd1, NULL, nlgeom != 0, dtime, temp, dtemp, cmname,
+                     cmname_len, ndi, nshr, ntens, nstatv, props, nprops, pnewdt, noel, npt);
+}
+
 void umat_(double *stress, double *statev, double *ddsdde, double *sse, double *spd, double *scd, double *rpl,
            double *ddsddt, double *drplde, double *drpldt, const double *stran, const double *dstran,
            const double *time, const double *dtime, const double *temp, const double *dtemp,
@@ -488,8 +554,9 @@ void umat_(double *stress, double *statev, double *ddsdde, double *sse, double *
            const int *kstep, const int *kinc, size_t cmname_len) {
     (void)sse; (void)spd; (void)scd; (void)rpl; (void)ddsddt; (void)drplde; (void)drpldt; (void)time;
     (void)predef; (void)dpred; (void)coords; (void)drot;
-    (void)celent; (void)dfgrd0; (void)dfgrd1; (void)layer; (void)kspt; (void)kstep; (void)kinc;
-    (void)dmn_umat_t(stress, statev, ddsdde, stran, dstran, dtime ? *dtime : 0.0, temp ? *temp : 0.0,
-                     dtemp ? *dtemp : 0.0, cmname, (int64_t)cmname_len, *ndi, *nshr, *ntens, *nstatv, props,
-                     *nprops, pnewdt, noel ? *noel : 0, npt ? *npt : 0);
+    (void)celent; (void)dfgrd0; (void)layer; (void)kspt; (void)kinc;
+    /* KSTEP is JSTEP(4) in CalculiX and Abaqus >= 2017: NLGEOM = JSTEP(3) (docs/abi.md, NLGEOM) */
+    (void)umat_call(stress, statev, ddsdde, stran, dstran, dfgrd1, kstep, 0, dtime ? *dtime : 0.0,
+                    temp ? *temp : 0.0, dtemp ? *dtemp : 0.0, cmname, (int64_t)cmname_len, *ndi, *nshr, *ntens,
+                    *nstatv, props, *nprops, pnewdt, noel ? *noel : 0, npt ? *npt : 0);
 }

@@ -77,13 +77,15 @@ def _write_err(ffi, err, errlen: int, msg: str) -> None:
 
 
 def py_init(ffi, kernels, err, errlen) -> int:
-    """Compile/load the cfuncs and store their addresses in ``kernels[0..1]``.  1 = ok."""
+    """Compile/load the cfuncs and store their addresses in ``kernels[0..2]`` (point, umat_point,
+    umat_nl_point).  1 = ok."""
     try:
-        from . import cfuncs
+        from . import cfuncs, nlgeom
 
         a_point, a_umat = cfuncs.addresses()
         kernels[0] = ffi.cast("void *", a_point)
         kernels[1] = ffi.cast("void *", a_umat)
+        kernels[2] = ffi.cast("void *", nlgeom.address())
         return 1
     except BaseException:  # noqa: BLE001 - reported to the host as a message
         _write_err(ffi, err, errlen, "initialization failed: " + traceback.format_exc(limit=4))
@@ -142,10 +144,12 @@ def open_parametric(model, props: np.ndarray, name: str = "", path: Path | None 
 
 def open_model_from_network(net, props: np.ndarray, name: str = "", path: Path | None = None) -> dict:
     """Pack a :class:`~dmn_umat.network.Network` for the kernels (see :func:`open_model`)."""
-    from . import cfuncs
+    from . import cfuncs, nlgeom
     from .deck import DeckError, parse_props
 
     nphase = net.n_phases
+    if nlgeom.is_finite_props(props):
+        return _open_finite(net, props, name, path)
     try:
         ptab = parse_props(np.asarray(props, dtype=np.float64), nphase)
     except DeckError as exc:
@@ -171,13 +175,36 @@ def open_model_from_network(net, props: np.ndarray, name: str = "", path: Path |
         "nwork": nwork,
         "nwork_umat": cfuncs.umat_work_size(nwork, nphase, nsv),
         "path": path,
+        "finite": False,
+    }
+
+
+def _open_finite(net, props: np.ndarray, name: str, path: Path | None) -> dict:
+    """:func:`open_model_from_network` for finite-strain phase laws (ids 6-8): the UMAT serves
+    them under NLGEOM only (:mod:`dmn_umat.abi.nlgeom`)."""
+    from . import cfuncs, nlgeom
+
+    try:
+        table = nlgeom.fs_table_from_props(props, net.n_phases)
+    except ValueError as exc:
+        raise ABIError(f"{name}: {exc}" if name else str(exc)) from None
+    mi, mf = cfuncs.pack_network(net)
+    mi = np.ascontiguousarray(mi, dtype=np.int64)
+    mf = np.ascontiguousarray(mf, dtype=np.float64)
+    nsv, nwork = nlgeom.sizes(mi, table)
+    if nsv < 0 or nwork < 0:
+        raise ABIError(f"model {name!r} and the finite-strain phase laws do not fit the network kernel")
+    return {
+        "net": net, "mi": mi, "mf": mf, "ptab": np.ascontiguousarray(table), "nphase": net.n_phases,
+        "nsv": nsv, "nwork": max(nwork, 1), "nwork_umat": nlgeom.umat_nl_work_size(nwork, net.n_phases, nsv),
+        "path": path, "finite": True,
     }
 
 
 def py_open(ffi, path, name, props, nprops, ints, ptrs, err, errlen) -> int:
     """Open a model for ``dmn_open`` (path given) or a UMAT material (name given).
 
-    Fills ``ints`` = [nmi, nmf, nphase, nsv, nwork, nwork_umat, key, nleaf] and
+    Fills ``ints`` = [nmi, nmf, nphase, nsv, nwork, nwork_umat, key, nleaf, finite] and
     ``ptrs`` = [mi, mf, ptab] (+ [point, umat] kernels of an orientation-aware model).  Returns 1
     on success, 0 with a message in ``err``.
     """
@@ -190,11 +217,14 @@ def py_open(ffi, path, name, props, nprops, ints, ptrs, err, errlen) -> int:
         pv = np.frombuffer(ffi.buffer(props, 8 * int(nprops)), dtype=np.float64).copy() if nprops > 0 else (
             np.zeros(0))
         m = open_model(model_path, pv, cname)
+        if m["finite"] and not cname:
+            raise ABIError(f"{model_path}: finite-strain phase laws (ids 6-8) are served by the UMAT under "
+                           "NLGEOM only (docs/abi.md); dmn_eval_batch is small strain")
         key = _NEXT_KEY[0]
         _NEXT_KEY[0] += 1
         _MODELS[key] = (m["mi"], m["mf"], m["ptab"])
         vals = [m["mi"].size, m["mf"].size, m["nphase"], m["nsv"], m["nwork"], m["nwork_umat"], key,
-                len(m["net"].leaves)]
+                len(m["net"].leaves), int(m["finite"])]
         for i, v in enumerate(vals):
             ints[i] = int(v)
         ptrs[0] = ffi.cast("void *", m["mi"].ctypes.data)

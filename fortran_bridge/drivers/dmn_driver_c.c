@@ -100,7 +100,7 @@ static void *bench_thread(void *p) {
     double *statev = calloc((size_t)a->nstatv + 1, sizeof(double));
     double *snew = calloc((size_t)a->nstatv + 1, sizeof(double));
     double stress[6] = {0}, ddsdde[36], zero[6] = {0}, pnewdt, tang[36], info[4], dum = 0.0;
-    int ndi = 3, nshr = a->ntens - 3, one = 1;
+    int ndi = 3, nshr = a->ntens - 3, one = 1, jstep[4] = {1, 1, 0, 0}; /* JSTEP(3) = 0: no NLGEOM */
     double t0 = now();
     if (a->api) {
         for (long i = 0; i < a->ncalls; ++i)
@@ -110,7 +110,7 @@ static void *bench_thread(void *p) {
             pnewdt = -1.0;
             umat_(stress, statev, ddsdde, &dum, &dum, &dum, &dum, &dum, &dum, &dum, zero, a->strain_voigt, &dum,
                   &dum, &dum, &dum, &dum, &dum, a->material, &ndi, &nshr, &a->ntens, &a->nstatv, a->props,
-                  &a->nprops, &dum, &dum, &pnewdt, &dum, &dum, &dum, &one, &one, &one, &one, &one, &one,
+                  &a->nprops, &dum, &dum, &pnewdt, &dum, &dum, &dum, &one, &one, &one, &one, jstep, &one,
                   strlen(a->material));
             for (int k = 0; k < a->nstatv; ++k) statev[k] = 0.0; /* same work every call */
         }
@@ -203,7 +203,7 @@ int main(int argc, char **argv) {
     double *statev = calloc((size_t)nstatv + 1, sizeof(double));
     double stress[6] = {0}, ddsdde[36], stran[6] = {0}, dstran[6], cur[6], dum = 0.0, pnewdt;
     double tm[2] = {0.0, 0.0}, dtime = 1.0;
-    int ndi = 3, nshr = ntens - 3, one = 1;
+    int ndi = 3, nshr = ntens - 3, one = 1, jstep[4] = {1, 1, 0, 0}; /* JSTEP(3) = 0: no NLGEOM */
     for (int s = 0; s < nsteps; ++s) {
         to_voigt(path[s], ntens, cur);
         for (int i = 0; i < ntens; ++i) dstran[i] = cur[i] - stran[i];
@@ -211,7 +211,7 @@ int main(int argc, char **argv) {
         int noel = 1, npt = 1, kinc = s + 1;
         umat_(stress, statev, ddsdde, &dum, &dum, &dum, &dum, &dum, &dum, &dum, stran, dstran, tm, &dtime,
               &dum, &dum, &dum, &dum, material, &ndi, &nshr, &ntens, &nstatv, props, &nprops, &dum, &dum, &pnewdt,
-              &dum, &dum, &dum, &noel, &npt, &one, &one, &one, &kinc, strlen(material));
+              &dum, &dum, &dum, &noel, &npt, &one, &one, jstep, &kinc, strlen(material));
         if (pnewdt > 0.0 && pnewdt < 1.0) {
             fprintf(stderr, "dmn_driver_c: step %d not accepted (PNEWDT=%g)\n", s + 1, pnewdt);
             return 1;

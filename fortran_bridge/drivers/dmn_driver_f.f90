@@ -98,7 +98,7 @@ program dmn_driver_f
     call umat(stress, statev, ddsdde, sse, spd, scd, rpl, ddsddt, drplde, drpldt, &
               stran, dstran, tm, dtime, temp, dtemp, predef, dpred, trim(material), 3, ntens - 3, &
               ntens, nstatv, props, nprops, coords, drot, pnewdt, celent, dfgrd0, dfgrd1, &
-              1, 1, 1, 1, 1, s)
+              1, 1, 1, 1, [1, 1, 0, 0], s)
     if (pnewdt > 0d0 .and. pnewdt < 1d0) then
       write (0, '(a,i0,a,es12.4)') 'dmn_driver_f: step ', s, ' not accepted, PNEWDT=', pnewdt
       stop 1

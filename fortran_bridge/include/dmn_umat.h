@@ -48,6 +48,14 @@ enum dmn_info_slot {
     DMN_INFO_SIZE = 4
 };
 
+/* UMAT convention under NLGEOM (docs/abi.md, NLGEOM), chosen by the material name. */
+enum dmn_nlgeom {
+    DMN_NL_SMALL = 0,         /* small strain (no NLGEOM) */
+    DMN_NL_ABAQUS = 1,        /* Abaqus: STRESS Cauchy, DDSDDE Jaumann rate of Kirchhoff / J */
+    DMN_NL_CALCULIX = 2,      /* CalculiX @ABAQUS_...: STRAN Green-Lagrange, STRESS PK2, DDSDDE dS/dE */
+    DMN_NL_CALCULIX_COROT = 3 /* CalculiX @ABAQUSNL_...: STRESS R^T sigma R, DDSDDE U-pushed dS/dE */
+};
+
 /* Library internal: the kernels return DMN_RET_BASE + status (a smaller value = an escaped error). */
 #define DMN_RET_BASE 100
 
@@ -105,6 +113,18 @@ int dmn_umat_t(double *stress, double *statev, double *ddsdde, const double *str
                double dtime, double temp, double dtemp, const char *cmname, int64_t cmname_len, int ndi,
                int nshr, int ntens, int nstatv, const double *props, int nprops, double *pnewdt, int noel,
                int npt);
+
+/* dmn_umat_t under large deformations: dfgrd1 = DFGRD1 (3x3, column-major), nlgeom = 1 for a
+   geometrically nonlinear step (Abaqus/CalculiX JSTEP(3)).  A model with finite-strain phase
+   laws (ids 6-8) needs nlgeom = 1 and dfgrd1; it returns STRESS and DDSDDE in the convention
+   of the material name (enum dmn_nlgeom: CMNAME @ABAQUSNL... CalculiX corotational, @...
+   CalculiX total Lagrangian, else Abaqus).  A small-strain model with nlgeom = 1 is refused
+   (configuration error) except in the CalculiX @ABAQUS_ interface (strain E, stress S: exact
+   under rotations); with nlgeom = 0 it is dmn_umat_t. */
+int dmn_umat_nl(double *stress, double *statev, double *ddsdde, const double *stran, const double *dstran,
+                const double *dfgrd1, int nlgeom, double dtime, double temp, double dtemp, const char *cmname,
+                int64_t cmname_len, int ndi, int nshr, int ntens, int nstatv, const double *props, int nprops,
+                double *pnewdt, int noel, int npt);
 
 /* Abaqus UMAT, Fortran calling convention (all by reference, hidden CMNAME length last). */
 void umat_(double *stress, double *statev, double *ddsdde, double *sse, double *spd, double *scd, double *rpl,
