@@ -74,7 +74,8 @@ Gaussian elimination of the full Newton system (no fill-in) at O(N) 6×6 work pe
 root's C_k is the consistent macroscopic tangent.  Backtracking line search on Σ|r_k|² with
 Levenberg–Marquardt damping of the 3×3 blocks after backtracked steps (the final tangent is always
 the undamped one), warm start from the stored jumps, adaptive sub-stepping of [ε̄_old, ε̄] on
-failure.  Leaf rotations: aniso leaves are evaluated in their own frame (ε_loc = Qᵀε, σ = Qσ_loc,
+failure, and where that gives up a descent of the network's potential (dmn_umat.online.tree).
+Leaf rotations: aniso leaves are evaluated in their own frame (ε_loc = Qᵀε, σ = Qσ_loc,
 C = Q C_loc Qᵀ); isotropic laws (every law but aniso) are frame-indifferent, so their leaves skip the
 rotation exactly (their state, e.g. εp, is then kept in the global frame).  Phase tangents need
 not be symmetric.  Nodes whose weight is

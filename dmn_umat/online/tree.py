@@ -6,11 +6,13 @@ One implementation, parameterised by the block size ``B`` (6 small strain, 9 fin
 node strains top-down, leaf updates, residuals bottom-up (:func:`_evaluate`), the
 children-before-parents condensation with its Schur-complement tangent (:func:`_condense`), the
 back substitution (:func:`_newton_direction`), the line-searched Newton with
-Levenberg–Marquardt damping (:func:`_solve_increment`) and adaptive sub-stepping
-(:func:`run_increment`).  Everything that depends on ``B`` — the jump operator, the leaf update,
-the workspace layout — is chosen by ``if B == 6`` on a constant: the generic functions are
-inlined (``inline="always"``) into one compiled function per block size (``evaluate6`` /
-``evaluate9``, ...), so LLVM folds the test and each kernel runs straight-line code of its own.
+Levenberg–Marquardt damping (:func:`_solve_increment`), adaptive sub-stepping
+(:func:`run_increment`) and, where sub-stepping gives up (past a fold of the jump equations),
+a descent of the network's incremental potential (:func:`_descend`).  Everything that depends
+on ``B`` — the jump operator, the leaf update, the workspace layout — is chosen by
+``if B == 6`` on a constant: the generic functions are inlined (``inline="always"``) into one
+compiled function per block size (``evaluate6`` / ``evaluate9``, ...), so LLVM folds the test
+and each kernel runs straight-line code of its own.
 
 Blob layouts ``mi`` / ``mf`` (one for both kernels) are those of :mod:`dmn_umat.online.kernel`.
 Workspace per point, for block size B (named offsets: :data:`LAYOUT6`, :data:`LAYOUT9`)::
@@ -56,6 +58,10 @@ WEIGHT_EPS = 1e-14
 CUTBACK_RATIO = 0.25
 MU_MIN = 1e-4  # Levenberg–Marquardt damping range (relative to tr(A)/3 of each 3x3 block)
 MU_MAX = 1e4
+MAX_DESCENT = 200  # iterations of the potential-descent fallback (tree._descend)
+DESCENT_TRUST = 0.05  # its initial largest jump change per step (strain units), adapted within
+DESCENT_TRUST_MIN = 0.01  # [DESCENT_TRUST_MIN, DESCENT_TRUST_MAX]: doubled after a whole step
+DESCENT_TRUST_MAX = 1.0  # that the trust limited, halved after a step the line search shortened
 
 
 def _offsets(*sizes: int) -> tuple[int, ...]:
@@ -797,25 +803,11 @@ def _condense_b(mi, mf, work, N, mu, B):
 
 
 @njit(cache=True, inline="always")
-def _solve_increment(
-    mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, nls, sout, Cout, rtol, sfloor,
-    dt, temp, dtemp, B,
-):
-    """Newton solve for the jumps at macro strain ``xbar`` from state ``s_start`` over a
-    (sub-)step of time ``dt`` from temperature ``temp`` by ``dtemp``; converged when
-    max|r_k| <= rtol * max(sref, sfloor).  Backtracking line search on Σ|r_k|², damping after
-    backtracked steps, warm start from the stored jumps; on success ``sout`` (B,) the macro
-    stress, ``Cout`` (B,B) the consistent tangent and the jumps in ``s_trial``.
-
-    Returns (status 0/1, iterations, residual / max(sref, sfloor))."""
-    L = _lay(B)
+def _start_jumps(mi, s_start, work, N, nls, B):
+    """Jumps a_k of the laminate nodes from the state (warm start), zero elsewhere."""
     o_kind = NHEAD + _I_KIND * N
     o_int = NHEAD + _I_INT * N
-    o_a = L[_A] * N
-    o_a0 = L[_A0] * N
-    o_da = L[_DA] * N
-    o_C = L[_C] * N
-    o_T = L[_T] * N
+    o_a = _lay(B)[_A] * N
     for k in range(N):
         m = mi[o_int + k]
         for j in range(3):
@@ -823,6 +815,135 @@ def _solve_increment(
             if m >= 0 and mi[o_kind + k] == KIND_LAMINATE:
                 v = s_start[nls + 3 * m + j]
             work[o_a + 3 * k + j] = v
+
+
+@njit(cache=True, inline="always")
+def _slope(mi, mf, work, N, B):
+    """dΦ/dλ along the direction δa at the last evaluated point, Φ the network's (incremental)
+    potential per unit weight: Σ_k w_k f1 f2 r_k·δa_k = Σ_k Jᵀ(f2 T_c1 − f1 T_c2)·δa_k."""
+    L = _lay(B)
+    o_kind = NHEAD + _I_KIND * N
+    o_c1 = NHEAD + _I_C1 * N
+    o_c2 = NHEAD + _I_C2 * N
+    m_f1 = F0 + M_F1 * N
+    m_f2 = F0 + M_F2 * N
+    o_T = L[_T] * N
+    o_da = L[_DA] * N
+    o_v = L[_NODE] * N + L[_SV]
+    g = 0.0
+    for k in range(N):
+        if mi[o_kind + k] != KIND_LAMINATE:
+            continue
+        c1 = mi[o_c1 + k]
+        c2 = mi[o_c2 + k]
+        f1 = mf[m_f1 + k]
+        f2 = mf[m_f2 + k]
+        for i in range(B):
+            work[o_v + i] = f2 * work[o_T + B * c1 + i] - f1 * work[o_T + B * c2 + i]
+        r0, r1, r2 = _jt(_jcoef(mf, N, k, B), work, o_v, 1, B)
+        g += r0 * work[o_da + 3 * k] + r1 * work[o_da + 3 * k + 1] + r2 * work[o_da + 3 * k + 2]
+    return g
+
+
+@njit(cache=True, inline="always")
+def _descend(mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, nls, rtol, sfloor, dt, temp, dtemp,
+             it, B):
+    """Fallback of :func:`_solve_increment` when Newton on the residual norm stalls: the jump
+    equations are the stationarity conditions of the network's incremental potential Φ(a)
+    (r_k = ∂Φ/∂a_k / (w_k f1 f2); exact for hyperelastic and incremental-variational leaves), and
+    near a fold (a stable equilibrium disappearing with growing load, its Hessian singular) Σ|r_k|²
+    has local minima that are no solutions.  From the stored jumps, damped Newton directions that
+    descend Φ (damped further while they do not), each step at most ``trust`` in max|δa| (adapted),
+    line search on the slope dΦ/dλ (:func:`_slope`: accept λ once it is ≤ 0 or halved, else the
+    secant root); damping as in the Newton.  Ends at a minimum of Φ, quadratically once the
+    damping has vanished.
+
+    Returns (status 0/1, iterations (``it`` on entry plus its own), max|r|, sref)."""
+    L = _lay(B)
+    o_a = L[_A] * N
+    o_a0 = L[_A0] * N
+    o_da = L[_DA] * N
+    _start_jumps(mi, s_start, work, N, nls, B)
+    st, phi, rmax, sref = _eval_b(mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, dt, temp, dtemp, B)
+    if st != 0:
+        return 1, it, 0.0, 0.0
+    mu = MU_MIN
+    trust = DESCENT_TRUST
+    for _ in range(MAX_DESCENT):
+        if rmax <= rtol * max(sref, sfloor):
+            return 0, it, rmax, sref
+        it += 1
+        if _condense_b(mi, mf, work, N, mu, B) != 0:
+            mu = 10.0 * max(mu, MU_MIN)
+            continue
+        if B == 6:
+            dmax = newton_direction6(mi, mf, work, N)
+        else:
+            dmax = newton_direction9(mi, mf, work, N)
+        g0 = _slope(mi, mf, work, N, B)
+        if not (g0 < 0.0 and dmax > 0.0):  # not a descent direction of Φ: damp more
+            mu = 10.0 * max(mu, MU_MIN)
+            if mu > MU_MAX:
+                return 1, it, rmax, sref
+            continue
+        for i in range(3 * N):
+            work[o_a0 + i] = work[o_a + i]
+        lam0 = min(1.0, trust / dmax)
+        lam = lam0
+        hi = lam
+        ghi = 0.0
+        for _ in range(MAX_LINESEARCH):
+            for i in range(3 * N):
+                work[o_a + i] = work[o_a0 + i] + lam * work[o_da + i]
+            st, phi, rmax, sref = _eval_b(
+                mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, dt, temp, dtemp, B
+            )
+            if st != 0:  # a leaf failed: shorter step
+                hi = lam
+                lam *= 0.5
+                continue
+            g = _slope(mi, mf, work, N, B)
+            if g <= 0.0 or abs(g) <= 0.5 * abs(g0):
+                break
+            hi = lam
+            ghi = g
+            # secant root of the slope between 0 (g0 < 0) and hi (ghi > 0), kept inside
+            lam = min(max(hi * g0 / (g0 - ghi), 0.1 * hi), 0.9 * hi)
+        if st != 0:
+            return 1, it, rmax, sref
+        if lam == lam0:  # the whole (possibly trust-limited) step: less damping, more trust
+            mu = 0.0 if mu <= MU_MIN else 0.1 * mu
+            if lam0 < 1.0:
+                trust = min(2.0 * trust, DESCENT_TRUST_MAX)
+        else:
+            mu = min(max(10.0 * mu, MU_MIN), MU_MAX)
+            trust = max(0.5 * trust, DESCENT_TRUST_MIN)
+    if rmax <= rtol * max(sref, sfloor):
+        return 0, it, rmax, sref
+    return 1, it, rmax, sref
+
+
+@njit(cache=True, inline="always")
+def _solve_increment(
+    mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, nls, sout, Cout, rtol, sfloor,
+    dt, temp, dtemp, descend, B,
+):
+    """Newton solve for the jumps at macro strain ``xbar`` from state ``s_start`` over a
+    (sub-)step of time ``dt`` from temperature ``temp`` by ``dtemp``; converged when
+    max|r_k| <= rtol * max(sref, sfloor).  Backtracking line search on Σ|r_k|², damping after
+    backtracked steps, warm start from the stored jumps; on success ``sout`` (B,) the macro
+    stress, ``Cout`` (B,B) the consistent tangent and the jumps in ``s_trial``.  ``descend``:
+    when that Newton fails, fall back on :func:`_descend` (else report the failure).
+
+    Returns (status 0/1, iterations, residual / max(sref, sfloor))."""
+    L = _lay(B)
+    o_int = NHEAD + _I_INT * N
+    o_a = L[_A] * N
+    o_a0 = L[_A0] * N
+    o_da = L[_DA] * N
+    o_C = L[_C] * N
+    o_T = L[_T] * N
+    _start_jumps(mi, s_start, work, N, nls, B)
     emax = 0.0
     for i in range(B):
         if abs(xbar[i]) > emax:
@@ -833,15 +954,18 @@ def _solve_increment(
     it = 0
     mu = 0.0
     small_step = False
+    failed = False
     while not (rmax <= rtol * max(sref, sfloor) or small_step):
         if it >= MAX_NEWTON:
-            return 1, it, rmax / max(sref, sfloor)
+            failed = True
+            break
         st = _condense_b(mi, mf, work, N, mu, B)
         if st != 0:  # singular block: regularize
             mu = max(10.0 * mu, MU_MIN)
             st = _condense_b(mi, mf, work, N, mu, B)
             if st != 0:
-                return 1, it, rmax / max(sref, sfloor)
+                failed = True
+                break
         if B == 6:
             dmax = newton_direction6(mi, mf, work, N)
         else:
@@ -861,7 +985,9 @@ def _solve_increment(
                 break
             lam *= 0.5
         if st != 0:
-            return 1, it + 1, rmax / max(sref, sfloor)
+            it += 1
+            failed = True
+            break
         it += 1
         # Levenberg–Marquardt: damp after a backtracked step, relax after a full one
         if accepted and lam == 1.0:
@@ -875,6 +1001,14 @@ def _solve_increment(
         # a step at round-off level of the unknowns: nothing more to gain
         small_step = accepted and lam * dmax <= 1e-14 * (amax + emax)
         phi, rmax, sref = phi_t, rmax_t, sref_t
+    if failed:  # the residual norm stalled (e.g. past a fold of the jump equations): descend Φ
+        if not descend:
+            return 1, it, rmax / max(sref, sfloor)
+        st, it, rmax, sref = _descend(
+            mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, nls, rtol, sfloor, dt, temp, dtemp, it, B
+        )
+        if st != 0:
+            return 1, it, rmax / max(sref, sfloor)
     # consistent tangent: exact linearization at the converged point
     if _condense_b(mi, mf, work, N, 0.0, B) != 0:
         if _condense_b(mi, mf, work, N, 1e-10, B) != 0:
@@ -894,18 +1028,18 @@ def _solve_increment(
 
 @njit(cache=True)
 def solve_increment6(mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, nls, sout, Cout, rtol, sfloor,
-                     dt, temp, dtemp):
+                     dt, temp, dtemp, descend):
     """:func:`_solve_increment` for small strain (B = 6)."""
     return _solve_increment(mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, nls, sout, Cout, rtol,
-                            sfloor, dt, temp, dtemp, 6)
+                            sfloor, dt, temp, dtemp, descend, 6)
 
 
 @njit(cache=True)
 def solve_increment9(mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, nls, sout, Cout, rtol, sfloor,
-                     dt, temp, dtemp):
+                     dt, temp, dtemp, descend):
     """:func:`_solve_increment` for finite strain (B = 9)."""
     return _solve_increment(mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, nls, sout, Cout, rtol,
-                            sfloor, dt, temp, dtemp, 9)
+                            sfloor, dt, temp, dtemp, descend, 9)
 
 
 @njit(cache=True, inline="always")
@@ -951,8 +1085,11 @@ def run_increment(mi, mf, table, xend, state_old, sout, Cout, state_new, work, i
                   dt, temp, dtemp, B):
     """Adaptive sub-stepping of [x̄_old, x̄_end] (x̄_old from the state's last B entries, stored
     minus the identity) with :func:`_solve_increment` on each sub-step; ``table``: the copy of
-    :func:`copy_table`.  On success ``sout``, ``Cout``, ``state_new`` and ``info``; returns
-    ST_OK or ST_CUTBACK (outputs zeroed, ``state_new`` untouched)."""
+    :func:`copy_table`.  A failed sub-step is retried at a quarter of its size; where that would
+    end the call (size < MIN_SUBSTEP or MAX_TOTAL_ITER iterations), the last size is retried once
+    more with the potential descent (:func:`_descend`) allowed, for the rest of the call, with
+    another MAX_TOTAL_ITER iterations.  On success ``sout``, ``Cout``, ``state_new`` and
+    ``info``; returns ST_OK or ST_CUTBACK (outputs zeroed, ``state_new`` untouched)."""
     M = mi[3]
     N = mi[2]
     nls = nsv - 3 * M - B
@@ -971,6 +1108,8 @@ def run_increment(mi, mf, table, xend, state_old, sout, Cout, state_new, work, i
     total_it = 0
     nsub = 0
     res = 0.0
+    descend = False  # the potential descent of _solve_increment: only where sub-stepping gave up
+    cap = MAX_TOTAL_ITER
     while True:
         tn = t + h
         if tn >= 1.0 - 1e-12:
@@ -983,12 +1122,12 @@ def run_increment(mi, mf, table, xend, state_old, sout, Cout, state_new, work, i
         if B == 6:
             st, it, res = solve_increment6(
                 mi, mf, table, target, cur, trial, work, N, has_rot, nls, sout, Cout, rtol, sfloor,
-                (tn - t) * dt, temp + t * dtemp, (tn - t) * dtemp,
+                (tn - t) * dt, temp + t * dtemp, (tn - t) * dtemp, descend,
             )
         else:
             st, it, res = solve_increment9(
                 mi, mf, table, target, cur, trial, work, N, has_rot, nls, sout, Cout, rtol, sfloor,
-                (tn - t) * dt, temp + t * dtemp, (tn - t) * dtemp,
+                (tn - t) * dt, temp + t * dtemp, (tn - t) * dtemp, descend,
             )
         total_it += it
         if st == 0:
@@ -1003,7 +1142,14 @@ def run_increment(mi, mf, table, xend, state_old, sout, Cout, state_new, work, i
             h = 2.0 * h
         else:
             h *= 0.25
-            if h < MIN_SUBSTEP or total_it > MAX_TOTAL_ITER:
+            if (h < MIN_SUBSTEP or total_it > cap) and not descend:
+                # past a fold the equilibrium followed ends: retry the last sub-step descending
+                # the potential, with a fresh iteration budget
+                descend = True
+                cap = total_it + MAX_TOTAL_ITER
+                if h < MIN_SUBSTEP:
+                    h *= 4.0
+            elif h < MIN_SUBSTEP or total_it > cap:
                 fail(sout, Cout, info, CUTBACK_RATIO, B)
                 info_counts(info, total_it, nsub, res)
                 return ST_CUTBACK
