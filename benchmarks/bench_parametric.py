@@ -18,6 +18,11 @@ orientation triangle, random principal axes) and its own proportional strain pat
   with the barycentric weights and rotated back (three network states per point).
 
     python benchmarks/bench_parametric.py [--depths 5 6 7] [--points 64] [--incr 10] [--threads 1]
+                                          [--repeat 3] [--same-state]
+
+``--same-state`` puts every point at the fixed network's orientation state (each with its own
+axes), so that the parametric points do the fixed network's Newton work and the ratio isolates
+the parametric overhead.
 """
 
 from __future__ import annotations
@@ -143,10 +148,14 @@ def main() -> None:
     ap.add_argument("--incr", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3, help="best of this many timings per cell")
+    ap.add_argument("--same-state", action="store_true",
+                    help="all points at the fixed network's orientation state (random axes each)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     n = args.points
     lam = np.array([np.sort(rng.dirichlet([1.0, 1.0, 1.0]))[::-1] for _ in range(n)])
+    if args.same_state:  # every point at the fixed network's state, own axes: the same Newton work
+        lam[:] = (GRID[0][0], GRID[0][1], 1.0 - GRID[0][0] - GRID[0][1])
     axes = np.array([rotation(rng) for _ in range(n)])
     A = axes @ (lam[:, :, None] * axes.transpose(0, 2, 1))
     a2 = np.stack([A[:, 0, 0], A[:, 1, 1], A[:, 2, 2], A[:, 1, 2], A[:, 0, 2], A[:, 0, 1]], axis=1)
@@ -155,8 +164,9 @@ def main() -> None:
     dirs *= 0.02 / np.linalg.norm(dirs, axis=1)[:, None]
     ts = np.r_[np.linspace(0, 1, args.incr + 1)[1:], np.linspace(1, 0.5, args.incr // 2 + 1)[1:]]
     paths = ts[:, None, None] * dirs[None]
-    print(f"{n} points, {len(ts)} increments (load to 2 %, unload half), {args.threads} thread(s), "
-          f"best of {args.repeat}; µs per point per increment")
+    states = "one state (the fixed network's), own axes" if args.same_state else "own state and axes"
+    print(f"{n} points ({states}), {len(ts)} increments (load to 2 %, unload half), {args.threads} "
+          f"thread(s), best of {args.repeat}; µs per point per increment")
     print("| depth | fixed | parametric (built each call) | parametric (cached) | triangle (3 networks) "
           "| parametric / fixed | cached / fixed | triangle / fixed | build alone, µs per point | Newton "
           "iterations fixed / parametric / triangle (sum of 3) |")

@@ -9,6 +9,7 @@ Public API (numba functions take float64 / int64 C-contiguous arrays, like :mod:
     nwork    = parametric_work_size(pb)                   # @njit: scratch length, -1 = bad blob
     st       = frame(a2, lam, R)                          # @njit: eigenvalues (3,) + axes R (3,3)
     st       = build_point(pb, a2, props_table, mi, mf)   # @njit: the point's kernel blobs
+    st       = build_frame(pb, lam, R, has_rot, mi, mf)   # @njit: the same from eigenvalues + axes
     status   = parametric_update(mi, mf, props_table, strain, state_old, stress, ddsdde,
                                  state_new, work, info, dt, temp, dtemp, a2, pb)      # @njit
     status   = parametric_network_update(... same arguments ...)   # @njit, zeroes info first
@@ -224,7 +225,7 @@ def frame(a2, lam, R):
     """A₂ (6,) Voigt a11, a22, a33, a23, a13, a12 → eigenvalues ``lam`` (3,) λ1 ≥ λ2 ≥ λ3 ≥ 0,
     Σλ = 1, and principal axes ``R`` (3,3) (columns; canonical signs, det +1; module doc).
     Returns 0, or ST_FAILED for non-finite components, |tr − 1| > 1e-6 or an eigenvalue < −1e-8."""
-    if a2.shape[0] < 6 or lam.shape[0] < 3:
+    if a2.shape[0] < 6 or lam.shape[0] < 3 or R.shape[0] < 3 or R.shape[1] < 3:
         return ST_FAILED
     for i in range(6):
         if not math.isfinite(a2[i]):
@@ -330,7 +331,18 @@ def _any_anisotropic(pb, props_table):
 def build_frame(pb, lam, R, has_rot, mi, mf):
     """Fill the kernel blobs ``mi``, ``mf`` (lengths :func:`blob_sizes`) with the network at the
     eigenvalues ``lam`` (λ1, λ2, …) rotated by ``R`` (3,3) (normals R n; leaf rotations R if
-    ``has_rot``).  ``pb`` must be valid (:func:`blob_sizes`).  Returns 0 or ST_FAILED."""
+    ``has_rot``).  Returns 0, or ST_FAILED for a bad ``pb``, short arrays or non-finite input."""
+    nmi, nmf = blob_sizes(pb)
+    if nmi < 0 or mi.shape[0] < nmi or mf.shape[0] < nmf or lam.shape[0] < 2:
+        return ST_FAILED
+    if R.shape[0] < 3 or R.shape[1] < 3 or not (math.isfinite(lam[0]) and math.isfinite(lam[1])):
+        return ST_FAILED
+    return _build_frame(pb, lam, R, has_rot, mi, mf)
+
+
+@njit(cache=True)
+def _build_frame(pb, lam, R, has_rot, mi, mf):
+    """:func:`build_frame` without the checks (``pb`` and the sizes checked by the caller)."""
     N = _fill_topology(pb, mi, 1 if has_rot else 0)
     M = int(pb[H_M])
     L = int(pb[H_L])
@@ -462,7 +474,7 @@ def build_point(pb, a2, props_table, mi, mf):
     R = np.empty((3, 3))
     if frame(a2, lam, R) != 0:
         return ST_FAILED
-    return build_frame(pb, lam, R, _any_anisotropic(pb, props_table), mi, mf)
+    return _build_frame(pb, lam, R, _any_anisotropic(pb, props_table), mi, mf)
 
 
 @njit(cache=True)
