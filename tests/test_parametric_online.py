@@ -402,3 +402,24 @@ def test_cli_export_and_inspect_a_version_2_file(tmp_path, capsys):
         assert main(args) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and match in err, err
+
+
+def test_vanishing_relu_weights_give_the_kernels_inactive_and_pass_through_kinds():
+    torch_model = _random_parametric(depth=3, degree=2, activation="relu", seed=5)
+    with torch.no_grad():
+        torch_model.base.z[[0, 1, 2, 5]] = -1.0  # leaves 0, 1 (a whole subtree), 2 and 5 dead
+    pm = O.to_parametric_model(torch_model)
+    mat = P.ParametricNetworkMaterial(pm, [MATRIX, FIBRE])
+    rng = np.random.default_rng(8)
+    kinds = set()
+    for _ in range(5):
+        a2 = _a2(_state(rng), _rotation(rng))
+        lam, R = _frame(a2)
+        mi0, mf0 = kernel.pack_network(_rotated(pm.network_at(lam), R))
+        mi, mf = mat.point_blobs(a2)
+        assert np.array_equal(mi[: mi0.size], mi0)
+        assert np.allclose(mf[: mf0.size], mf0, rtol=1e-12, atol=1e-12 * mf0[kernel.F0])
+        kinds |= set(mi0[kernel.NHEAD : kernel.NHEAD + 15].tolist())
+    assert {kernel.KIND_INACTIVE, kernel.KIND_PASS1, kernel.KIND_PASS2} & kinds
+    u = mat.update(np.full((1, 6), 1e-3), mat.initial_state(1), a2[None])
+    assert u.status[0] == ST_OK
