@@ -423,3 +423,38 @@ def test_vanishing_relu_weights_give_the_kernels_inactive_and_pass_through_kinds
     assert {kernel.KIND_INACTIVE, kernel.KIND_PASS1, kernel.KIND_PASS2} & kinds
     u = mat.update(np.full((1, 6), 1e-3), mat.initial_state(1), a2[None])
     assert u.status[0] == ST_OK
+
+
+def test_bound_material_is_the_material_protocol_with_each_points_network(shipped):
+    """mat.at(a2): update(strain, state) and fields(state) of n points = a fixed NetworkMaterial
+    of each point's rotated network (stress, peeq per phase, jump norm)."""
+    from dmn_umat.online.solver import NetworkMaterial
+
+    mat = P.ParametricNetworkMaterial(shipped, [MATRIX, FIBRE])
+    rng = np.random.default_rng(9)
+    n = 3
+    a2 = np.array([_a2(_state(rng), _rotation(rng)) for _ in range(n)])
+    bound = mat.at(a2)
+    path = np.tile([1.0, -0.3, -0.3, 0.1, 0.0, 0.2], (n, 1))
+    strains = np.stack([0.02 * s * path for s in (0.5, 1.0, 0.4)])
+    state = bound.initial_state(n)
+    for eps in strains:
+        u = bound.update(eps, state)
+        assert np.all(u.status == ST_OK)
+        v = mat.update(eps, state, a2)
+        assert np.array_equal(u.stress, v.stress) and np.array_equal(u.state, v.state)
+        state = u.state
+    f = bound.fields(state)
+    assert f["peeq"].min() > 0
+    for p in range(n):
+        lam, R = _frame(a2[p])
+        fixed = NetworkMaterial(_rotated(shipped.network_at(lam), R), [MATRIX, FIBRE])
+        st = fixed.initial_state(1)
+        for eps in strains:
+            w = fixed.update(eps[p : p + 1], st)
+            st = w.state
+        assert np.abs(w.stress[0] - u.stress[p]).max() <= 1e-10 * np.abs(u.stress[p]).max()
+        for k, v in fixed.fields(st).items():
+            assert abs(v[0] - f[k][p]) <= 1e-10 * max(abs(v[0]), 1e-12), k
+    with pytest.raises(P.ParametricError, match="bound to the A2 of 3 points"):
+        bound.update(np.zeros((2, 6)), mat.initial_state(2))

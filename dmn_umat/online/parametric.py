@@ -15,6 +15,8 @@ Public API (numba functions take float64 / int64 C-contiguous arrays, like :mod:
     status   = parametric_network_update(... same arguments ...)   # @njit, zeroes info first
     mat      = ParametricNetworkMaterial(model, phases)   # batched, parallel
     upd      = mat.update(strain (n,6), state (n,nsv), a2 (n,6), dt, temp, dtemp)
+    bound    = mat.at(a2)                                 # material protocol for fixed points:
+    upd      = bound.update(strain, state, dt, temp, dtemp); bound.fields(state)
 
 - ``pb`` (npb,) float64: the whole parametric network (header, topology, p0, A; layout below).
   Immutable; one per model, shared by all points and threads.
@@ -54,6 +56,7 @@ with p ordered z (leaves, pre-order), θ (internal nodes, pre-order), φ (intern
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numba
@@ -67,6 +70,7 @@ from ..model_file import ACTIVATIONS, CENTER, ParametricModel, monomial_exponent
 from ..sources import guard_numba_cache
 from ..status import INFO_RATIO, INFO_STATUS, KERNEL_INFO_SIZE, ST_FAILED
 from . import kernel
+from .solver import network_fields
 
 PMAGIC = 0x444D4E50  # "DMNP"
 PVERSION = 1
@@ -603,7 +607,9 @@ class ParametricNetworkMaterial:
     spec string) per phase id (laws in the network's principal frame); ``threads``, ``rtol`` as
     :class:`.solver.NetworkMaterial`; ``cache``: keep each point's built network (``mi``, ``mf``)
     between calls while the A₂ array is unchanged (memory (n, nmi + nmf) words), instead of
-    rebuilding it every call.
+    rebuilding it every call.  :meth:`at` binds the A₂ of a set of points: the result has the
+    material protocol of :mod:`dmn_umat.laws.material` (``update(strain, state, dt, temp,
+    dtemp)``, ``fields``), for solvers that know nothing of orientations.
     """
 
     def __init__(
@@ -621,9 +627,12 @@ class ParametricNetworkMaterial:
         self.nwork = int(parametric_work_size(self.pb))
         if self.nstate < 0 or self.nwork < 0:
             raise ParametricError("network and phase laws do not match (unknown law or phase id)")
+        mi = np.empty(self.nmi, dtype=np.int64)
+        _fill_topology(self.pb, mi, 0)
+        self.layout = kernel.state_layout(mi, self.table)
         self.threads = threads
         self.cache = cache
-        self._cached: tuple | None = None  # (a2 copy, MI, MF, ok)
+        self._cached: tuple | None = None  # (a2 copy, (MI, MF, ok))
         self.last_info = np.zeros((0, KERNEL_INFO_SIZE))
 
     def initial_state(self, npts: int) -> np.ndarray:
@@ -641,6 +650,16 @@ class ParametricNetworkMaterial:
             )
         return mi, mf
 
+    def build(self, a2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(MI (n, nmi), MF (n, nmf), status (n,)) of the points' networks for a2 (n, 6) (checked)."""
+        n = a2.shape[0]
+        MI = np.empty((n, self.nmi), dtype=np.int64)
+        MF = np.empty((n, self.nmf))
+        ok = np.empty(n, dtype=np.int64)
+        with self._threads():
+            _build_all(self.pb, self.table, a2, MI, MF, ok)
+        return MI, MF, ok
+
     def update(
         self, strain: np.ndarray, state_old: np.ndarray, a2: np.ndarray,
         dt: float = 0.0, temp: float = 0.0, dtemp: float = 0.0,
@@ -649,44 +668,19 @@ class ParametricNetworkMaterial:
         point, ``dt``, ``temp``, ``dtemp`` as :meth:`.solver.NetworkMaterial.update` → stress (n,6),
         tangent (n,6,6), state_new (n,nsv), status (n,) (0 ok, 1 cut back, 2 failed: also for a
         point whose A₂ has trace ≠ 1 or a negative eigenvalue)."""
-        strain = np.ascontiguousarray(np.atleast_2d(strain), dtype=np.float64)
-        state_old = np.ascontiguousarray(np.atleast_2d(state_old), dtype=np.float64)
-        n = strain.shape[0]
-        if strain.shape != (n, 6) or state_old.shape != (n, self.nstate):
-            raise ParametricError(
-                f"update: expected strain (n,6) and state (n,{self.nstate}), "
-                f"got {strain.shape} and {state_old.shape}"
-            )
-        a2 = check_a2(a2, n)
-        stress = np.empty((n, 6))
-        tangent = np.empty((n, 6, 6))
-        state_new = np.empty_like(state_old)
-        status = np.empty(n, dtype=np.int64)
-        info = np.zeros((n, KERNEL_INFO_SIZE))
-        prev = numba.get_num_threads()
-        nthreads = (
-            prev if self.threads is None else max(1, min(int(self.threads), numba.config.NUMBA_NUM_THREADS))
-        )
-        numba.set_num_threads(nthreads)
-        try:
-            nchunk = max(1, min(n, 4 * nthreads))
-            args = (float(dt), float(temp), float(dtemp), stress, tangent, state_new, status, info)
-            if self.cache:
-                c = self._cached
-                if c is None or c[0].shape != a2.shape or not np.array_equal(c[0], a2):
-                    MI = np.empty((n, self.nmi), dtype=np.int64)
-                    MF = np.empty((n, self.nmf))
-                    ok = np.empty(n, dtype=np.int64)
-                    _build_all(self.pb, self.table, a2, MI, MF, ok)
-                    c = self._cached = (a2.copy(), MI, MF, ok)
-                _batched_cached(c[1], c[2], c[3], self.table, strain, state_old, *args, self.nwork, nchunk)
-            else:
-                _batched_update(self.pb, self.table, strain, state_old, a2, *args,
-                                self.nwork, self.nmi, self.nmf, nchunk)
-        finally:
-            numba.set_num_threads(prev)
-        self.last_info = info
-        return MaterialUpdate(stress, tangent, state_new, status)
+        strain, state_old = self._check(strain, state_old)
+        a2 = check_a2(a2, strain.shape[0])
+        blobs = None
+        if self.cache:
+            c = self._cached
+            if c is None or c[0].shape != a2.shape or not np.array_equal(c[0], a2):
+                c = self._cached = (a2.copy(), self.build(a2))
+            blobs = c[1]
+        return self._run(strain, state_old, a2, blobs, dt, temp, dtemp)
+
+    def at(self, a2) -> OrientedNetworkMaterial:
+        """This material bound to the orientations ``a2`` (n, 6) of n points (networks built once)."""
+        return OrientedNetworkMaterial(self, a2)
 
     def suggested_ratio(self, status: np.ndarray) -> float:
         """Step ratio to retry with after :meth:`update` reported non-converged points."""
@@ -695,3 +689,91 @@ class ParametricNetworkMaterial:
         if not bad.any() or self.last_info.shape[0] != status.shape[0]:
             return kernel.CUTBACK_RATIO
         return float(min(kernel.CUTBACK_RATIO, self.last_info[bad, 0].min()))
+
+    # ------------------------------------------------------------------ internals
+    def _check(self, strain, state_old) -> tuple[np.ndarray, np.ndarray]:
+        strain = np.ascontiguousarray(np.atleast_2d(strain), dtype=np.float64)
+        state_old = np.ascontiguousarray(np.atleast_2d(state_old), dtype=np.float64)
+        n = strain.shape[0]
+        if strain.shape != (n, 6) or state_old.shape != (n, self.nstate):
+            raise ParametricError(
+                f"update: expected strain (n,6) and state (n,{self.nstate}), "
+                f"got {strain.shape} and {state_old.shape}"
+            )
+        return strain, state_old
+
+    @contextlib.contextmanager
+    def _threads(self):
+        prev = numba.get_num_threads()
+        n = prev if self.threads is None else max(1, min(int(self.threads), numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(n)
+        try:
+            yield n
+        finally:
+            numba.set_num_threads(prev)
+
+    def _run(self, strain, state_old, a2, blobs, dt, temp, dtemp) -> MaterialUpdate:
+        """The batched kernels: built each call (``blobs`` None) or on cached (MI, MF, ok)."""
+        n = strain.shape[0]
+        stress = np.empty((n, 6))
+        tangent = np.empty((n, 6, 6))
+        state_new = np.empty_like(state_old)
+        status = np.empty(n, dtype=np.int64)
+        info = np.zeros((n, KERNEL_INFO_SIZE))
+        with self._threads() as nthreads:
+            nchunk = max(1, min(n, 4 * nthreads))
+            args = (float(dt), float(temp), float(dtemp), stress, tangent, state_new, status, info)
+            if blobs is not None:
+                _batched_cached(*blobs, self.table, strain, state_old, *args, self.nwork, nchunk)
+            else:
+                _batched_update(self.pb, self.table, strain, state_old, a2, *args,
+                                self.nwork, self.nmi, self.nmf, nchunk)
+        self.last_info = info
+        return MaterialUpdate(stress, tangent, state_new, status)
+
+
+class OrientedNetworkMaterial:
+    """A :class:`ParametricNetworkMaterial` bound to the A₂ (n, 6) of n points: the material
+    protocol of :mod:`dmn_umat.laws.material` (every call evaluates exactly these n points, the
+    networks built once).  A point whose A₂ is not an orientation tensor fails (status 2)."""
+
+    def __init__(self, parent: ParametricNetworkMaterial, a2):
+        self.parent = parent
+        self.a2 = check_a2(a2)
+        self.npts = self.a2.shape[0]
+        self.nstate = parent.nstate
+        self.blobs = parent.build(self.a2)
+        MI, MF, ok = self.blobs
+        N = int(parent.pb[H_N])
+        leaves = np.flatnonzero(parent.pb[PB_HEAD + _T_C1 * N : PB_HEAD + (_T_C1 + 1) * N] < 0)
+        active = MI[:, kernel.NHEAD + kernel._I_KIND * N + leaves] >= 0
+        w = MF[:, kernel.F0 + kernel.M_W * N + leaves]
+        self.leaf_weights = np.where(active & (ok[:, None] == 0), w, 0.0)  # (n, L)
+        self.leaf_weights[ok != 0] = 1.0  # failed points: plain averages (their state never changes)
+
+    def initial_state(self, npts: int) -> np.ndarray:
+        self._n(npts)
+        return self.parent.initial_state(npts)
+
+    def update(
+        self, strain: np.ndarray, state_old: np.ndarray,
+        dt: float = 0.0, temp: float = 0.0, dtemp: float = 0.0,
+    ) -> MaterialUpdate:
+        """As :meth:`ParametricNetworkMaterial.update` at the bound orientations."""
+        strain, state_old = self.parent._check(strain, state_old)
+        self._n(strain.shape[0])
+        return self.parent._run(strain, state_old, self.a2, self.blobs, dt, temp, dtemp)
+
+    def suggested_ratio(self, status: np.ndarray) -> float:
+        return self.parent.suggested_ratio(status)
+
+    def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
+        """``peeq``, ``peeq_phase{p}``, ``jump_norm`` as :meth:`.solver.NetworkMaterial.fields`,
+        weighted with each point's own leaf weights."""
+        state = np.atleast_2d(state)
+        self._n(state.shape[0])
+        return network_fields(state, self.parent.layout, self.parent.phases, self.leaf_weights)
+
+    def _n(self, npts: int) -> None:
+        if npts != self.npts:
+            raise ParametricError(f"this material is bound to the A2 of {self.npts} points, got {npts}")

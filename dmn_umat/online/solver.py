@@ -135,30 +135,42 @@ class NetworkMaterial:
         leaves), ``peeq_phase{p}`` (over the leaves of phase p, for each phase whose law has a
         ``peeq`` state entry, :attr:`dmn_umat.laws.Phase.fields`) and
         ``jump_norm`` (max |a_k|)."""
-        state = np.atleast_2d(state)
-        lay = self.layout
         leaves = self.net.leaves
         w = np.where(
             self.mi[kernel.NHEAD : kernel.NHEAD + self.net.n_nodes][leaves] >= 0,
             self.net.weights[leaves],
             0.0,
         )
-        W = w.sum()
-        out: dict[str, np.ndarray] = {}
-        total = np.zeros(state.shape[0])
-        for p, ph in enumerate(self.phases):
-            k = ph.fields.get("peeq")
-            if k is None:
-                continue
-            sel = np.flatnonzero(lay["leaf_phase"] == p)
-            if sel.size == 0:
-                continue
-            cols = lay["leaf_offset"][sel] + k
-            contrib = state[:, cols] @ w[sel]
-            wp = w[sel].sum()
-            out[f"peeq_phase{p}"] = contrib / wp if wp > 0 else np.zeros(state.shape[0])
-            total += contrib
-        out["peeq"] = total / W
-        a = state[:, lay["jumps"] : lay["strain"]].reshape(state.shape[0], -1, 3)
-        out["jump_norm"] = np.linalg.norm(a, axis=2).max(axis=1) if a.shape[1] else np.zeros(state.shape[0])
-        return out
+        return network_fields(np.atleast_2d(state), self.layout, self.phases, w)
+
+
+def network_fields(
+    state: np.ndarray, layout: dict, phases: list[Phase], w: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:meth:`NetworkMaterial.fields` of states (n, nsv) laid out as ``layout``
+    (:func:`.kernel.state_layout`), with leaf weights ``w`` (L,), or per point (n, L) for
+    orientation-aware networks (0 for inactive leaves)."""
+    lay = layout
+
+    def ws(sel: np.ndarray) -> np.ndarray:  # the weights of the leaves ``sel``: (k,) or (n, k)
+        return w[sel] if w.ndim == 1 else w[:, sel]
+
+    W = w.sum(axis=-1)
+    out: dict[str, np.ndarray] = {}
+    total = np.zeros(state.shape[0])
+    for p, ph in enumerate(phases):
+        k = ph.fields.get("peeq")
+        if k is None:
+            continue
+        sel = np.flatnonzero(lay["leaf_phase"] == p)
+        if sel.size == 0:
+            continue
+        x = state[:, lay["leaf_offset"][sel] + k]
+        contrib = x @ ws(sel) if w.ndim == 1 else np.einsum("nj,nj->n", x, ws(sel))
+        wp = np.broadcast_to(ws(sel).sum(axis=-1), (state.shape[0],))
+        out[f"peeq_phase{p}"] = np.divide(contrib, wp, out=np.zeros(state.shape[0]), where=wp > 0)
+        total += contrib
+    out["peeq"] = total / W
+    a = state[:, lay["jumps"] : lay["strain"]].reshape(state.shape[0], -1, 3)
+    out["jump_norm"] = np.linalg.norm(a, axis=2).max(axis=1) if a.shape[1] else np.zeros(state.shape[0])
+    return out
