@@ -496,6 +496,28 @@ def fs_stiffness_scale(table, work, N):
 
 # --------------------------------------------------------------------------- the Newton
 @njit(cache=True, inline="always")
+def _push_down(mi, mf, work, N, k, o_x, a0, a1, a2, ha, B):
+    """Pass the B-vector of internal node k (array at ``o_x``, block per node) to its children:
+    x_c1 = x_k + f2 J a, x_c2 = x_k − f1 J a for a laminate (``ha``: B scratch), a copy to the
+    active child of a pass-through node."""
+    kind = mi[NHEAD + _I_KIND * N + k]
+    c1 = mi[NHEAD + _I_C1 * N + k]
+    c2 = mi[NHEAD + _I_C2 * N + k]
+    xk = o_x + B * k
+    if kind == KIND_LAMINATE:
+        f1 = mf[F0 + M_F1 * N + k]
+        f2 = mf[F0 + M_F2 * N + k]
+        _japply(_jcoef(mf, N, k, B), a0, a1, a2, ha, 0, B)
+        for i in range(B):
+            work[o_x + B * c1 + i] = work[xk + i] + f2 * ha[i]
+            work[o_x + B * c2 + i] = work[xk + i] - f1 * ha[i]
+    else:
+        c = c1 if kind == KIND_PASS1 else c2
+        for i in range(B):
+            work[o_x + B * c + i] = work[xk + i]
+
+
+@njit(cache=True, inline="always")
 def _evaluate(mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, dt, temp, dtemp, B):
     """Leaf updates at the current jumps and the actual residuals (``dt``, ``temp``, ``dtemp``:
     the sub-step's time increment and temperatures, passed to every leaf law).
@@ -506,8 +528,6 @@ def _evaluate(mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, dt, temp,
     o_c1 = NHEAD + _I_C1 * N
     o_c2 = NHEAD + _I_C2 * N
     m_w = F0 + M_W * N
-    m_f1 = F0 + M_F1 * N
-    m_f2 = F0 + M_F2 * N
     o_T = L[_T] * N
     o_x = L[_X] * N
     o_a = L[_A] * N
@@ -518,24 +538,9 @@ def _evaluate(mi, mf, table, xbar, s_start, s_trial, work, N, has_rot, dt, temp,
     for i in range(B):
         work[o_x + i] = xbar[i]
     for k in range(N):
-        kind = mi[o_kind + k]
-        if kind <= KIND_LEAF:
-            continue
-        c1 = mi[o_c1 + k]
-        c2 = mi[o_c2 + k]
-        xk = o_x + B * k
-        if kind == KIND_LAMINATE:
-            f1 = mf[m_f1 + k]
-            f2 = mf[m_f2 + k]
-            _japply(_jcoef(mf, N, k, B), work[o_a + 3 * k], work[o_a + 3 * k + 1], work[o_a + 3 * k + 2],
-                    ha, 0, B)
-            for i in range(B):
-                work[o_x + B * c1 + i] = work[xk + i] + f2 * ha[i]
-                work[o_x + B * c2 + i] = work[xk + i] - f1 * ha[i]
-        else:
-            c = c1 if kind == KIND_PASS1 else c2
-            for i in range(B):
-                work[o_x + B * c + i] = work[xk + i]
+        if mi[o_kind + k] > KIND_LEAF:
+            _push_down(mi, mf, work, N, k, o_x, work[o_a + 3 * k], work[o_a + 3 * k + 1],
+                       work[o_a + 3 * k + 2], ha, B)
 
     # 2. leaves (state slots of all leaves, in pre-order)
     if B == 6:
@@ -705,10 +710,6 @@ def _newton_direction(mi, mf, work, N, B):
     """Top-down back substitution with δx̄ = 0: δa_k = α_k + Γ_k δx_k; returns max |δa|."""
     L = _lay(B)
     o_kind = NHEAD + _I_KIND * N
-    o_c1 = NHEAD + _I_C1 * N
-    o_c2 = NHEAD + _I_C2 * N
-    m_f1 = F0 + M_F1 * N
-    m_f2 = F0 + M_F2 * N
     o_dx = L[_DX] * N
     o_alpha = L[_ALPHA] * N
     o_gamma = L[_GAMMA] * N
@@ -720,34 +721,18 @@ def _newton_direction(mi, mf, work, N, B):
     dmax = 0.0
     for k in range(N):
         kind = mi[o_kind + k]
-        if kind <= KIND_LEAF:
-            for j in range(3):
-                work[o_da + 3 * k + j] = 0.0
-            continue
-        c1 = mi[o_c1 + k]
-        c2 = mi[o_c2 + k]
-        dk = o_dx + B * k
-        if kind != KIND_LAMINATE:
-            c = c1 if kind == KIND_PASS1 else c2
-            for i in range(B):
-                work[o_dx + B * c + i] = work[dk + i]
-            for j in range(3):
-                work[o_da + 3 * k + j] = 0.0
-            continue
         for j in range(3):
-            v = work[o_alpha + 3 * k + j]
-            for m in range(B):
-                v += work[o_gamma + 3 * B * k + B * j + m] * work[dk + m]
+            v = 0.0
+            if kind == KIND_LAMINATE:
+                v = work[o_alpha + 3 * k + j]
+                for m in range(B):
+                    v += work[o_gamma + 3 * B * k + B * j + m] * work[o_dx + B * k + m]
+                if abs(v) > dmax:
+                    dmax = abs(v)
             work[o_da + 3 * k + j] = v
-            if abs(v) > dmax:
-                dmax = abs(v)
-        f1 = mf[m_f1 + k]
-        f2 = mf[m_f2 + k]
-        _japply(_jcoef(mf, N, k, B), work[o_da + 3 * k], work[o_da + 3 * k + 1], work[o_da + 3 * k + 2],
-                ha, 0, B)
-        for i in range(B):
-            work[o_dx + B * c1 + i] = work[dk + i] + f2 * ha[i]
-            work[o_dx + B * c2 + i] = work[dk + i] - f1 * ha[i]
+        if kind > KIND_LEAF:
+            _push_down(mi, mf, work, N, k, o_dx, work[o_da + 3 * k], work[o_da + 3 * k + 1],
+                       work[o_da + 3 * k + 2], ha, B)
     return dmax
 
 
