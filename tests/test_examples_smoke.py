@@ -28,7 +28,8 @@ def run_script(rel: str, *args: str, cwd: Path | None = None, timeout: float = 6
 
 
 @pytest.mark.parametrize("script,name", [("plate_hole.py", "plate-hole"), ("cyclic.py", "cyclic"),
-                                         ("notched_bar.py", "notched-bar")])
+                                         ("notched_bar.py", "notched-bar"),
+                                         ("fibre_plate.py", "fibre-plate")])
 def test_fe2_example_scripts(tmp_path, script, name):
     out = tmp_path / name
     run_script(f"fe2_examples/{script}", "--size", "tiny", "--steps", "2", "--out", str(out))
