@@ -360,3 +360,26 @@ def test_inspect_abaqus_prints_the_a2_recipe(capsys, v2_model):
     from dmn_umat.abi.runtime import open_model
 
     assert open_model(v2_model, deck.props_vector([parse_phase(s) for s in PHASES]))["nsv"] == nsv
+
+
+def test_mesh_job_orientation_errors_are_one_line(tmp_path, v2_model, capsys):
+    """An orientation-aware model needs the mesh's A₂ field; a fixed model refuses one."""
+    from dmn_umat.cli import main
+    from dmn_umat.fe.api import Displace, Fix, JobError, MeshJob, run_mesh
+
+    mesh = fp.fibre_plate(nx=2, ny=1, nz=2)
+    with_field = fp.write_mesh(tmp_path / "with.vtu", mesh)
+    mesh.cell_data.clear()
+    without = fp.write_mesh(tmp_path / "without.vtu", mesh)
+    bcs = {"fix": [Fix(s, c) for s, c in fp.PLATE_FIX], "displace": [Displace("xmax", {0: 0.01})]}
+    with pytest.raises(JobError, match="orientation-aware: the mesh has no cell data 'a2'"):
+        run_mesh(MeshJob(without, model=v2_model, phases=PHASES, **bcs))
+    with pytest.raises(JobError, match="no cell data 'fibres'"):
+        run_mesh(MeshJob(with_field, model=v2_model, phases=PHASES, orientation="fibres", **bcs))
+    with pytest.raises(JobError, match="not an orientation-aware"):
+        run_mesh(MeshJob(with_field, phases=PHASES[:1], orientation="a2", **bcs))
+    rc = main(["fe2", "run", str(without), "--model", str(v2_model), "--phase", PHASES[0], "--phase",
+               PHASES[1], "--fix", "xmin:x", "--fix", "ymin:y", "--fix", "zmin:z", "--displace",
+               "xmax:x=0.01", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "no cell data 'a2'" in err and len(err.splitlines()) == 1
