@@ -15,8 +15,15 @@ voxel split in 8): the DNS discretisation error (16³ vs 32³) and the 32³ DNS 
 ``--small-strain``: also the small-strain network vs the small-strain DNS (16³) with the matching
 small-strain laws (``j2``/``elastic``, same E, ν, sy, H) in uniaxial stress to ε11 = ln 1.3: how
 much of the finite-strain gap the network already has at small strain.
+``--diagnose``: where the finite-J2 gap comes from (docs/finite_strain.md, "Diagnosis"): σ11 of
+the finite-strain network and DNS (16³) over the small-strain ones at the same log strain,
+uniaxial stress to F11 = 1.05, with Hencky spheres (``fj2`` with a yield stress never reached,
+the small-strain ``elastic`` law in log strain) and a Hencky-elastic or J2 matrix; the J2 case
+also with the steps halved; and a soft neo-Hookean matrix (no plasticity) with ν = 0.3, 0.45,
+0.49 to F11 = 1.15.
 
-    python scripts/finite_composite_study.py [--model NAME|PATH] [--fine] [--cache DIR]
+    python scripts/finite_composite_study.py [--model NAME|PATH] [--fine] [--small-strain] [--diagnose]
+        [--cache DIR]
         [--matrix neohooke fj2] [--out docs/finite_composite.png] [--json docs/finite_composite.json]
 """
 
@@ -59,15 +66,23 @@ def rve(size: int) -> np.ndarray:
 def dns_curve(case: str, size: int, matrix: str, cache: Path | None) -> dict:
     """F, P, Cauchy (n, 3, 3), iterations and seconds of the DNS of ``case`` (cached)."""
     path, free = CASES[case]
-    key = json.dumps([case, size, MATRIX[matrix], SPHERE, path.tolist()])
+    return finite_dns(case, size, MATRIX[matrix], SPHERE, path, free, cache, f"{case}_{size}_{matrix}")
+
+
+def finite_dns(label: str, size: int, matrix: str, sphere: str, path: np.ndarray, free, cache: Path | None,
+               name: str) -> dict:
+    """The finite-strain DNS (``size``³) of the phase specs ``matrix``/``sphere`` along ``path``
+    (n, 3, 3) with P̄ = 0 in ``free``: F, P, Cauchy (n, 3, 3), iterations, seconds (cached under
+    ``name`` and a hash of the inputs)."""
+    key = json.dumps([label, size, matrix, sphere, path.tolist()])
     key = hashlib.sha256(key.encode()).hexdigest()[:12]
-    f = cache / f"{case}_{size}_{matrix}_{key}.json" if cache else None
+    f = cache / f"{name}_{key}.json" if cache else None
     if f and f.exists():
         return {k: np.asarray(v) for k, v in json.loads(f.read_text()).items()}
-    props = [parse_finite_phase(MATRIX[matrix]).props, parse_finite_phase(SPHERE).props]
+    props = [parse_finite_phase(matrix).props, parse_finite_phase(sphere).props]
     t0 = time.perf_counter()
     res = dns_finite(rve(size), props, path, stress_free=free, tol=1e-8,
-                     progress=lambda i, n: print(f"  dns {case} {size}^3 {matrix}: step {i}/{n} "
+                     progress=lambda i, n: print(f"  dns {label} {size}^3 {matrix}: step {i}/{n} "
                                                  f"{time.perf_counter() - t0:.0f} s", flush=True))
     out = {"F": res.F, "P": res.P, "cauchy": res.cauchy, "iterations": res.iterations, "seconds": res.seconds}
     if f:
@@ -78,7 +93,12 @@ def dns_curve(case: str, size: int, matrix: str, cache: Path | None) -> dict:
 
 def network_curve(case: str, net, matrix: str) -> dict:
     path, free = CASES[case]
-    props = [parse_finite_phase(MATRIX[matrix]).props, parse_finite_phase(SPHERE).props]
+    return finite_network(net, MATRIX[matrix], SPHERE, path, free)
+
+
+def finite_network(net, matrix: str, sphere: str, path: np.ndarray, free) -> dict:
+    """The finite-strain network along ``path`` (n, 3, 3), P̄ = 0 in ``free``: F, P, Cauchy."""
+    props = [parse_finite_phase(matrix).props, parse_finite_phase(sphere).props]
     n = path.shape[0]
     t0 = time.perf_counter()
     res = drive(FlatFiniteMaterial(FiniteNetworkMaterial(net, props, threads=1)), path.reshape(n, 9), free)
@@ -88,18 +108,73 @@ def network_curve(case: str, net, matrix: str) -> dict:
 
 
 SMALL = {"neohooke": "elastic:E=1000,nu=0.3", "fj2": "j2:E=1000,nu=0.3,sy=5,H=100"}
+SMALL_SPHERE = "elastic:E=8000,nu=0.2"
+#: --diagnose: name, finite matrix, finite sphere, its small-strain matrix and sphere, F11 end, steps
+HENCKY_SPHERE = "fj2:E=8000,nu=0.2,sy=1e6"  # Hencky: the yield stress is never reached
+DIAGNOSE = [
+    ("Hencky matrix", "fj2:E=1000,nu=0.3,sy=1e6", HENCKY_SPHERE, SMALL["neohooke"], SMALL_SPHERE, 1.05, 10),
+    ("J2 matrix", MATRIX["fj2"], HENCKY_SPHERE, SMALL["fj2"], SMALL_SPHERE, 1.05, 10),
+    ("J2 matrix, steps halved", MATRIX["fj2"], HENCKY_SPHERE, SMALL["fj2"], SMALL_SPHERE, 1.05, 20),
+    ("neo-Hookean matrix nu=0.3", "neohooke:E=300,nu=0.3", SPHERE, "elastic:E=300,nu=0.3", SMALL_SPHERE,
+     1.15, 6),
+    ("neo-Hookean matrix nu=0.45", "neohooke:E=300,nu=0.45", SPHERE, "elastic:E=300,nu=0.45", SMALL_SPHERE,
+     1.15, 6),
+    ("neo-Hookean matrix nu=0.49", "neohooke:E=300,nu=0.49", SPHERE, "elastic:E=300,nu=0.49", SMALL_SPHERE,
+     1.15, 6),
+]
+
+
+def diagnose(net, cache: Path | None) -> list[dict]:
+    """The ``DIAGNOSE`` rows: σ11 at the last step of the finite network / DNS and the small-strain
+    network / DNS (uniaxial stress, ε11 = ln F11), their ratios and the mean / max errors."""
+    rows = []
+    for name, fm, fs, sm, ss, lam_end, n in DIAGNOSE:
+        lam = np.linspace(1.0, lam_end, n + 1)[1:]
+        path = np.array([np.diag([x, 1.0, 1.0]) for x in lam])
+        tag = f"diag_{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+        fd = finite_dns("diagnose", 16, fm, fs, path, (4, 8), cache, tag)
+        fn = finite_network(net, fm, fs, path, (4, 8))
+        sn, sd = small_uniaxial(net, sm, ss, lam, cache, f"{tag}_small_{n}.json")
+        r = {"name": name, "F11": float(lam_end), "steps": n,
+             "sigma11": {"finite_net": float(fn["cauchy"][-1, 0, 0]),
+                         "finite_dns": float(fd["cauchy"][-1, 0, 0]),
+                         "small_net": float(sn[-1, 0]), "small_dns": float(sd[-1, 0])},
+             "finite_net_vs_dns": error(fn["cauchy"], fd["cauchy"]),
+             "small_net_vs_dns": error(sn, sd),
+             "dns_newton_pcg": np.asarray(fd["iterations"]).sum(axis=0).tolist()}
+        sig = r["sigma11"]
+        r["finite_over_small"] = {"net": sig["finite_net"] / sig["small_net"],
+                                  "dns": sig["finite_dns"] / sig["small_dns"]}
+        rows.append(r)
+        print(f"  {name:28s} F11={lam_end} ({n} steps): sigma11 finite net/dns {sig['finite_net']:.4f}/"
+              f"{sig['finite_dns']:.4f}, small net/dns {sig['small_net']:.4f}/{sig['small_dns']:.4f}; "
+              f"finite/small net {r['finite_over_small']['net']:.4f} "
+              f"dns {r['finite_over_small']['dns']:.4f}; "
+              f"net vs dns mean/max finite {100 * r['finite_net_vs_dns'][0]:.2f}/"
+              f"{100 * r['finite_net_vs_dns'][1]:.2f}% small {100 * r['small_net_vs_dns'][0]:.2f}/"
+              f"{100 * r['small_net_vs_dns'][1]:.2f}%", flush=True)
+    return rows
 
 
 def small_strain_gap(net, matrix: str, cache: Path | None) -> tuple[float, float]:
     """(mean, max) error of the small-strain network vs the small-strain 16³ DNS, uniaxial stress
     ε11 = ln λ of the uniaxial case (the matching small-strain laws ``SMALL``)."""
+    nw, ref = small_uniaxial(net, SMALL[matrix], SMALL_SPHERE, CASES["uniaxial"][0][:, 0, 0], cache,
+                             f"small_{matrix}.json")
+    return error(nw, ref)
+
+
+def small_uniaxial(net, matrix: str, sphere: str, lam: np.ndarray, cache: Path | None,
+                   name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Small-strain network and 16³ DNS stresses (n, 6) of the phase specs ``matrix``/``sphere``
+    in uniaxial stress at ε11 = ln ``lam`` (n,) (the DNS cached in ``cache``/``name``)."""
     from dmn_umat.laws import parse_phase
     from dmn_umat.loadpath import ALL_BUT_11
 
-    phases = [parse_phase(SMALL[matrix]), parse_phase("elastic:E=8000,nu=0.2")]
-    path = np.zeros((CASES["uniaxial"][0].shape[0], 6))
-    path[:, 0] = np.log(CASES["uniaxial"][0][:, 0, 0])
-    f = cache / f"small_{matrix}.json" if cache else None
+    phases = [parse_phase(matrix), parse_phase(sphere)]
+    path = np.zeros((lam.shape[0], 6))
+    path[:, 0] = np.log(lam)
+    f = cache / name if cache else None
     if f and f.exists():
         ref = np.asarray(json.loads(f.read_text()))
     else:
@@ -107,7 +182,7 @@ def small_strain_gap(net, matrix: str, cache: Path | None) -> tuple[float, float
         if f:
             f.write_text(json.dumps(ref.tolist()))
     nw = drive(NetworkMaterial(net, phases, threads=1), path, ALL_BUT_11)["stress"]
-    return error(nw, ref)
+    return nw, ref
 
 
 def error(a: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
@@ -123,6 +198,7 @@ def main() -> None:
     ap.add_argument("--fine", action="store_true", help="also the 32^3 DNS (discretisation error, reference)")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--small-strain", action="store_true", help="also the small-strain network vs DNS gap")
+    ap.add_argument("--diagnose", action="store_true", help="also the finite-J2 gap diagnosis (DIAGNOSE)")
     ap.add_argument("--matrix", nargs="+", default=["neohooke", "fj2"], choices=list(MATRIX))
     ap.add_argument("--out", default="docs/finite_composite.png")
     ap.add_argument("--json", default="docs/finite_composite.json")
@@ -157,12 +233,13 @@ def main() -> None:
                   f"max {100 * row['net_vs_ref'][1]:.2f}%"
                   + (f"; dns16 vs dns32: mean {100 * row['dns16_vs_dns32'][0]:.2f}% "
                      f"max {100 * row['dns16_vs_dns32'][1]:.2f}%" if d32 is not None else ""), flush=True)
+    diag = diagnose(net, args.cache) if args.diagnose else None
     Path(args.json).write_text(json.dumps({
         "model": args.model, "rve": "dmn micro spheres --size 16 --vf 0.2 --seed 1", "sphere": SPHERE,
         "measure": "Cauchy stress: mean / max over steps of |sigma - sigma_ref| / max |sigma_ref| "
                    "(Frobenius)",
         "cases": {c: {"F": p.tolist(), "stress_free_P": [int(i) for i in f]} for c, (p, f) in CASES.items()},
-        "rows": rows}, indent=1))
+        "rows": rows, "diagnose": diag}, indent=1))
     plot(curves, args.out)
 
 
