@@ -232,6 +232,8 @@ def test_bad_input_is_a_clear_error(capsys):
     with pytest.raises(ValueError, match="no finite-strain counterpart"):
         finite_props("j2:E=1000,nu=0.3,sy=5,Hk=100")
     assert finite_material(PhaseMaterial("elastic:E=1000,nu=0.3")).props[0] == NH[0]
+    with pytest.raises(ValueError, match="no finite-strain counterpart"):
+        finite_material(object())
     # compressing the block through itself: inverted points → cut-backs → one-line FESolverError
     bcs = [Dirichlet(m.node_sets["xmin"], 0), Dirichlet(m.node_sets["ymin"], 1),
            Dirichlet(m.node_sets["xmax"], 0, -1.5)]

@@ -335,7 +335,11 @@ def finite_material(material):
     if phase is not None:
         return FiniteLawMaterial(finite_props(phase), label=f"finite {phase.spec}")
     from ..online.finite_solver import FiniteNetworkMaterial
+    from ..online.solver import NetworkMaterial
 
+    if not isinstance(material, NetworkMaterial):
+        raise ValueError(f"{type(material).__name__} has no finite-strain counterpart "
+                         "(a phase law or a NetworkMaterial)")
     net = FiniteNetworkMaterial(material.net, [finite_props(p) for p in material.phases])
     return FiniteNetwork(net, label=f"finite {getattr(material, 'label', 'network')}")
 
