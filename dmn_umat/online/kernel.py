@@ -74,11 +74,11 @@ Gaussian elimination of the full Newton system (no fill-in) at O(N) 6×6 work pe
 root's C_k is the consistent macroscopic tangent.  Backtracking line search on Σ|r_k|² with
 Levenberg–Marquardt damping of the 3×3 blocks after backtracked steps (the final tangent is always
 the undamped one), warm start from the stored jumps, adaptive sub-stepping of [ε̄_old, ε̄] on
-failure, and where that gives up a descent of the network's potential (dmn_umat.online.tree).
-Leaf rotations: aniso leaves are evaluated in their own frame (ε_loc = Qᵀε, σ = Qσ_loc,
-C = Q C_loc Qᵀ); isotropic laws (every law but aniso) are frame-indifferent, so their leaves skip the
-rotation exactly (their state, e.g. εp, is then kept in the global frame).  Phase tangents need
-not be symmetric.  Nodes whose weight is
+failure (then a cut back; the finite-strain kernel descends the network's potential instead,
+dmn_umat.online.tree).  Leaf rotations: aniso leaves are evaluated in their own frame
+(ε_loc = Qᵀε, σ = Qσ_loc, C = Q C_loc Qᵀ); isotropic laws (every law but aniso) are
+frame-indifferent, so their leaves skip the rotation exactly (their state, e.g. εp, is then
+kept in the global frame).  Phase tangents need not be symmetric.  Nodes whose weight is
 ≤ 1e-14 of the total are inactive (pruned): a node with one inactive child passes its other child
 through with a_k = 0, so vanishing weights never make the system singular.
 """

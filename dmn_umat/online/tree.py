@@ -7,8 +7,8 @@ node strains top-down, leaf updates, residuals bottom-up (:func:`_evaluate`), th
 children-before-parents condensation with its Schur-complement tangent (:func:`_condense`), the
 back substitution (:func:`_newton_direction`), the line-searched Newton with
 Levenberg–Marquardt damping (:func:`_solve_increment`), adaptive sub-stepping
-(:func:`run_increment`) and, where sub-stepping gives up (past a fold of the jump equations),
-a descent of the network's incremental potential (:func:`_descend`).  Everything that depends
+(:func:`run_increment`) and, at finite strain where sub-stepping gives up (past a fold of the
+jump equations), a descent of the network's incremental potential (:func:`_descend`).  Everything that depends
 on ``B`` — the jump operator, the leaf update, the workspace layout — is chosen by
 ``if B == 6`` on a constant: the generic functions are inlined (``inline="always"``) into one
 compiled function per block size (``evaluate6`` / ``evaluate9``, ...), so LLVM folds the test
@@ -1071,10 +1071,11 @@ def run_increment(mi, mf, table, xend, state_old, sout, Cout, state_new, work, i
     """Adaptive sub-stepping of [x̄_old, x̄_end] (x̄_old from the state's last B entries, stored
     minus the identity) with :func:`_solve_increment` on each sub-step; ``table``: the copy of
     :func:`copy_table`.  A failed sub-step is retried at a quarter of its size; where that would
-    end the call (size < MIN_SUBSTEP or MAX_TOTAL_ITER iterations), the last size is retried once
-    more with the potential descent (:func:`_descend`) allowed, for the rest of the call, with
-    another MAX_TOTAL_ITER iterations.  On success ``sout``, ``Cout``, ``state_new`` and
-    ``info``; returns ST_OK or ST_CUTBACK (outputs zeroed, ``state_new`` untouched)."""
+    end the call (size < MIN_SUBSTEP or MAX_TOTAL_ITER iterations), at finite strain (B = 9) the
+    last size is retried once more with the potential descent (:func:`_descend`) allowed, for the
+    rest of the call, with another MAX_TOTAL_ITER iterations.  On success ``sout``, ``Cout``,
+    ``state_new`` and ``info``; returns ST_OK or ST_CUTBACK (outputs zeroed, ``state_new``
+    untouched)."""
     M = mi[3]
     N = mi[2]
     nls = nsv - 3 * M - B
@@ -1127,9 +1128,10 @@ def run_increment(mi, mf, table, xend, state_old, sout, Cout, state_new, work, i
             h = 2.0 * h
         else:
             h *= 0.25
-            if (h < MIN_SUBSTEP or total_it > cap) and not descend:
+            if (h < MIN_SUBSTEP or total_it > cap) and not descend and B == 9:
                 # past a fold the equilibrium followed ends: retry the last sub-step descending
-                # the potential, with a fresh iteration budget
+                # the potential, with a fresh iteration budget (finite strain only: the small-strain
+                # network keeps its cut back, which callers bisect)
                 descend = True
                 cap = total_it + MAX_TOTAL_ITER
                 if h < MIN_SUBSTEP:
