@@ -289,8 +289,8 @@ def test_example_api_is_typed_and_reads_the_model_once(tmp_path, monkeypatch):
     model_file.write(model, complete_tree(2, np.array([0.3, 0.2, 0.4, 0.1]),
                                           np.array([[1, 0, 0], [0.3, 1, 0], [0, 0.2, 1.0]])))
     calls = []
-    read = model_file.read
-    monkeypatch.setattr(model_file, "read", lambda p, *a, **k: calls.append(p) or read(p, *a, **k))
+    read = model_file._read_bytes  # every reader (read, read_any, read_parametric) goes through it
+    monkeypatch.setattr(model_file, "_read_bytes", lambda p, *a, **k: calls.append(p) or read(p, *a, **k))
     spec = X.DEFAULT_PHASE["cyclic"]
     assert main(["fe2", "cyclic", "--model", str(model), "--phase", spec, "--phase", SPEC, "--size", "tiny",
                  "--steps", "2", "--out", str(tmp_path / "o"), "--png-at", "none"]) in (0, 1)

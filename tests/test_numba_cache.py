@@ -19,8 +19,21 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "dmn_umat"
 
 
+def _caches(tree: ast.AST) -> bool:
+    """True if a decorator ``@njit(..., cache=True)`` (or ``jit``/``cfunc``/...) is in ``tree``."""
+    for node in ast.walk(tree):
+        for dec in getattr(node, "decorator_list", ()):
+            if isinstance(dec, ast.Call) and any(
+                k.arg == "cache" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in dec.keywords
+            ):
+                return True
+    return False
+
+
 def _cached_modules() -> list[Path]:
-    return sorted(p for p in PKG.rglob("*.py") if "cache=True" in p.read_text() and p.name != "sources.py")
+    files = (p for p in PKG.rglob("*.py") if p.name != "sources.py")
+    return sorted(p for p in files if _caches(ast.parse(p.read_text())))
 
 
 @pytest.mark.parametrize("path", _cached_modules(), ids=lambda p: str(p.relative_to(PKG)))

@@ -44,6 +44,7 @@ from ..laws.finite_update import (
     fs_update,
 )
 from ..loadpath import FPath, check_f_free
+from ..sources import guard_numba_cache
 from ..tolerances import EPS_REF
 from .fft import (
     RVE,
@@ -476,3 +477,6 @@ def dns_finite(
         final_F=info["F_field"].reshape((*shp, 9)), final_P=info["P_field"].reshape((*shp, 9)),
         final_state=st.state.reshape((*shp, rve.nsv)), seconds=time.perf_counter() - t0,
     )
+
+
+guard_numba_cache(grad_field, __file__)
