@@ -8,8 +8,10 @@ data of it).  Matrix phase 0, elastic spheres phase 1 (E = 400 GPa, ν = 0.2).
 (a) uniaxial tension (laterals stress free) to 2 % at 1e-3 /s and 1e-5 /s, Peric
     viscoplastic matrix; error: |σ11 − σ11_DNS| / max |σ11_DNS| per step (mean, max);
 (b) creep at constant macroscopic σ11 (s11 column: loaded in one step of dt = 0, held),
-    creep + plasticity matrix (Norton of the overstress); error: |ε11 − ε11_DNS| / max |ε11_DNS|.
-``--fine CASE ...``: also the DNS of those cases (``creep``, ``t1e-3``, ``t1e-5``; ``all``) on
+    creep + plasticity matrix (Norton of the overstress); error: |ε11 − ε11_DNS| / max |ε11_DNS|;
+(c) the same creep test with a pure Norton matrix (no yield: ``sy`` = 0) at σ11 = 20 MPa
+    (about the creep strain of (b) in 2000 s), the classical creep test.
+``--fine CASE ...``: also the DNS of those cases (``creep``, ``norton``, ``t1e-3``, ``t1e-5``; ``all``) on
 the same geometry at 2× resolution (every voxel split in 8) — the DNS discretization error.
 ``--cache DIR``: keep each DNS curve in DIR (keyed by case, resolution, laws) and reuse it, so
 a long run resumes; ``--dns-only`` runs (and caches) the DNS without a network.
@@ -39,11 +41,12 @@ from dmn_umat.rve import micro as rve_micro
 
 VP = "vp:E=70e3,nu=0.33,sy=100,H=500,eta=1000,m=0.2"
 CREEP = "creep:E=70e3,nu=0.33,A=3e-9,n=3,sy=100,H=500"
+NORTON = "creep:E=70e3,nu=0.33,A=3e-9,n=3"  # sy = 0: every stress creeps
 SPHERE = "elastic:E=400e3,nu=0.2"
 RATES = (1e-3, 1e-5)  # 1/s
 E_MAX, N_TENSION = 0.02, 20
-SIG_CREEP, T_HOLD, N_HOLD = 150.0, 2000.0, 20  # MPa, s
-CASES = ("t1e-3", "t1e-5", "creep")
+SIG_CREEP, SIG_NORTON, T_HOLD, N_HOLD = 150.0, 20.0, 2000.0, 20  # MPa, MPa, s
+CASES = ("t1e-3", "t1e-5", "creep", "norton")
 
 
 def tension(rate: float):
@@ -54,20 +57,22 @@ def tension(rate: float):
     return path, e / rate
 
 
-def creep():
-    """(path (n,6), time (n,), stress (n,6)): σ11 = SIG_CREEP in one step of dt = 0, then held."""
+def creep(sig: float = SIG_CREEP):
+    """(path (n,6), time (n,), stress (n,6)): σ11 = ``sig`` [MPa] in one step of dt = 0, then held."""
     t = np.r_[0.0, T_HOLD * np.linspace(0, 1, N_HOLD + 1)[1:] ** 2]
     stress = np.zeros((t.size, 6))
-    stress[:, 0] = SIG_CREEP
+    stress[:, 0] = sig
     return np.zeros((t.size, 6)), t, stress
 
 
 def load_case(key: str) -> dict:
     """Case ``key`` (one of CASES): name, matrix law, path (n,6), free components, time (n,),
     stress targets (n,6) or None, the compared column (``stress`` or ``strain``) and quantity."""
-    if key == "creep":
-        path, t, s = creep()
-        return {"name": f"creep {SIG_CREEP:g} MPa", "matrix": CREEP, "path": path,
+    if key in ("creep", "norton"):
+        sig, law, label = (SIG_CREEP, CREEP, "creep") if key == "creep" else \
+            (SIG_NORTON, NORTON, "Norton creep")
+        path, t, s = creep(sig)
+        return {"name": f"{label} {sig:g} MPa", "matrix": law, "path": path,
                 "free": (0, 1, 2, 3, 4, 5), "time": t, "stress": s, "column": "strain",
                 "quantity": "ε11"}
     rate = RATES[0] if key == "t1e-3" else RATES[1]
@@ -142,7 +147,7 @@ def main() -> None:
         col = c["column"]
         yd, yn = d[col][:, 0], r[col][:, 0]
         parts = [(c["quantity"], yd, yn, None if d2 is None else d2[col][:, 0])]
-        if key == "creep":
+        if c["stress"] is not None:
             parts.append(("ε11(t) − ε11(0) (creep part)", yd - yd[0], yn - yn[0],
                           None if d2 is None else d2[col][:, 0] - d2[col][0, 0]))
         for qty, a_d, a_n, a_f in parts:
@@ -160,7 +165,7 @@ def main() -> None:
                              f"final_{n}": float(a_d[-1]), f"final_{n2}": float(a_f[-1]),
                              "fine_s": d2["seconds"]})
                 print(fine[-1], flush=True)
-        curves[key] = (c["time"] if key == "creep" else c["path"][:, 0], yd, yn,
+        curves[key] = (c["time"] if c["stress"] is not None else c["path"][:, 0], yd, yn,
                        None if d2 is None else d2[col][:, 0])
     if net is None:
         return
@@ -180,12 +185,15 @@ def main() -> None:
         ax[0].plot(100 * x, yn, "o", color=color, ms=4, label=f"network {name}")
     ax[0].set(xlabel="ε11 [%]", ylabel="σ11 [MPa]", title="uniaxial tension, two strain rates")
     ax[0].legend(fontsize=7)
-    x, yd, yn, yf = curves["creep"]
-    ax[1].plot(x, 100 * yd, "-", color="C0", label=f"DNS {n}³")
-    if yf is not None:
-        ax[1].plot(x, 100 * yf, ":", color="C0", label=f"DNS {n2}³")
-    ax[1].plot(x, 100 * yn, "o", color="C0", ms=4, label="network")
-    ax[1].set(xlabel="time [s]", ylabel="ε11 [%]", title=f"creep at σ11 = {SIG_CREEP:g} MPa")
+    for key, color in zip(CASES[2:], ("C0", "C1")):
+        x, yd, yn, yf = curves[key]
+        name = load_case(key)["name"]
+        ax[1].plot(x, 100 * yd, "-", color=color, label=f"DNS {n}³ {name}")
+        if yf is not None:
+            ax[1].plot(x, 100 * yf, ":", color=color, label=f"DNS {n2}³ {name}")
+        ax[1].plot(x, 100 * yn, "o", color=color, ms=4, label=f"network {name}")
+    ax[1].set(xlabel="time [s]", ylabel="ε11 [%]",
+              title="creep: creep + plasticity and pure Norton matrix")
     ax[1].legend(fontsize=8)
     fig.suptitle(f"{label} vs FFT DNS ({n}³), rate-dependent matrix")
     fig.tight_layout()
@@ -207,7 +215,7 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "size": n, "fine_size": n2, "rows": rows, "fine": fine,
-                       "laws": [VP, CREEP, SPHERE]}, f, indent=1)
+                       "laws": [VP, CREEP, NORTON, SPHERE]}, f, indent=1)
 
 
 if __name__ == "__main__":

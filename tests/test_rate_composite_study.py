@@ -1,4 +1,5 @@
-"""scripts/rate_composite_study.py: the DNS cache (resume) and the 2x-resolution reference."""
+"""scripts/rate_composite_study.py: the DNS cache (resume), the 2x-resolution reference and the
+pure-Norton creep case."""
 
 from __future__ import annotations
 
@@ -53,3 +54,18 @@ def test_split_voxels_give_the_same_laminate(study, tmp_path):
     d2 = study.run_dns(m.repeat(2, 0).repeat(2, 1).repeat(2, 2), case, None)
     mean, mx = study.errors(d["strain"][:, 0], d2["strain"][:, 0])
     assert mx < 1e-6
+
+
+def test_norton_case_creeps_at_the_norton_rate(study):
+    """The pure-Norton case (no yield) on a matrix-only RVE: uniaxial creep at the held
+    σ11 is ε11(t) − ε11(0) = A σ^n t (J2 Norton, q = σ11), from the first instant on."""
+    case = study.load_case("norton")
+    params = dict(kv.split("=") for kv in case["matrix"].split(":")[1].split(","))
+    assert "sy" not in params  # no yield: every stress creeps
+    a, n = float(params["A"]), float(params["n"])
+    d = study.run_dns(np.zeros((2, 2, 2), dtype=np.int64), case, None)
+    sig = case["stress"][:, 0]
+    creep = d["strain"][:, 0] - d["strain"][0, 0]
+    np.testing.assert_allclose(d["stress"][:, 0], sig, rtol=1e-8)
+    np.testing.assert_allclose(creep, a * sig ** n * case["time"], rtol=1e-6, atol=1e-12)
+    assert creep[-1] > 10 * d["strain"][0, 0]  # creep, not elasticity, dominates the strain
