@@ -106,30 +106,9 @@ class OrientedMaterial:
         return float(self.material.suggested_ratio(status))
 
     def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
+        """The material's ``fields(state, a2)`` at the points' A₂ (none if it has no such method),
+        plus ``a2``."""
         m = self.material
-        out = dict(m.fields(state)) if hasattr(m, "fields") else self._network_fields(state)
+        out = dict(m.fields(state, self.a2)) if hasattr(m, "fields") else {}
         out["a2"] = self.a2[:, _A2_TENSOR6]
-        return out
-
-    def _network_fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
-        """Fields of a parametric network without a ``fields`` method of its own: at each distinct
-        A₂ those of the fixed network at its eigenvalues (:meth:`NetworkMaterial.fields`: leaf
-        weights and states only, so the principal axes do not matter)."""
-        from ..online.parametric import frame
-        from ..online.solver import NetworkMaterial
-
-        if not hasattr(self, "_views"):
-            rows, inv = np.unique(self.a2, axis=0, return_inverse=True)
-            lam, R = np.empty(3), np.empty((3, 3))
-            views = []
-            for a in rows:
-                if frame(np.ascontiguousarray(a), lam, R) != 0:
-                    raise ValueError(f"A2 {a.tolist()} is not an orientation tensor")
-                net = self.material.model.network_at(lam.copy())
-                views.append(NetworkMaterial(net, self.material.phases))
-            self._views = (views, [np.flatnonzero(inv.ravel() == r) for r in range(len(rows))])
-        out: dict[str, np.ndarray] = {}
-        for view, idx in zip(*self._views):
-            for name, v in view.fields(state[idx]).items():
-                out.setdefault(name, np.zeros(state.shape[0]))[idx] = v
         return out

@@ -15,6 +15,7 @@ Public API (numba functions take float64 / int64 C-contiguous arrays, like :mod:
     status   = parametric_network_update(... same arguments ...)   # @njit, zeroes info first
     mat      = ParametricNetworkMaterial(model, phases)   # batched, parallel
     upd      = mat.update(strain (n,6), state (n,nsv), a2 (n,6), dt, temp, dtemp)
+    fields   = mat.fields(state (n,nsv), a2 (n,6))       # peeq, peeq_phase{p}, jump_norm per point
     bound    = mat.at(a2)                                 # material protocol for fixed points:
     upd      = bound.update(strain, state, dt, temp, dtemp); bound.fields(state)
 
@@ -678,6 +679,30 @@ class ParametricNetworkMaterial:
             blobs = c[1]
         return self._run(strain, state_old, a2, blobs, dt, temp, dtemp)
 
+    def leaf_weights(self, blobs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        """(n, L) leaf weights of the points' networks ``blobs`` = :meth:`build`'s (MI, MF, ok)
+        (0 for inactive leaves; a failed point: all 1, plain averages of its unchanged state)."""
+        MI, MF, ok = blobs
+        N = int(self.pb[H_N])
+        leaves = np.flatnonzero(self.pb[PB_HEAD + _T_C1 * N : PB_HEAD + (_T_C1 + 1) * N] < 0)
+        active = MI[:, kernel.NHEAD + kernel._I_KIND * N + leaves] >= 0
+        w = MF[:, kernel.F0 + kernel.M_W * N + leaves]
+        out = np.where(active & (ok[:, None] == 0), w, 0.0)
+        out[ok != 0] = 1.0
+        return out
+
+    def fields(self, state: np.ndarray, a2: np.ndarray) -> dict[str, np.ndarray]:
+        """``peeq``, ``peeq_phase{p}``, ``jump_norm`` (n,) of states (n, nsv) at the orientations
+        ``a2`` (n, 6), as :meth:`.solver.NetworkMaterial.fields` with each point's own leaf weights
+        (the networks of the cache when ``a2`` is the cached array, else built for this call)."""
+        state = np.atleast_2d(np.asarray(state, dtype=np.float64))
+        a2 = check_a2(a2, state.shape[0])
+        if state.shape[1] != self.nstate:
+            raise ParametricError(f"fields: expected state (n,{self.nstate}), got {state.shape}")
+        c = self._cached
+        blobs = c[1] if c is not None and np.array_equal(c[0], a2) else self.build(a2)
+        return network_fields(state, self.layout, self.phases, self.leaf_weights(blobs))
+
     def at(self, a2) -> OrientedNetworkMaterial:
         """This material bound to the orientations ``a2`` (n, 6) of n points (networks built once)."""
         return OrientedNetworkMaterial(self, a2)
@@ -743,13 +768,7 @@ class OrientedNetworkMaterial:
         self.npts = self.a2.shape[0]
         self.nstate = parent.nstate
         self.blobs = parent.build(self.a2)
-        MI, MF, ok = self.blobs
-        N = int(parent.pb[H_N])
-        leaves = np.flatnonzero(parent.pb[PB_HEAD + _T_C1 * N : PB_HEAD + (_T_C1 + 1) * N] < 0)
-        active = MI[:, kernel.NHEAD + kernel._I_KIND * N + leaves] >= 0
-        w = MF[:, kernel.F0 + kernel.M_W * N + leaves]
-        self.leaf_weights = np.where(active & (ok[:, None] == 0), w, 0.0)  # (n, L)
-        self.leaf_weights[ok != 0] = 1.0  # failed points: plain averages (their state never changes)
+        self.leaf_weights = parent.leaf_weights(self.blobs)  # (n, L)
 
     def initial_state(self, npts: int) -> np.ndarray:
         self._n(npts)
