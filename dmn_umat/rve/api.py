@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import Dataset, DatasetError
+from .sampling import SamplerSettings
 
 
 class RVEJobError(ValueError):
@@ -299,7 +300,7 @@ class DataJob:
 
     ``micro``: voxel file or (nx, ny, nz) array of ids 0/1; ``out``: ``.h5``/``.hdf5``/``.npz``;
     ``samples``: N phase-stiffness pairs (sample i drawn from ``default_rng([seed, i])``);
-    ``val_fraction``: held-out share; ``kind``/``log10_contrast``: the sampler
+    ``val_fraction``: held-out share; ``kind``/``log10_contrast``/``nu``/``nu_law``: the sampler
     (:class:`dmn_umat.rve.sampling.SamplerSettings`); ``executor``: ``dask`` (``scheduler``
     address, or a local cluster of ``workers`` processes) or ``local``; ``tol``/``max_iter``: the
     FFT solver's per load case.
@@ -312,6 +313,8 @@ class DataJob:
     seed: int = 0
     kind: str = "iso"
     log10_contrast: tuple[float, float] = (-3.0, 3.0)
+    nu: tuple[float, float] = (0.1, 0.45)
+    nu_law: str = "uniform"
     executor: str = "dask"
     scheduler: str | None = None
     workers: int | None = None
@@ -319,14 +322,20 @@ class DataJob:
     max_iter: int = 5000
 
     def check(self) -> None:
-        """Value checks (no file read): raises :class:`DatasetError`; the rest is checked by
-        :func:`dmn_umat.rve.dataset.generate_dataset`."""
+        """Value checks (no file read): raises :class:`DatasetError` (:class:`SamplerError` for
+        the sampler's ranges); the rest is checked by :func:`dmn_umat.rve.dataset.generate_dataset`."""
         for name, v in (("--val-fraction", self.val_fraction), ("--tol", self.tol),
                         *(("--log10-contrast", c) for c in self.log10_contrast)):
             if not math.isfinite(v):
                 raise DatasetError(f"{name} must be a finite number, got {v}")
         if self.scheduler and self.executor != "dask":
             raise DatasetError("--scheduler needs --executor dask")
+        self.sampler()
+
+    def sampler(self) -> SamplerSettings:
+        """The job's :class:`dmn_umat.rve.sampling.SamplerSettings` (raises SamplerError if invalid)."""
+        return SamplerSettings(kind=self.kind, log10_contrast=tuple(self.log10_contrast), nu=tuple(self.nu),
+                               nu_law=self.nu_law)
 
 
 @dataclass
@@ -351,10 +360,9 @@ def generate_data(job: DataJob, *, show_progress: bool | None = None, on_sample=
     ``show_progress`` (None: when stderr is a terminal), ``on_sample``, ``log``: as there.
     """
     from .dataset import generate_dataset
-    from .sampling import SamplerSettings
 
     job.check()
-    sampler = SamplerSettings(kind=job.kind, log10_contrast=tuple(job.log10_contrast))
+    sampler = job.sampler()
     try:
         ds = generate_dataset(
             job.micro, job.out, job.samples, seed=job.seed, sampler=sampler, val_fraction=job.val_fraction,

@@ -1,7 +1,8 @@
 """``dmn data generate`` / ``orientations`` / ``show`` — offline training data sets.
 
 dmn data generate MICRO.npy --samples N --out DATA.h5 [--val-fraction 0.2] [--seed 0]
-    [--kind iso|ortho|mixed] [--log10-contrast LO HI] [--executor dask|local]
+    [--kind iso|ortho|mixed] [--log10-contrast LO HI] [--nu LO HI] [--nu-law uniform|log-kg]
+    [--executor dask|local]
     [--scheduler ADDRESS] [--workers K] [--tol 1e-8] [--max-iter 5000] [--json]
 dmn data orientations (--grid N | --state L1,L2[,L3] ...) --samples-per-state M --out DATA.h5
     [--vf 0.12 ...] [--size 32] [--radius 1.5] [--aspect 5] [--ends round|flat] [--a2-tol 0.01]
@@ -33,6 +34,15 @@ def register(subparsers) -> None:
     g.add_argument("micro", metavar="MICRO.npy", help="two-phase voxel file (ids 0 and 1)")
     g.add_argument("--samples", type=int, required=True, help="number of samples N")
     g.add_argument("--out", required=True, help="output file (.h5, .hdf5 or .npz)")
+    g.add_argument(
+        "--nu", type=float, nargs=2, metavar=("LO", "HI"), default=(0.1, 0.45),
+        help="Poisson ratio range of isotropic phases, HI < 0.5 (default 0.1 0.45)",
+    )  # fmt: skip
+    g.add_argument(
+        "--nu-law", choices=("uniform", "log-kg"), default="uniform",
+        help="isotropic nu ~ U[--nu] (uniform, default) or log10(K/G) uniform over --nu's range "
+        "(log-kg: as many draws per decade of K/G, i.e. nearly incompressible phases; docs/data.md)",
+    )  # fmt: skip
     _common_options(g)
     g.set_defaults(func=_generate)
 
@@ -109,8 +119,8 @@ def _generate(args) -> int:
 
     job = DataJob(micro=args.micro, out=args.out, samples=args.samples, val_fraction=args.val_fraction,
                   seed=args.seed, kind=args.kind, log10_contrast=tuple(args.log10_contrast),
-                  executor=args.executor, scheduler=args.scheduler, workers=args.workers, tol=args.tol,
-                  max_iter=args.max_iter)
+                  nu=tuple(args.nu), nu_law=args.nu_law, executor=args.executor, scheduler=args.scheduler,
+                  workers=args.workers, tol=args.tol, max_iter=args.max_iter)
     try:
         job.check()
         check_outputs({"microstructure": input_file(args.micro, "microstructure file")}, {"--out": args.out})

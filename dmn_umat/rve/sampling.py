@@ -3,8 +3,10 @@
 Follows the sampling used in the DMN literature (Liu, Wu & Koishi 2019; Liu & Wu 2019;
 Gajek, Schneider & Böhlke 2020; Dey et al.): phase 1 has unit stiffness scale, phase 2's
 scale is log-uniform so that the phase contrast spans several orders of magnitude, Poisson
-ratios are uniform, and orthotropic phases draw their nine engineering constants around the
-phase scale with admissibility (positive-definite compliance) enforced by rejection.
+ratios are uniform (or, with ``nu_law="log-kg"``, drawn so that log10(K/G) is uniform: nearly
+incompressible phases as often as compressible ones per decade of K/G), and orthotropic
+phases draw their nine engineering constants around the phase scale with admissibility
+(positive-definite compliance) enforced by rejection.
 
 Reproducibility: sample ``i`` of a data set with seed ``s`` uses its own generator
 ``np.random.default_rng([s, i])``, so any subset regenerates identically, in any order, on
@@ -35,11 +37,15 @@ __all__ = [
     "sample_pairs",
     "orthotropic_admissible",
     "KINDS",
+    "NU_LAWS",
+    "bulk_shear_ratio",
+    "nu_of_bulk_shear_ratio",
     "ISO",
     "ORTHO",
 ]
 
 KINDS = ("iso", "ortho", "mixed")
+NU_LAWS = ("uniform", "log-kg")
 ISO, ORTHO = 0, 1
 _MAX_REJECT = 1000
 
@@ -55,7 +61,12 @@ class SamplerSettings:
     kind: ``iso`` (both phases isotropic), ``ortho`` (both orthotropic) or ``mixed`` (each phase
         independently orthotropic with probability ``ortho_probability``).
     log10_contrast: range of log10(s2 / s1), the ratio of the phase stiffness scales (s1 = 1).
-    nu: Poisson ratio range of isotropic phases.
+    nu: Poisson ratio range of isotropic phases (up to 0.499 and beyond: any value below 0.5).
+    nu_law: how isotropic ν is drawn in ``nu``: ``uniform`` (ν ~ U[nu], the default) or
+        ``log-kg`` (log10(K/G) ~ U between its values at the ends of ``nu``, with
+        K/G = 2(1+ν) / (3(1−2ν)); spreads the draws evenly over decades of K/G, i.e. covers
+        nearly incompressible phases such as a flowing J2 or creeping matrix; one draw per phase
+        either way).
     ortho_log10_E: range of log10(E_k / s) for each direction k of an orthotropic phase.
     ortho_nu: range of nu12, nu13, nu23 of orthotropic phases.
     ortho_log10_G: range of log10(G_ij / (sqrt(E_i E_j) / (2 (1 + nu_ij)))).
@@ -66,6 +77,7 @@ class SamplerSettings:
     kind: str = "iso"
     log10_contrast: tuple[float, float] = (-3.0, 3.0)
     nu: tuple[float, float] = (0.1, 0.45)
+    nu_law: str = "uniform"
     ortho_log10_E: tuple[float, float] = (-1.0, 1.0)
     ortho_nu: tuple[float, float] = (0.1, 0.45)
     ortho_log10_G: tuple[float, float] = (-0.5, 0.5)
@@ -80,6 +92,8 @@ class SamplerSettings:
             if len(rng) != 2 or not all(math.isfinite(float(x)) for x in rng) or rng[0] > rng[1]:
                 raise SamplerError(f"sampler range {name} must be two finite numbers lo <= hi, got {rng}")
             object.__setattr__(self, name, (float(rng[0]), float(rng[1])))
+        if self.nu_law not in NU_LAWS:
+            raise SamplerError(f"nu_law must be one of {', '.join(NU_LAWS)}, got {self.nu_law!r}")
         if not (-1.0 < self.nu[0] and self.nu[1] < 0.5):
             raise SamplerError(f"isotropic Poisson ratio range must lie in (-1, 0.5), got {self.nu}")
         if not (-1.0 < self.ortho_nu[0] and self.ortho_nu[1] < 1.0):
@@ -112,8 +126,22 @@ def _uniform(rng: np.random.Generator, lohi: tuple[float, float], size=None):
     return rng.uniform(lohi[0], lohi[1], size)
 
 
+def bulk_shear_ratio(nu):
+    """K/G = 2(1+ν) / (3(1−2ν)) of an isotropic material, ν in (−1, 0.5) (scalar or array)."""
+    return 2.0 * (1.0 + nu) / (3.0 * (1.0 - 2.0 * nu))
+
+
+def nu_of_bulk_shear_ratio(r):
+    """Inverse of :func:`bulk_shear_ratio`: ν = (3r − 2) / (6r + 2) for K/G = r > 0."""
+    return (3.0 * r - 2.0) / (6.0 * r + 2.0)
+
+
 def _iso_phase(rng, scale: float, s: SamplerSettings):
-    nu = float(_uniform(rng, s.nu))
+    if s.nu_law == "log-kg":
+        lo, hi = (math.log10(bulk_shear_ratio(v)) for v in s.nu)
+        nu = float(nu_of_bulk_shear_ratio(10.0 ** float(_uniform(rng, (lo, hi)))))
+    else:
+        nu = float(_uniform(rng, s.nu))
     E = scale
     G = E / (2.0 * (1.0 + nu))
     return isotropic_stiffness(E, nu), np.array([E, E, E, nu, nu, nu, G, G, G])
