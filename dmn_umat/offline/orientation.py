@@ -13,6 +13,10 @@ docs/data.md §4).
   fixed network trained on all states).  The phase laws stay the leaves' laws: for one state the
   network *is* an ordinary network (:meth:`ParametricNetwork.fixed_at`, :meth:`network_at`), so an
   online kernel evaluates it as a fixed network plus ``len(p)·len(φ)`` multiply-adds.
+- :class:`OrthotropicIMN` / ``symmetry="orthotropic"``: an IMN tied to be orthotropic in the
+  principal frame for every parameter value (root normal e2 over T and M2 T, T = normal e1 over
+  S and M1 S; Mk the reflection x_k → −x_k); only the subtree S (depth K − 2) is free, so
+  A₂, which fixes its axes only up to sign, fixes the response (docs/fibres.md §3).
 - :func:`train_parametric`: Adam on the mean relative Frobenius error of C̄ (the loss of
   :mod:`.train`), float64, batches grouped by state.
 - :class:`TriangleInterpolator`: Köbler et al. (2018) — one network per grid state, C̄ at a state
@@ -43,7 +47,7 @@ from ..network import Network
 from .config import TrainConfig
 from .data import split
 from .export import to_network
-from .models import DTYPE, MaterialNetwork, build
+from .models import DTYPE, IMN, MaterialNetwork, build
 from .train import evaluate, relative_errors, train
 
 FORMAT = "dmn_umat.parametric_network"
@@ -85,17 +89,160 @@ def features(states: torch.Tensor, degree: int) -> torch.Tensor:
     return torch.stack(cols, dim=-1)
 
 
+SYMMETRIES = (None, "orthotropic")
+# φ of the IMN normal n = (sinθ cosφ, sinθ sinφ, cosθ) in the four mirrored copies S, M1 S, M2 S,
+# M2 M1 S: φ → sign·φ + offset (M1: π − φ, M2: −φ, M2 M1: φ − π); θ is unchanged
+_MIRROR_PHI = ((1.0, 0.0), (-1.0, math.pi), (-1.0, 0.0), (1.0, -math.pi))
+
+
+def orthotropic_tie(depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The affine tie of :class:`OrthotropicIMN`: full = offset + sign · q[src].
+
+    q: the free parameters (z, θ, φ of the subtree S of depth K − 2, BFS order, 3·2^(K−2) − 2);
+    full: those of the complete IMN of depth K (z of the 2^K leaves, θ and φ of the 2^K − 1
+    internal nodes, BFS order — :class:`~.models.IMN`'s flat layout).  Returns src (int, P),
+    sign (P,) (0 for the fixed top two levels) and offset (P,).
+    """
+    if depth < 3:
+        raise OrientationNetworkError(f"an orthotropic network needs depth ≥ 3, got {depth}")
+    ls = 2 ** (depth - 2)  # leaves of S; q = [z (ls), θ (ls − 1), φ (ls − 1)] of S
+    n_int = 2**depth - 1
+    th_src, ph_src = np.zeros(n_int, np.int64), np.zeros(n_int, np.int64)
+    th_sign, ph_sign = np.zeros(n_int), np.zeros(n_int)
+    th_off, ph_off = np.zeros(n_int), np.zeros(n_int)
+    th_off[:3] = math.pi / 2  # root: normal e2 (θ = φ = π/2); level 1: normal e1 (θ = π/2, φ = 0)
+    ph_off[0] = math.pi / 2
+    for b in range(3, n_int):
+        lev = int(math.log2(b + 1))
+        per = 2 ** (lev - 2)  # nodes of one copy on this level
+        g, i = divmod(b - (2**lev - 1), per)  # copy g of S, position i
+        local = per - 1 + i  # BFS index inside S
+        th_src[b], th_sign[b] = ls + local, 1.0
+        ph_src[b] = ls + (ls - 1) + local
+        ph_sign[b], ph_off[b] = _MIRROR_PHI[g]
+    src = np.concatenate([np.tile(np.arange(ls), 4), th_src, ph_src])  # leaves: copy g = block g
+    sign = np.concatenate([np.ones(4 * ls), th_sign, ph_sign])
+    offset = np.concatenate([np.zeros(4 * ls), th_off, ph_off])
+    return src, sign, offset
+
+
+class OrthotropicIMN(IMN):
+    """IMN of depth K ≥ 3 that is orthotropic in its own frame by construction.
+
+    root = laminate (normal e2) of T and M2 T; T = laminate (normal e1) of S and M1 S, so the four
+    grandchildren are S, M1 S, M2 S, M2 M1 S (Mk: reflection x_k → −x_k) with equal leaf
+    activations, i.e. volume fractions ½ at the top two levels.  The network is invariant under
+    M1 and M2 (and M3 = −M1 M2) for every value of the free parameters, also for nonlinear
+    isotropic phase laws.  Free parameters: the subtree ``sub`` (an :class:`~.models.IMN` of depth
+    K − 2; ``sub.z``, ``sub.theta``, ``sub.phi``); ``z``, ``theta``, ``phi`` are the full IMN's
+    (BFS order, :func:`orthotropic_tie`), so everything built on an IMN (forward, weights,
+    normals, export) sees the complete tree.
+    """
+
+    def __init__(
+        self,
+        depth: int,
+        activation: str = "softplus",
+        init: str = "uniform",
+        angles: str = "random",
+        seed: int = 0,
+        sub: IMN | None = None,
+    ):
+        torch.nn.Module.__init__(self)  # the parameters are the subtree's, not IMN's own
+        if depth < 3 or depth > 12:
+            raise OrientationNetworkError(f"an orthotropic network needs depth in 3..12, got {depth}")
+        self.depth = int(depth)
+        self.n_leaves = 2**depth
+        if sub is None:
+            sub = IMN(depth - 2, activation, init, angles, seed)
+        elif type(sub) is not IMN or sub.depth != depth - 2:
+            raise OrientationNetworkError(f"the free subtree must be an IMN of depth {depth - 2}")
+        self.activation = sub.activation
+        self.sub = copy.deepcopy(sub)
+        src, sign, offset = orthotropic_tie(self.depth)
+        self._tie = (torch.as_tensor(src), torch.as_tensor(sign, dtype=DTYPE),
+                     torch.as_tensor(offset, dtype=DTYPE))
+        self.register_buffer("w0", self.weights().detach().sum())
+
+    @classmethod
+    def from_imn(cls, net: IMN) -> OrthotropicIMN:
+        """The orthotropic network whose S is ``net``'s first grandchild subtree (depth ≥ 3)."""
+        if type(net) is not IMN or net.depth < 3:
+            raise OrientationNetworkError("an orthotropic network is built from an IMN of depth ≥ 3")
+        K, ls = net.depth, 2 ** (net.depth - 2)
+        sub = IMN(K - 2, net.activation)
+        bfs = [2 ** (lev + 2) - 1 + i for lev in range(K - 2) for i in range(2**lev)]  # node 3's subtree
+        with torch.no_grad():
+            sub.z.copy_(net.z[:ls])
+            sub.theta.copy_(net.theta[bfs])
+            sub.phi.copy_(net.phi[bfs])
+        return cls(K, sub=sub)
+
+    def free(self) -> torch.Tensor:
+        """(3·2^(K−2) − 2,) the free parameters (``sub``'s z, θ, φ)."""
+        return torch.cat([self.sub.z, self.sub.theta, self.sub.phi])
+
+    def expand(self, q: torch.Tensor) -> torch.Tensor:
+        """(…, Q) free parameters → (…, P) the complete IMN's flat parameters (z, θ, φ)."""
+        src, sign, offset = self._tie
+        return offset + sign * q[..., src]
+
+    def _full(self, part: int) -> torch.Tensor:
+        L = self.n_leaves
+        f = self.expand(self.free())
+        return (f[:L], f[L : 2 * L - 1], f[2 * L - 1 :])[part]
+
+    @property
+    def z(self) -> torch.Tensor:  # type: ignore[override]
+        return self._full(0)
+
+    @property
+    def theta(self) -> torch.Tensor:  # type: ignore[override]
+        return self._full(1)
+
+    @property
+    def phi(self) -> torch.Tensor:  # type: ignore[override]
+        return self._full(2)
+
+
+def build_base(
+    formulation: str = "imn",
+    depth: int = 6,
+    activation: str | None = None,
+    init: str = "uniform",
+    angles: str = "random",
+    seed: int = 0,
+    symmetry: str | None = None,
+) -> MaterialNetwork:
+    """:func:`.models.build`, or with ``symmetry="orthotropic"`` an :class:`OrthotropicIMN`."""
+    if symmetry not in SYMMETRIES:
+        raise OrientationNetworkError(f"symmetry must be None or 'orthotropic', got {symmetry!r}")
+    if symmetry is None:
+        return build(formulation, depth, activation, init, angles, seed)
+    if formulation != "imn":
+        raise OrientationNetworkError(f"symmetry 'orthotropic' needs an IMN, got {formulation}")
+    return OrthotropicIMN(depth, activation or "softplus", init, angles, seed)
+
+
 class ParametricNetwork(torch.nn.Module):
     """A material network whose parameters are a polynomial in (λ1, λ2) (module docstring).
 
     ``base``: an :class:`~.models.IMN` or :class:`~.models.DMN` giving the tree, its activation and
-    the state-independent part p0 (copied).  ``degree`` ≥ 1.
+    the state-independent part p0 (copied).  ``degree`` ≥ 1.  ``symmetry="orthotropic"``: the
+    network is an :class:`OrthotropicIMN` (an IMN ``base`` of depth ≥ 3 is converted with
+    :meth:`OrthotropicIMN.from_imn`); p and A then hold only its free parameters, and
+    :meth:`full_parameters` gives the complete IMN's (what the model file stores).  An
+    :class:`OrthotropicIMN` base is orthotropic without the option.
     """
 
-    def __init__(self, base: MaterialNetwork, degree: int = 2):
+    def __init__(self, base: MaterialNetwork, degree: int = 2, symmetry: str | None = None):
         super().__init__()
         if degree < 1 or degree > 6:
             raise OrientationNetworkError(f"degree must be in 1..6, got {degree}")
+        if symmetry not in SYMMETRIES:
+            raise OrientationNetworkError(f"symmetry must be None or 'orthotropic', got {symmetry!r}")
+        if symmetry == "orthotropic" and not isinstance(base, OrthotropicIMN):
+            base = OrthotropicIMN.from_imn(base)
         self.base = copy.deepcopy(base)
         self.degree = int(degree)
         self.names = [n for n, _ in self.base.named_parameters()]
@@ -113,9 +260,22 @@ class ParametricNetwork(torch.nn.Module):
     def depth(self) -> int:
         return self.base.depth
 
+    @property
+    def symmetry(self) -> str | None:
+        return "orthotropic" if isinstance(self.base, OrthotropicIMN) else None
+
     def p0(self) -> torch.Tensor:
         """(P,) state-independent parameter vector (the base network's, flattened)."""
         return torch.cat([p.reshape(-1) for p in self.base.parameters()])
+
+    def full_parameters(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(p0 (P,), A (P, F)) of the complete tree in the base's flat layout (for an IMN: z, θ, φ in
+        BFS order): ``p0()`` and ``coef`` themselves, or for an orthotropic network their expansion
+        by the affine tie (p0 = offset + sign·q0[src], A = sign·B[src])."""
+        if self.symmetry is None:
+            return self.p0(), self.coef
+        src, sign, _ = self.base._tie
+        return self.base.expand(self.p0()), sign[:, None] * self.coef[src]
 
     def parameters_at(self, states) -> torch.Tensor:
         """(N, 2|3) states → (N, P) flat network parameters p(λ) = p0 + A φ(λ)."""
@@ -342,16 +502,18 @@ def train_per_state(
 
 
 def fixed_all_states(
-    train_data: OrientationData, val_data: OrientationData, cfg: TrainConfig
+    train_data: OrientationData, val_data: OrientationData, cfg: TrainConfig, symmetry: str | None = None
 ) -> MaterialNetwork:
-    """One fixed network trained on every state's samples (the start p0 of a parametric network)."""
+    """One fixed network trained on every state's samples (the start p0 of a parametric network);
+    ``symmetry="orthotropic"``: an :class:`OrthotropicIMN` (only its subtree is trained)."""
     data = split(
         np.concatenate([train_data.C1, val_data.C1]),
         np.concatenate([train_data.C2, val_data.C2]),
         np.concatenate([train_data.Cbar, val_data.Cbar]),
         val_mask=np.r_[np.zeros(len(train_data.C1), bool), np.ones(len(val_data.C1), bool)],
     )
-    return train(data, cfg, show_progress=False).model
+    net = build_base(cfg.formulation, cfg.depth, cfg.activation, cfg.init, cfg.angles, cfg.seed, symmetry)
+    return train(data, cfg, show_progress=False, model=net).model
 
 
 def isotropy_distance(C: np.ndarray) -> np.ndarray:
@@ -382,6 +544,7 @@ def to_dict(model: ParametricNetwork, metadata: dict | None = None) -> dict:
             "formulation": model.formulation,
             "depth": model.depth,
             "activation": model.base.activation,
+            "symmetry": model.symmetry,
             "features": {
                 "variables": ["lambda1 - 1/3", "lambda2 - 1/3"],
                 "center": list(CENTER),
@@ -403,7 +566,8 @@ def from_dict(obj: dict) -> ParametricNetwork:
             f"(got {obj.get('format')!r} {obj.get('format_version')!r})"
         )
     try:
-        base = build(obj["formulation"], int(obj["depth"]), obj["activation"])
+        base = build_base(obj["formulation"], int(obj["depth"]), obj["activation"],
+                          symmetry=obj.get("symmetry"))
         model = ParametricNetwork(base, int(obj["features"]["degree"]))
         p0 = torch.tensor(obj["p0"], dtype=DTYPE)
         coef = torch.tensor(obj["coef"], dtype=DTYPE)
@@ -429,7 +593,7 @@ IMN_LAYOUT = ["z", "theta", "phi"]
 def _file_order(model: ParametricNetwork) -> np.ndarray:
     """(P,) index into the torch parameter vector of each file-order entry (z left to right, θ and
     φ of the internal nodes in pre-order instead of breadth-first)."""
-    if model.formulation != "imn" or model.names != IMN_LAYOUT:
+    if model.formulation != "imn" or (model.names != IMN_LAYOUT and model.symmetry is None):
         raise OrientationNetworkError(
             f"only IMN parametric networks go to a model file (got {model.formulation}); "
             "export a DMN state with network_at(state)"
@@ -449,9 +613,12 @@ def to_parametric_model(model: ParametricNetwork, metadata: dict | None = None) 
     meta.setdefault("volume_fractions", [float(v) for v in ref.volume_fractions()])
     meta["parametric"] = {"degree": model.degree, "activation": model.base.activation,
                           "descriptors": ["lambda1 - 1/3", "lambda2 - 1/3"]}
+    if model.symmetry is not None:
+        meta["parametric"]["symmetry"] = model.symmetry
     with torch.no_grad():
-        p0 = model.p0().numpy()[idx].copy()
-        coef = model.coef.numpy()[idx].copy()
+        p0_full, coef_full = model.full_parameters()
+        p0 = p0_full.numpy()[idx].copy()
+        coef = coef_full.numpy()[idx].copy()
     return ParametricModel(model.depth, model.degree, model.base.activation, p0, coef, meta)
 
 

@@ -139,6 +139,7 @@ def train(
     stop_after: int | None = None,
     log=None,
     target: float | None = None,
+    model: MaterialNetwork | None = None,
 ) -> TrainResult:
     """Train a network; returns the result with the best-validation state loaded.
 
@@ -147,12 +148,15 @@ def train(
     ``epochs``).  ``stop_after``: stop after that many epochs of *this call* (simulates an
     interruption; the result then has ``finished=False``).  ``log``: optional callable(str).
     ``target``: stop as soon as the mean validation error is ≤ target (early stop).
+    ``model``: train this (untrained) network instead of building one from ``cfg`` (e.g. an
+    :class:`~.orientation.OrthotropicIMN`; ``cfg`` still gives everything else).
     """
     cfg.check()
     data = data.subset(cfg.n_train)
     fp = _fingerprint(data)
     torch.manual_seed(cfg.seed)
-    model = build(cfg.formulation, cfg.depth, cfg.activation, cfg.init, cfg.angles, cfg.seed)
+    if model is None:
+        model = build(cfg.formulation, cfg.depth, cfg.activation, cfg.init, cfg.angles, cfg.seed)
     opt = _make_optimizer(model, cfg)
     gen = torch.Generator().manual_seed(cfg.seed + 7919)
     history: list[dict] = []
