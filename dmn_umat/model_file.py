@@ -5,7 +5,8 @@ Layout (little-endian, no padding)::
     offset  size        content
     0       8           magic  b"\\x89DMN\\r\\n\\x1a\\n"
     8       4  uint32   format version (= FORMAT_VERSION)
-    12      4  uint32   flags (bit 0: per-node rotations; bit 1: parametric block, version 2 only)
+    12      4  uint32   flags (bit 0: per-node rotations; bit 1: parametric block, bit 2: leaf
+                        mask, version 2 only)
     16      4  uint32   N  number of nodes
     20      4  uint32   P  number of phases
     24      8  uint64   L  length of the JSON metadata block in bytes
@@ -17,6 +18,7 @@ Layout (little-endian, no padding)::
     ..                  parametric block (version 2, flags bit 1): uint32 x6 (D, d, F, kind,
                         activation, 0) | float64 (D,) centre | int32 (F,D) exponents |
                         float64 (P,) p0 | float64 (P,F) A       (P = leaves + 2 internal nodes)
+                        | uint8 (leaves,) leaf mask (flags bit 2: 1 kept, 0 pruned)
     ..      L           metadata: UTF-8 JSON object
     end-32  32          SHA-256 of every byte before it
 
@@ -53,6 +55,7 @@ PARAMETRIC_VERSION = 2  # an orientation-aware (parametric) network
 VERSIONS = (FORMAT_VERSION, PARAMETRIC_VERSION)
 FLAG_ROTATIONS = 1
 FLAG_PARAMETRIC = 2
+FLAG_LEAF_MASK = 4  # version 2: a pruned parametric network (uint8 leaf mask after A)
 HEADER = struct.Struct("<8sIIIIQ")  # magic, version, flags, N, P, L  (32 bytes)
 PBLOCK = struct.Struct("<6I")  # D, degree, F, kind, activation, reserved  (24 bytes)
 DIGEST_SIZE = 32
@@ -75,16 +78,18 @@ def _tree_size(n: int, flags: int) -> int:
     return HEADER.size + n * (8 + 8 + 24 + 4) + (72 * n if flags & FLAG_ROTATIONS else 0)
 
 
-def _param_size(n: int, n_features: int) -> int:
-    """Bytes of the parametric block of an N-node tree with F features (P = (3N − 1)/2)."""
+def _param_size(n: int, n_features: int, flags: int = FLAG_PARAMETRIC) -> int:
+    """Bytes of the parametric block of an N-node tree with F features (P = (3N − 1)/2), with the
+    leaf mask ((N + 1)/2 bytes) if ``flags`` has bit 2."""
     P = (3 * n - 1) // 2
-    return PBLOCK.size + 16 + 8 * n_features + 8 * P + 8 * P * n_features
+    mask = (n + 1) // 2 if flags & FLAG_LEAF_MASK else 0
+    return PBLOCK.size + 16 + 8 * n_features + 8 * P + 8 * P * n_features + mask
 
 
 def _body_size(n: int, flags: int, meta_len: int, n_features: int = 0) -> int:
     size = _tree_size(n, flags) + meta_len
     if flags & FLAG_PARAMETRIC:
-        size += _param_size(n, n_features)
+        size += _param_size(n, n_features, flags)
     return size
 
 
@@ -128,6 +133,8 @@ class ParametricModel:
 
     ``p0`` (P,) and ``coef`` (P, F) in file order: z of the 2^K leaves (left to right = pre-order),
     θ of the 2^K − 1 internal nodes (pre-order), φ of the internal nodes (pre-order); P = 3·2^K − 2.
+    ``leaf_mask`` (2^K,) bool or None: a pruned network (:func:`prune_parametric`) keeps the leaves
+    where it is True; the others have weight 0 at every state (None: all leaves kept).
     """
 
     depth: int
@@ -136,6 +143,7 @@ class ParametricModel:
     p0: np.ndarray
     coef: np.ndarray
     metadata: dict = field(default_factory=dict)
+    leaf_mask: np.ndarray | None = None
 
     @property
     def n_leaves(self) -> int:
@@ -160,12 +168,16 @@ class ParametricModel:
         order = bfs_of_preorder(self.depth)
         normals = np.empty((M, 3))
         normals[order[order < M]] = n_pre
-        net = complete_tree(self.depth, activation_np(p[:L], self.activation), normals)
+        w = activation_np(p[:L], self.activation)
+        if self.leaf_mask is not None:
+            w = np.where(self.leaf_mask, w, 0.0)
+        net = complete_tree(self.depth, w, normals)
         net.metadata = dict(self.metadata if metadata is None else metadata)
         return net
 
     def network_at(self, state, metadata: dict | None = None) -> Network:
-        """The principal-frame network at the state (λ1, λ2[, λ3])."""
+        """The principal-frame network at the state (λ1, λ2[, λ3]) (the complete tree; pruned
+        leaves have weight 0: ``offline.export.prune(net)`` removes them as the online build does)."""
         return self.network_from_parameters(self.parameters_at(state), metadata)
 
     def reference_network(self) -> Network:
@@ -188,7 +200,97 @@ class ParametricModel:
             bad = ~np.isfinite(np.asarray(a, dtype=np.float64))
             if bad.any():
                 return f"non-finite (NaN/inf) parametric {name} at entry {int(np.argmax(bad.ravel()))}"
+        if self.leaf_mask is not None:
+            m = np.asarray(self.leaf_mask)
+            if m.shape != (self.n_leaves,) or m.dtype != np.bool_:
+                return f"leaf mask must be ({self.n_leaves},) booleans, got {m.shape} {m.dtype}"
+            if not m.any():
+                return "leaf mask prunes every leaf"
+            if m.all():
+                return "leaf mask prunes no leaf (leave it out: flag 0x4 clear)"
         return None
+
+    def kept_leaves(self) -> np.ndarray:
+        """(2^K,) bool: the leaves the network keeps (all without a leaf mask)."""
+        return np.ones(self.n_leaves, dtype=bool) if self.leaf_mask is None else np.asarray(self.leaf_mask)
+
+
+#: Barycentric grid of the pruning check: steps 1/PRUNE_GRID along each edge of the triangle.
+PRUNE_GRID = 200
+
+
+def triangle_grid_states(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (n+1)(n+2)/2 points (i·iso + j·planar + k·UD)/n, i + j + k = n, of the orientation
+    triangle (vertices iso (⅓, ⅓), planar isotropic (½, ½), UD (1, 0) in (λ1, λ2)) → ``states``
+    (G, 2) (λ1, λ2) and ``index`` (n+1, n+1) int: the row of point (i, j) in ``states``, −1 where
+    i + j > n."""
+    if n < 1:
+        raise ValueError("triangle grid: n must be >= 1")
+    i, j = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+    ok = i + j <= n
+    index = -np.ones((n + 1, n + 1), dtype=np.int64)
+    index[ok] = np.arange(int(ok.sum()))
+    bi, bj = i[ok] / n, j[ok] / n
+    corners = np.array([[1 / 3, 1 / 3], [0.5, 0.5], [1.0, 0.0]])
+    states = bi[:, None] * corners[0] + bj[:, None] * corners[1] + (1.0 - bi - bj)[:, None] * corners[2]
+    return states, index
+
+
+def _grid_leaf_weights(model: ParametricModel, states: np.ndarray) -> np.ndarray:
+    """(2^K, G) leaf weights of ``model`` at the states (G, 2) (pruned leaves 0)."""
+    L = model.n_leaves
+    x = states - np.asarray(CENTER)
+    phi = np.stack([x[:, 0] ** a * x[:, 1] ** b for a, b in monomial_exponents(model.degree)], axis=1)
+    w = activation_np(model.p0[:L][:, None] + model.coef[:L] @ phi.T, model.activation)
+    return np.where(model.kept_leaves()[:, None], w, 0.0)
+
+
+def leaf_fraction_bound(model: ParametricModel, n: int = PRUNE_GRID) -> np.ndarray:
+    """(2^K,) for each leaf, an upper estimate of its weight fraction w_j(λ) / Σ w(λ) over the
+    whole orientation triangle: the largest value at the points of :func:`triangle_grid_states`
+    (n) plus the largest change between two neighbouring grid points (every point of the triangle
+    lies in a grid cell with such sides).  Pruned leaves: 0."""
+    states, index = triangle_grid_states(n)
+    w = _grid_leaf_weights(model, states)
+    frac = w / w.sum(axis=0)
+    step = np.zeros(model.n_leaves)
+    I, J = np.nonzero(index >= 0)
+    for di, dj in ((1, 0), (0, 1), (1, -1)):  # the three edge directions of the grid cells
+        I2, J2 = I + di, J + dj
+        ok = (J2 >= 0) & (I2 + J2 <= n)
+        a, b = index[I[ok], J[ok]], index[I2[ok], J2[ok]]
+        step = np.maximum(step, np.abs(frac[:, a] - frac[:, b]).max(axis=1))
+    return frac.max(axis=1) + step
+
+
+def prune_parametric(model: ParametricModel, tol: float, n: int = PRUNE_GRID) -> ParametricModel:
+    """The network without the leaves whose weight fraction stays ≤ ``tol`` over the whole
+    orientation triangle (:func:`leaf_fraction_bound`, grid n); metadata copied plus ``pruned``
+    (tol, grid, removed_leaves, removed_fraction_max: the largest weight fraction removed at a
+    grid point).  Nothing to remove: the model itself.  ValueError for tol < 0 or when every
+    leaf would go."""
+    if not tol >= 0:
+        raise ValueError("prune: tol must be >= 0")
+    kept = model.kept_leaves()
+    keep = kept & (leaf_fraction_bound(model, n) > tol)
+    if not keep.any():
+        raise ValueError(f"prune: tolerance {tol} removes every leaf")
+    if keep.sum() == kept.sum():
+        return model
+    out = ParametricModel(model.depth, model.degree, model.activation, model.p0.copy(), model.coef.copy(),
+                          json.loads(json.dumps(model.metadata)), None if keep.all() else keep)
+    w = _grid_leaf_weights(model, triangle_grid_states(n)[0])
+    removed = float((w[kept & ~keep].sum(axis=0) / w.sum(axis=0)).max())
+    prev = model.metadata.get("pruned", {})
+    out.metadata["pruned"] = {
+        "tol": float(tol),
+        "grid": int(n),
+        "removed_leaves": int(model.n_leaves - keep.sum()),
+        "removed_fraction_max": removed + float(prev.get("removed_fraction_max", 0.0)),
+    }
+    out.metadata["active_leaves"] = int(keep.sum())
+    out.metadata["volume_fractions"] = [float(v) for v in out.reference_network().volume_fractions()]
+    return out
 
 
 def _check_arrays(children, weights, normals, phase, rotations, n_phases: int) -> str | None:
@@ -282,8 +384,10 @@ def encode_parametric(model: ParametricModel) -> bytes:
         np.asarray(monomial_exponents(model.degree), dtype="<i4").tobytes(),
         np.ascontiguousarray(model.p0, dtype="<f8").tobytes(),
         np.ascontiguousarray(model.coef, dtype="<f8").tobytes(),
+        b"" if model.leaf_mask is None else np.asarray(model.leaf_mask, dtype=np.uint8).tobytes(),
     ])
-    return _encode(model.reference_network(), PARAMETRIC_VERSION, FLAG_PARAMETRIC, block)
+    flags = FLAG_PARAMETRIC | (0 if model.leaf_mask is None else FLAG_LEAF_MASK)
+    return _encode(model.reference_network(), PARAMETRIC_VERSION, flags, block)
 
 
 def _encode(net: Network, version: int, extra_flags: int, block: bytes) -> bytes:
@@ -374,10 +478,10 @@ def _check_header(head: bytes, size: int, name: str) -> tuple[int, int, int, int
         _fail(name, "not a dmn model file (wrong magic bytes)")
     if version not in VERSIONS:
         _fail(name, f"unsupported format version {version} (this reader knows versions 1 and 2)")
-    allowed = FLAG_ROTATIONS if version == FORMAT_VERSION else FLAG_PARAMETRIC
+    allowed = FLAG_ROTATIONS if version == FORMAT_VERSION else FLAG_PARAMETRIC | FLAG_LEAF_MASK
     if flags & ~allowed:
         _fail(name, f"unknown flags 0x{flags:x} for format version {version}")
-    if version == PARAMETRIC_VERSION and flags != FLAG_PARAMETRIC:
+    if version == PARAMETRIC_VERSION and not flags & FLAG_PARAMETRIC:
         _fail(name, "a version-2 file must set flag 0x2 (parametric block)")
     if not (1 <= N <= MAX_NODES) or L > MAX_METADATA or P < 1:
         _fail(name, f"implausible header (nodes={N}, phases={P}, metadata bytes={L})")
@@ -450,6 +554,7 @@ def decode_any(data: bytes, name: str = "<bytes>") -> Network | ParametricModel:
         exps = take("<i4", 2 * F, (F, 2))
         p0 = take("<f8", Pn, (Pn,)).astype(np.float64)
         coef = take("<f8", Pn * F, (Pn, F)).astype(np.float64)
+        mask = take("u1", (N + 1) // 2, ((N + 1) // 2,)) if flags & FLAG_LEAF_MASK else None
     try:
         metadata = json.loads(data[off : off + L].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -479,7 +584,14 @@ def decode_any(data: bytes, name: str = "<bytes>") -> Network | ParametricModel:
         _fail(name, f"parametric block: centre {center.tolist()} must be (1/3, 1/3)")
     if exps.tolist() != [list(e) for e in monomial_exponents(degree)]:
         _fail(name, "parametric block: exponents are not the graded monomials of the degree")
-    model = ParametricModel(N.bit_length() - 1, degree, ACTIVATIONS[act], p0, coef, metadata)
+    leaf_mask = None
+    if mask is not None:
+        bad = mask > 1
+        if bad.any():
+            _fail(name, f"parametric block: leaf mask entry {int(np.flatnonzero(bad)[0])} is "
+                        f"{int(mask[bad][0])} (1 kept, 0 pruned)")
+        leaf_mask = mask == 1
+    model = ParametricModel(N.bit_length() - 1, degree, ACTIVATIONS[act], p0, coef, metadata, leaf_mask)
     msg = model.check()
     if msg:
         _fail(name, msg)

@@ -137,6 +137,37 @@ class Network:
         return C[0]
 
 
+def collapse(children: np.ndarray, keep_leaf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tree ``children`` (N, 2) (pre-order) without the leaves where ``keep_leaf`` (N,) is
+    False (internal entries ignored): a node left with one kept child is replaced by that child's
+    subtree, a node left with none disappears.  Returns ``(children (N', 2), source (N',))``, the
+    new pre-order tree and the original node id of each new node.  ValueError if no leaf is kept."""
+    children = np.asarray(children, dtype=np.int64)
+    kept = np.zeros(children.shape[0], dtype=bool)
+    for k in range(children.shape[0] - 1, -1, -1):
+        c1, c2 = children[k]
+        kept[k] = bool(keep_leaf[k]) if c1 < 0 else bool(kept[c1] or kept[c2])
+    if not kept[0]:
+        raise ValueError("collapse: no leaf is kept")
+    new_children: list[list[int]] = []
+    source: list[int] = []
+
+    def emit(k: int) -> int:
+        c1, c2 = (int(c) for c in children[k])
+        if c1 >= 0 and kept[c1] != kept[c2]:
+            return emit(c1 if kept[c1] else c2)
+        new = len(source)
+        source.append(k)
+        new_children.append([-1, -1])
+        if c1 >= 0:
+            a = emit(c1)
+            new_children[new] = [a, emit(c2)]
+        return new
+
+    emit(0)
+    return np.array(new_children, dtype=np.int64).reshape(-1, 2), np.array(source, dtype=np.int64)
+
+
 def complete_tree(
     depth: int,
     leaf_weights: np.ndarray,

@@ -35,7 +35,8 @@ def register(sub) -> None:
     p.add_argument("--optimizer", choices=("adam", "amsgrad"), default=_CFG.optimizer)
     p.add_argument("--schedule", choices=("cosine", "decay-on-increase", "none"), default=_CFG.schedule)
     p.add_argument(
-        "--loss", choices=("rel", "rel2"), default=_CFG.loss, help="mean rel. Frobenius error (or squared)"
+        "--loss", choices=("rel", "rel2", "energy"), default=_CFG.loss,
+        help="mean rel. Frobenius error (or squared), or rel. error in the energy norm of C-bar (energy)",
     )
     p.add_argument("--lam", type=float, default=_CFG.lam,
                    help=f"weight of the activation regularizer (default {_CFG.lam:g})")
@@ -190,6 +191,8 @@ def parametric_summary(path, pm) -> dict:
         "formulation": meta.get("formulation", "imn"),
         "depth": pm.depth,
         "leaves": pm.n_leaves,
+        "active_leaves": int(pm.kept_leaves().sum()),
+        "pruned": meta.get("pruned"),
         "degree": pm.degree,
         "activation": pm.activation,
         "features": int(pm.coef.shape[1]),
@@ -220,9 +223,11 @@ def _inspect_parametric(args, path, pm) -> int:
         "(dmn_umat.online.parametric)"
     )
     print(
-        f"network      depth {s['depth']}   leaves {s['leaves']}   activation {s['activation']}   "
-        f"parameters {s['parameters']}"
+        f"network      depth {s['depth']}   leaves {s['active_leaves']}/{s['leaves']}   activation "
+        f"{s['activation']}   parameters {s['parameters']}"
     )
+    if s["pruned"]:
+        print(f"pruned       {s['pruned']}")
     print(
         f"parametric   p(l) = p0 + A phi(l1 - 1/3, l2 - 1/3), degree {s['degree']}, {s['features']} "
         f"monomials, {s['coefficients']} coefficients"
@@ -328,13 +333,48 @@ def network_errors(net, C1, C2, Cbar):
     return relative_error(np.array([net.homogenize([a, b]) for a, b in zip(C1, C2)]), Cbar)
 
 
+def _prune_parametric(args, path, pm) -> int:
+    """``dmn prune`` of an orientation-aware (version-2) model: drop the leaves whose weight
+    fraction stays ≤ tol over the orientation triangle (``model_file.prune_parametric``)."""
+    from .. import model_file
+
+    if args.data:
+        raise CLIError("--data: the validation report needs a fixed (version-1) network's data set; "
+                       f"{path} is orientation-aware (format version 2)")
+    check_outputs({"model": path}, {"--out": args.out})
+    try:
+        pruned = model_file.prune_parametric(pm, args.tol)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    out = model_file.write_parametric(args.out, pruned)
+    info = pruned.metadata.get("pruned", {}) if pruned is not pm else {}
+    res = {
+        "model": str(out),
+        "format_version": 2,
+        "leaves_before": int(pm.kept_leaves().sum()),
+        "leaves_after": int(pruned.kept_leaves().sum()),
+        "depth": pm.depth,
+        "grid": model_file.PRUNE_GRID,
+        "removed_fraction_max": info.get("removed_fraction_max", 0.0),
+    }
+    if args.json:
+        emit_json(res)
+    else:
+        print(f"wrote {out}: {res['leaves_after']} of {res['leaves_before']} leaves kept (orientation-aware; "
+              f"every removed leaf's weight fraction <= {args.tol:g} over the orientation triangle, "
+              f"at most {res['removed_fraction_max']:.3g} of the weight removed at a grid state)")
+    return 0
+
+
 def _prune(args) -> int:
     from .. import model_file
     from .export import prune
 
-    path, net = load_model(args.model)
+    path, net = load_model(args.model, parametric=True)
     if args.tol < 0:
         raise CLIError("--tol must be >= 0")
+    if isinstance(net, model_file.ParametricModel):
+        return _prune_parametric(args, path, net)
     inputs = {"model": path, "--data": None if args.data is None else input_file(args.data, "data set")}
     check_outputs(inputs, {"--out": args.out})
     n_before = len(net.leaves)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..network import Network, complete_tree
+from ..network import Network, collapse, complete_tree
 from .models import DMN, IMN, MaterialNetwork
 
 
@@ -51,46 +51,17 @@ def prune(net: Network, tol: float = 0.0) -> Network:
     if tol < 0:
         raise ValueError("prune: tol must be ≥ 0")
     total = net.weights[net.leaves].sum()
-    thr = tol * total
-    children, normals, weights, phase, rots = [], [], [], [], []
-    has_rot = net.rotations is not None
-
-    def keep(k: int) -> bool:
-        c1, c2 = net.children[k]
-        if c1 < 0:
-            return net.weights[k] > thr
-        return keep(int(c1)) or keep(int(c2))
-
-    def emit(k: int) -> int:
-        """Copy the (collapsed) subtree of k; return its new id."""
-        c1, c2 = (int(c) for c in net.children[k])
-        if c1 >= 0:
-            k1, k2 = keep(c1), keep(c2)
-            if k1 and not k2:
-                return emit(c1)
-            if k2 and not k1:
-                return emit(c2)
-        new = len(children)
-        children.append([-1, -1])
-        normals.append(net.normals[k].copy())
-        weights.append(net.weights[k] if c1 < 0 else 0.0)
-        phase.append(int(net.phase[k]))
-        rots.append(net.rotations[k].copy() if has_rot else None)
-        if c1 >= 0:
-            a = emit(c1)
-            b = emit(c2)
-            children[new] = [a, b]
-        return new
-
-    if not keep(0):
-        raise ValueError(f"prune: tolerance {tol} removes every leaf")
-    emit(0)
+    try:
+        children, src = collapse(net.children, net.is_leaf & (net.weights > tol * total))
+    except ValueError:
+        raise ValueError(f"prune: tolerance {tol} removes every leaf") from None
+    leaf = children[:, 0] < 0
     out = Network(
-        np.array(children, dtype=np.int64),
-        np.array(normals, dtype=np.float64),
-        np.array(weights, dtype=np.float64),
-        np.array(phase, dtype=np.int64),
-        np.array(rots, dtype=np.float64) if has_rot else None,
+        children,
+        np.array(net.normals[src], dtype=np.float64),
+        np.where(leaf, np.asarray(net.weights, dtype=np.float64)[src], 0.0),
+        np.array(net.phase[src], dtype=np.int64),
+        None if net.rotations is None else np.array(net.rotations[src], dtype=np.float64),
         dict(net.metadata),
     )
     out.refresh_weights()

@@ -52,7 +52,8 @@ the training RVE) and rotated with the network by R.
      | topology: child 1, child 2, phase, leaf ordinal, internal ordinal (N each, pre-order)
      | centre (2) | exponents (F x 2) | p0 (P) | A (P x F, row-major)]
 
-with p ordered z (leaves, pre-order), θ (internal nodes, pre-order), φ (internal, pre-order).
+with p ordered z (leaves, pre-order), θ (internal nodes, pre-order), φ (internal, pre-order) of
+the packed tree: a pruned model's collapsed tree (:func:`pack_parametric`), the rows of its nodes.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ from .. import tensors
 from ..laws import MaterialUpdate, Phase, parse_phase, props_table
 from ..laws import update as laws
 from ..model_file import ACTIVATIONS, CENTER, ParametricModel, monomial_exponents, n_features
+from ..network import Network, collapse
 from ..sources import guard_numba_cache
 from ..status import INFO_RATIO, INFO_STATUS, KERNEL_INFO_SIZE, ST_FAILED
 from . import kernel
@@ -89,31 +91,44 @@ class ParametricError(ValueError):
 
 # --------------------------------------------------------------------------- packing (Python)
 def pack_parametric(model: ParametricModel, rtol: float = kernel.RTOL) -> np.ndarray:
-    """Flatten a :class:`~dmn_umat.model_file.ParametricModel` into the ``pb`` blob (module doc)."""
+    """Flatten a :class:`~dmn_umat.model_file.ParametricModel` into the ``pb`` blob (module doc).
+
+    A pruned model (leaf mask) is packed as its collapsed tree (:func:`dmn_umat.network.collapse`:
+    pruned leaves removed, nodes left with one child replaced by it), with the rows of p0 and A of
+    the nodes kept: every point's network, its state and its cost are those of the smaller tree."""
     if not (0.0 < rtol < 1e-2):
         raise ParametricError("pack_parametric: rtol must lie in (0, 1e-2)")
     msg = model.check()
     if msg:
         raise ParametricError(f"pack_parametric: {msg}")
-    net = model.reference_network()
-    N = net.n_nodes
-    ch = np.asarray(net.children, dtype=np.int64)
-    is_leaf = ch[:, 0] < 0
-    L = int(is_leaf.sum())
+    full = model.reference_network()
+    is_leaf = full.is_leaf
+    leaf0 = np.cumsum(is_leaf) - 1  # ordinals of the complete tree: rows of z, θ, φ
+    int0 = np.cumsum(~is_leaf) - 1
+    keep = np.zeros(full.n_nodes, dtype=bool)
+    keep[is_leaf] = model.kept_leaves()
+    ch, src = collapse(full.children, keep)
+    N = ch.shape[0]
+    leaf = ch[:, 0] < 0
+    L = int(leaf.sum())
     M = N - L
+    L0, M0 = model.n_leaves, model.n_leaves - 1
+    rows = np.concatenate([leaf0[src[leaf]], L0 + int0[src[~leaf]], L0 + M0 + int0[src[~leaf]]])
     leaf_ord = -np.ones(N, dtype=np.int64)
     int_ord = -np.ones(N, dtype=np.int64)
-    leaf_ord[is_leaf] = np.arange(L)
-    int_ord[~is_leaf] = np.arange(M)
-    phase = np.where(is_leaf, np.asarray(net.phase, dtype=np.int64), -1)
+    leaf_ord[leaf] = np.arange(L)
+    int_ord[~leaf] = np.arange(M)
+    phase = np.where(leaf, np.asarray(full.phase, dtype=np.int64)[src], -1)
+    depth = Network(ch, np.zeros((N, 3)), np.zeros(N), phase).depth()
     F = n_features(model.degree)
     P = L + 2 * M
     head = np.zeros(PB_HEAD)
-    head[:12] = [PMAGIC, PVERSION, N, M, L, model.depth, int(phase.max()) + 1, model.degree, F,
+    head[:12] = [PMAGIC, PVERSION, N, M, L, depth, int(full.phase.max()) + 1, model.degree, F,
                  ACTIVATIONS.index(model.activation), rtol, P]
     parts = [head, ch[:, 0], ch[:, 1], phase, leaf_ord, int_ord, np.asarray(CENTER),
              np.asarray(monomial_exponents(model.degree), dtype=np.float64).ravel(),
-             np.asarray(model.p0, dtype=np.float64), np.asarray(model.coef, dtype=np.float64).ravel()]
+             np.asarray(model.p0, dtype=np.float64)[rows],
+             np.asarray(model.coef, dtype=np.float64)[rows].ravel()]
     return np.ascontiguousarray(np.concatenate([np.asarray(a, dtype=np.float64) for a in parts]))
 
 
