@@ -25,7 +25,7 @@ class TrainConfig:
     lr: float = 0.2
     optimizer: str = "adam"  # adam | amsgrad
     schedule: str = "cosine"  # cosine | decay-on-increase | none
-    loss: str = "rel"  # rel | rel2
+    loss: str = "rel"  # rel | rel2 | energy (offline/train.py docstring)
     lam: float = 0.0
     reg: str = "sum"  # sum | l1 (offline/train.py docstring)
     activation: str | None = None  # relu | softplus (None: softplus, models.build)
@@ -39,7 +39,7 @@ class TrainConfig:
             "formulation": ("dmn", "imn"),
             "optimizer": ("adam", "amsgrad"),
             "schedule": ("cosine", "decay-on-increase", "none"),
-            "loss": ("rel", "rel2"),
+            "loss": ("rel", "rel2", "energy"),
             "reg": ("sum", "l1"),
             "activation": (None, "relu", "softplus"),
             "init": ("uniform", "normal"),

@@ -4,6 +4,11 @@ Loss over a mini-batch of B samples with per-sample relative Frobenius error
 ``e_b = ‖C̄_pred − C̄_ref‖_F / ‖C̄_ref‖_F`` (Mandel):
 
 - ``rel``:  mean_b e_b        - ``rel2``: mean_b e_b²
+- ``energy``: mean_b of ``‖L⁻¹ (C̄_pred − C̄_ref) L⁻ᵀ‖_F / √6`` with ``C̄_ref = L Lᵀ``: the relative
+  error in the reference's energy norm, every eigenmode of C̄_ref weighted alike (the shear modes
+  of a nearly incompressible C̄, ~1/(K/G) of its Frobenius norm, are not hidden by the bulk
+  modulus; a uniform factor (1 + ε) gives ε as ``rel`` does).  Logged/validation errors stay
+  Frobenius.
 
 plus λ times an activation regularization chosen by ``reg``:
 
@@ -67,6 +72,14 @@ def relative_errors(C_pred: torch.Tensor, C_ref: torch.Tensor) -> torch.Tensor:
     return torch.linalg.matrix_norm(C_pred - C_ref) / torch.linalg.matrix_norm(C_ref)
 
 
+def energy_errors(C_pred: torch.Tensor, C_ref: torch.Tensor) -> torch.Tensor:
+    """(B,6,6) → (B,) relative errors in the energy norm of C_ref (``energy`` loss, module doc)."""
+    L = torch.linalg.cholesky(C_ref)
+    X = torch.linalg.solve_triangular(L, C_pred - C_ref, upper=False)
+    X = torch.linalg.solve_triangular(L, X.transpose(-1, -2), upper=False)
+    return torch.linalg.matrix_norm(X) / math.sqrt(6.0)
+
+
 def regularization(model: MaterialNetwork, reg: str = "sum") -> torch.Tensor:
     """Activation regularization term (scalar, multiplied by λ): ``sum`` or ``l1`` (module docstring)."""
     w = model.weights()
@@ -96,8 +109,12 @@ def loss_value(
     model: MaterialNetwork, C1, C2, Cref, kind: str, lam: float, reg: str = "sum"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss scalar, per-sample errors) for one batch."""
-    err = relative_errors(model(C1, C2), Cref)
-    loss = err.mean() if kind == "rel" else (err**2).mean()
+    pred = model(C1, C2)
+    err = relative_errors(pred, Cref)
+    if kind == "energy":
+        loss = energy_errors(pred, Cref).mean()
+    else:
+        loss = err.mean() if kind == "rel" else (err**2).mean()
     if lam > 0:
         loss = loss + lam * regularization(model, reg)
     return loss, err
