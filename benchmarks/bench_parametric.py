@@ -18,7 +18,13 @@ orientation triangle, random principal axes) and its own proportional strain pat
   with the barycentric weights and rotated back (three network states per point).
 
     python benchmarks/bench_parametric.py [--depths 5 6 7] [--points 64] [--incr 10] [--threads 1]
-                                          [--repeat 3] [--same-state]
+                                          [--repeat 3] [--same-state] [--prune 1e-5 1e-3 1e-2]
+
+``--prune TOL ...`` adds a table of the model pruned at each tolerance
+(:func:`dmn_umat.model_file.prune_parametric`: leaves whose weight fraction stays ≤ TOL over the
+orientation triangle go, the points' trees are built collapsed): leaves kept, the parametric and
+cached cost against the unpruned model's, and the largest relative change of the elastic C̄
+(glass/PA) at the points' states.
 
 ``--same-state`` puts every point at the fixed network's orientation state (each with its own
 axes), so that the parametric points do the fixed network's Newton work and the ratio isolates
@@ -148,6 +154,8 @@ def main() -> None:
     ap.add_argument("--incr", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3, help="best of this many timings per cell")
+    ap.add_argument("--prune", type=float, nargs="*", default=[], metavar="TOL",
+                    help="also time the model pruned at these tolerances")
     ap.add_argument("--same-state", action="store_true",
                     help="all points at the fixed network's orientation state (random axes each)")
     args = ap.parse_args()
@@ -171,6 +179,7 @@ def main() -> None:
           "| parametric / fixed | cached / fixed | triangle / fixed | build alone, µs per point | Newton "
           "iterations fixed / parametric / triangle (sum of 3) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    pruned_rows: list[str] = []
     for depth in args.depths:
         pm = model_of_depth(depth)
         mats = {
@@ -191,6 +200,38 @@ def main() -> None:
               f"{us['param'] / f:.2f} | {us['cached'] / f:.2f} | {us['tri'] / f:.2f} | "
               f"{build_time(mats['param'][0], a2, 10 * args.repeat, args.threads):.1f} | "
               f"{its['fixed']:.2f} / {its['param']:.2f} / {its['tri']:.2f} |")
+        pruned_rows.extend(prune_rows(pm, depth, args, a2, lam, paths))
+    if pruned_rows:
+        print("\n| depth | tol | leaves kept | removed weight (max over the triangle) | parametric | "
+              "pruned | pruned / parametric | cached | pruned, cached | pruned / cached | "
+              "max C̄ change (glass/PA) |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        print("\n".join(pruned_rows))
+
+
+def prune_rows(pm, depth: int, args, a2: np.ndarray, lam: np.ndarray, paths: np.ndarray) -> list[str]:
+    """Rows of the ``--prune`` table for one depth (timings interleaved, best of ``--repeat``)."""
+    Cm, Cf = tensors.isotropic_stiffness(3000.0, 0.35), tensors.isotropic_stiffness(72000.0, 0.22)
+    rows = []
+    for tol in args.prune:
+        q = model_file.prune_parametric(pm, tol)
+        mats = {(name, cache): (ParametricNetworkMaterial(m, [MATRIX, FIBRE], threads=args.threads,
+                                                          cache=cache), a2)
+                for name, m in (("full", pm), ("pruned", q)) for cache in (False, True)}
+        res = {k: [] for k in mats}
+        for _ in range(args.repeat):
+            for k, (m, a) in mats.items():
+                res[k].append(timed(m, a, paths)[0])
+        us = {k: min(v) for k, v in res.items()}
+        C = [(pm.network_at(s).homogenize([Cm, Cf]), q.network_at(s).homogenize([Cm, Cf])) for s in lam]
+        dc = max(np.linalg.norm(b - a) / np.linalg.norm(a) for a, b in C)
+        info = q.metadata.get("pruned", {}) if q is not pm else {}
+        rows.append(f"| {depth} | {tol:g} | {int(q.kept_leaves().sum())} / {pm.n_leaves} | "
+                    f"{info.get('removed_fraction_max', 0.0):.2e} | {us['full', False]:.1f} | "
+                    f"{us['pruned', False]:.1f} | {us['pruned', False] / us['full', False]:.2f} | "
+                    f"{us['full', True]:.1f} | {us['pruned', True]:.1f} | "
+                    f"{us['pruned', True] / us['full', True]:.2f} | {dc:.2e} |")
+    return rows
 
 
 if __name__ == "__main__":
