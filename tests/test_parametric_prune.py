@@ -272,5 +272,5 @@ def test_c_abi_sizes_follow_the_pruned_tree(tmp_path):
     props = deck.props_vector([parse_phase(s) for s in PHASES])
     entry = open_model(path, props)
     mat = P.ParametricNetworkMaterial(q, PHASES)
-    assert np.array_equal(entry["mf"], mat.pb)
+    assert np.array_equal(entry["mf"], mat.pb) and entry["nleaf"] == 13
     assert entry["nsv"] == 6 + mat.nstate == deck.nstatv(q, [parse_phase(s) for s in PHASES])

@@ -138,7 +138,7 @@ def open_parametric(model, props: np.ndarray, name: str = "", path: Path | None 
         "net": net, "mi": np.array([nmi, nmf], dtype=np.int64), "mf": pb, "ptab": ptab,
         "nphase": net.n_phases, "nsv": cfuncs.A2_SLOTS + nsv, "nwork": cfuncs.a2_work_size(nwork, nmi, nmf),
         "nwork_umat": cfuncs.umat_a2_work_size(nwork, net.n_phases, nsv, nmi, nmf), "path": path,
-        "finite": False, "kernels": cfuncs.addresses_a2(),
+        "finite": False, "kernels": cfuncs.addresses_a2(), "nleaf": int(pb[pm.H_L]),  # kept leaves (pruning)
     }
 
 
@@ -224,7 +224,7 @@ def py_open(ffi, path, name, props, nprops, ints, ptrs, err, errlen) -> int:
         _NEXT_KEY[0] += 1
         _MODELS[key] = (m["mi"], m["mf"], m["ptab"])
         vals = [m["mi"].size, m["mf"].size, m["nphase"], m["nsv"], m["nwork"], m["nwork_umat"], key,
-                len(m["net"].leaves), int(m["finite"])]
+                m.get("nleaf", len(m["net"].leaves)), int(m["finite"])]
         for i, v in enumerate(vals):
             ints[i] = int(v)
         ptrs[0] = ffi.cast("void *", m["mi"].ctypes.data)
