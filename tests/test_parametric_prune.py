@@ -274,3 +274,30 @@ def test_c_abi_sizes_follow_the_pruned_tree(tmp_path):
     mat = P.ParametricNetworkMaterial(q, PHASES)
     assert np.array_equal(entry["mf"], mat.pb) and entry["nleaf"] == 13
     assert entry["nsv"] == 6 + mat.nstate == deck.nstatv(q, [parse_phase(s) for s in PHASES])
+
+
+def test_pruning_an_orthotropic_network_keeps_it_orthotropic():
+    """Mirror-tied leaves (offline.orientation, symmetry='orthotropic') have equal weights at every
+    state, so they go together and the pruned network stays orthotropic in A₂'s principal frame:
+    C̄ is unchanged by the three mirror reflections (1e-12)."""
+    import torch
+
+    from dmn_umat.offline import orientation as O
+    from dmn_umat.offline.train import TrainConfig
+
+    c = TrainConfig(depth=4)
+    m = O.ParametricNetwork(O.build_base("imn", 4, c.activation, c.init, c.angles, 0, "orthotropic"), 2,
+                            symmetry="orthotropic")
+    with torch.no_grad():
+        m.coef.copy_(0.3 * torch.randn(m.coef.shape, generator=torch.Generator().manual_seed(0),
+                                       dtype=torch.float64))
+    pm = O.to_parametric_model(m)
+    bound = model_file.leaf_fraction_bound(pm)
+    q = model_file.prune_parametric(pm, float(np.sort(bound)[5]) + 1e-12)
+    kept = q.kept_leaves()
+    assert 0 < kept.sum() < 16 and kept.sum() % 4 == 0
+    for lam in states(5, 8):
+        C = q.network_at(lam).homogenize([C_M, C_F])
+        assert np.linalg.norm(C - pm.network_at(lam).homogenize([C_M, C_F])) > 1e-6 * np.linalg.norm(C)
+        for D in (np.diag([-1.0, 1, 1]), np.diag([1.0, -1, 1]), np.diag([1.0, 1, -1])):
+            assert np.linalg.norm(tensors.rotate_stiffness(C, D) - C) <= 1e-12 * np.linalg.norm(C)
