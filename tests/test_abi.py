@@ -638,14 +638,17 @@ def test_library_runs_the_source_it_was_built_from(tmp_path):
     assert code == -1 and "changed since this library was built" in msg and "COPY-MARKER" not in msg, msg
 
 
-def test_build_precompiles_so_the_first_run_compiles_nothing(tmp_path):
-    """dmn abi build runs the library's self-test, so the first runs of a fresh library (umat_ and
-    the C API) only load machine code from DIR/numba: numba adds or rewrites no cache file."""
+def _check_first_run_compiles_nothing(tmp_path: Path, seed: Path | None = None) -> None:
+    """Build a library into ``tmp_path/lib`` (its ``numba/`` first filled with a copy of ``seed``
+    when given), then run the C driver through umat_ and the C API: numba must add or rewrite no
+    cache file."""
     from dmn_umat.abi.build import build
 
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         pytest.skip("no C compiler")
+    if seed is not None:
+        shutil.copytree(seed, tmp_path / "lib" / "numba")
     lib = build(tmp_path / "lib")
     root = Path(__file__).resolve().parent.parent
     exe = tmp_path / "drv"
@@ -667,3 +670,19 @@ def test_build_precompiles_so_the_first_run_compiles_nothing(tmp_path):
                            text=True, env=env, timeout=600)
         assert r.returncode == 0, r.stderr[-2000:]
     assert cache_files() == before  # nothing compiled (numba would have saved it)
+
+
+def test_build_self_test_fills_the_cache_the_library_loads(tmp_path, libpath):
+    """Fast variant: a fresh build whose ``DIR/numba`` holds a copy of the kernels compiled for the
+    session's library (so the build's self-test only loads them): the library's first runs find
+    every kernel in its own ``DIR/numba`` and compile nothing.  From an empty cache (what the
+    build's self-test alone must compile): the slow test below."""
+    _check_first_run_compiles_nothing(tmp_path, seed=libpath.parent / "numba")
+
+
+@pytest.mark.slow
+def test_build_precompiles_so_the_first_run_compiles_nothing(tmp_path):
+    """dmn abi build runs the library's self-test, so the first runs of a fresh library (umat_ and
+    the C API) only load machine code from DIR/numba: numba adds or rewrites no cache file (a
+    full compilation of the kernels: ~1 min on two cores)."""
+    _check_first_run_compiles_nothing(tmp_path)

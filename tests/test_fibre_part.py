@@ -315,13 +315,14 @@ def test_fibre_plate_bundled_solver_equals_calculix(tmp_path, libpath):
     names = {Path(p).name for p in res.files}
     assert {"fibre-plate.xdmf", "fibre-plate.vtu", "fibre-plate.inp", "fibre-plate_fields_006.png"} <= names
     assert 'Attribute Name="a2"' in (out / "fibre-plate.xdmf").read_text()
-    # the same job from the mesh file's cell data
-    lams = fp.plate_factors(6)
+    # the same job from the mesh file's cell data, its first three increments (the increments are
+    # sequential: a prefix of the schedule reproduces a prefix of the curve)
+    lams = fp.plate_factors(6)[:3]
     job = MeshJob(out / "fibre-plate.vtu", fix=[Fix(s, c) for s, c in fp.PLATE_FIX],
                   displace=[Displace("xmax", {0: 0.4})], model="fibres32_pimn_d6",
                   phases=DEFAULT_COMPOSITE["fibre-plate"], factors=lams, bbar=False)
     again = run_mesh(job)
-    np.testing.assert_allclose(again.reactions["xmax"]["x"], f, rtol=1e-12)
+    np.testing.assert_allclose(again.reactions["xmax"]["x"], f[:3], rtol=1e-12)
     # CalculiX through the UMAT
     env = dict(os.environ, LD_LIBRARY_PATH=str(libpath.parent), DMN_UMAT_MODEL_PLATE="fibres32_pimn_d6",
                OMP_NUM_THREADS="1", CCX_NPROC_RESULTS="1", CCX_NPROC_EQUATION_SOLVER="1")
