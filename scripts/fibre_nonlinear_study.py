@@ -3,7 +3,7 @@
 
 For each held-out state (λ1, λ2) (not a point i/6 of the training grid; principal axes = global
 axes, λ1 along x): a fresh short-fibre RVE ``micro.short_fibres(N, 0.12, seed=SEED, radius=1.5,
-aspect=5, a2=diag(λ))`` (the training geometry of ``fibres32_pimn_d6``, a seed not used there),
+aspect=5, a2=diag(λ))`` (the training geometry of ``fibres32_pimn_d7``, a seed not used there),
 J2 PA-like matrix (phase 0) + elastic glass fibres (phase 1).  Paths (Mandel, the other five
 components stress free): uniaxial stress load to 2 % and unload to 0 along x (``x``), across
 (``y``), and shear ε12 (Mandel component 2 % ``s12``).  Network: ``ParametricNetworkMaterial(
@@ -13,7 +13,7 @@ of the driven component per step (mean, max; ``rate_composite_study.errors``).
 the first state — the DNS discretization error.  ``--cache DIR`` keeps each DNS curve (resume);
 ``--dns-only`` runs (and caches) the DNS without a network.
 
-    python scripts/fibre_nonlinear_study.py [--model fibres32_pimn_d6] [--fine x]
+    python scripts/fibre_nonlinear_study.py [--model fibres32_pimn_d7] [--fine x]
         [--cache DIR] [--dns-only] [--out docs/fibre_nonlinear.png] [--json F]
 """
 
@@ -99,7 +99,7 @@ def rve(state: tuple[float, float]) -> tuple[np.ndarray, dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="fibres32_pimn_d6", help="shipped model name or .dmn path")
+    ap.add_argument("--model", default="fibres32_pimn_d7", help="shipped model name or .dmn path")
     ap.add_argument("--fine", nargs="+", default=[], choices=(*PATHS, "all"),
                     help="paths whose DNS (first state) is repeated at 2x resolution")
     ap.add_argument("--cache", type=Path, default=None, help="folder for DNS curves (resume)")

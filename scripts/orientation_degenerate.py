@@ -14,7 +14,7 @@ RVE's own departure from it is the reference).  At A₂ = I/3 every axis is arbi
 random rotations.  Elastic glass (E 72 GPa, ν 0.22) in PA (E 3 GPa, ν 0.35), through the online
 code (`ParametricNetworkMaterial`, zero strain → tangent).
 
-    python scripts/orientation_degenerate.py [--model fibres32_pimn_d6] [--data train.h5] [--json F]
+    python scripts/orientation_degenerate.py [--model fibres32_pimn_d7] [--data train.h5] [--json F]
 
 ``--data``: also the same measure for the FFT C̄ of a ``dmn data orientations`` file at its
 degenerate grid states (mean and max over the samples: the RVE's own departure).
@@ -123,7 +123,7 @@ def data_jumps(path: str) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="fibres32_pimn_d6", help="shipped model name or .dmn path")
+    ap.add_argument("--model", default="fibres32_pimn_d7", help="shipped model name or .dmn path")
     ap.add_argument("--data", default=None, help="orientation data file: the FFT samples' measure")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()

@@ -20,7 +20,7 @@ from dmn_umat.online import kernel
 from dmn_umat.online import parametric as P
 from dmn_umat.status import INFO_STATUS, ST_FAILED, ST_OK
 
-NAME = "fibres32_pimn_d6"
+NAME = "fibres32_pimn_d7"
 MATRIX, FIBRE = "j2:E=3000,nu=0.35,sy=60,H=300", "elastic:E=72000,nu=0.22"
 ELASTIC = ["elastic:E=3000,nu=0.35", FIBRE]
 C_M, C_F = tensors.isotropic_stiffness(3000.0, 0.35), tensors.isotropic_stiffness(72000.0, 0.22)
@@ -94,7 +94,7 @@ def test_v2_file_refused_by_the_fixed_reader_and_v1_by_the_parametric_one(tmp_pa
     with pytest.raises(ModelFileError, match="fixed network"):
         model_file.read_parametric(v1)
     assert isinstance(model_file.read_any(v1), Network)
-    assert shipped.depth == 6 and shipped.metadata["formulation"] == "imn"
+    assert shipped.depth == 7 and shipped.metadata["formulation"] == "imn"
 
 
 def test_a_dmn_parametric_network_is_refused_by_the_exporter(tmp_path):
@@ -245,34 +245,42 @@ def _strain_path(direction, peak=0.02, n=8) -> np.ndarray:
     return peak * t[:, None] * direction[None]
 
 
-def test_objectivity_rotating_a2_axes_and_the_load_rotates_the_stress(shipped):
+def _about(axis, angle) -> np.ndarray:
+    """Rotation by ``angle`` about the unit vector ``axis`` (Rodrigues)."""
+    k = np.asarray(axis, dtype=np.float64) / np.linalg.norm(axis)
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K
+
+
+def test_objectivity_any_rotation_of_a2_and_the_load_rotates_the_response(shipped):
+    """Rotating A₂ and the load together by any Q rotates stress and tangent (1e-10): random Q
+    (the sign rule picks whatever axes it picks), the π rotations about A₂'s own axes (A₂
+    unchanged, so the same principal frame evaluates the turned load: exact only because the
+    network is orthotropic in that frame, docs/fibres.md §4), small rotations about a principal
+    axis (nothing reordered) and an improper Q (a reflection; isotropic phase laws)."""
     mat = P.ParametricNetworkMaterial(shipped, [MATRIX, FIBRE], rtol=1e-12)
     rng = np.random.default_rng(4)
-    a2 = _a2([0.62, 0.27, 0.11], _rotation(rng))
-    _, R = _frame(a2)
-    # rotations Q for which the canonical axes of Q A₂ Qᵀ are Q R (no sign switch of the rule)
-    Qs = []
-    while len(Qs) < 3:
-        Q = _rotation(rng)
-        a2q = _a2([0.62, 0.27, 0.11], Q @ R)
-        if np.allclose(_frame(a2q)[1], Q @ R, atol=1e-12):
-            Qs.append((Q, a2q))
+    lam = [0.62, 0.27, 0.11]
+    R0 = _rotation(rng)
+    a2 = _a2(lam, R0)
+    Qs = [_rotation(rng) for _ in range(3)]
+    Qs += [R0 @ D @ R0.T for D in (np.diag([1.0, -1, -1]), np.diag([-1.0, 1, -1]), np.diag([-1.0, -1, 1]))]
+    Qs += [_about(R0[:, 2], 0.3), _about(R0[:, 0], -1.1), -_rotation(rng)]
+    assert np.allclose(_a2(lam, Qs[3] @ R0), a2)  # the π rotations leave A₂ unchanged
     d = np.array([1.0, -0.35, -0.35, 0.2, 0.0, 0.4])  # tension along a tilted axis + shear
     eps = _strain_path(d)
     n = 1 + len(Qs)
     strains = np.zeros((eps.shape[0], n, 6))
-    strains[:, 0] = eps
     A = np.zeros((n, 6))
-    A[0] = a2
-    for i, (Q, a2q) in enumerate(Qs, start=1):
-        Qm = tensors.rotation_mandel(Q)
-        strains[:, i] = eps @ Qm.T
-        A[i] = a2q
+    strains[:, 0], A[0] = eps, a2
+    for i, Q in enumerate(Qs, start=1):
+        strains[:, i] = eps @ tensors.rotation_mandel(Q).T
+        A[i] = _a2(lam, Q @ R0)
     ups = _update(mat, strains, A)
     smax = max(np.abs(u.stress).max() for u in ups)
     assert smax > 50.0  # the matrix yields
     for u in ups:
-        for i, (Q, _) in enumerate(Qs, start=1):
+        for i, Q in enumerate(Qs, start=1):
             Qm = tensors.rotation_mandel(Q)
             assert np.abs(u.stress[i] - Qm @ u.stress[0]).max() <= 1e-10 * smax
             assert np.abs(u.tangent[i] - Qm @ u.tangent[0] @ Qm.T).max() <= 1e-10 * np.abs(u.tangent[0]).max()
@@ -281,8 +289,8 @@ def test_objectivity_rotating_a2_axes_and_the_load_rotates_the_stress(shipped):
 def test_sign_of_the_axes_reflects_the_principal_frame_network(shipped):
     """Flipping two axes (the π rotations that leave A₂ unchanged) evaluates the principal-frame
     network reflected: C̄(R D) = Q(R) Q(D) C̄_p Q(D)ᵀ Q(R)ᵀ exactly; the change of C̄ is the
-    network's departure from orthotropy (measured in docs/fibres.md), at the level of the
-    RVE-to-RVE scatter of the training data, not zero."""
+    network's departure from orthotropy — none for the shipped network, orthotropic in its frame
+    by construction (docs/fibres.md §4; fibres32_pimn_d6 had 0.8–1.9 %)."""
     mat = P.ParametricNetworkMaterial(shipped, ELASTIC)
     lam = np.array([0.62, 0.27, 0.11])
     Cp = shipped.network_at(lam).homogenize([C_M, C_F])
@@ -297,7 +305,7 @@ def test_sign_of_the_axes_reflects_the_principal_frame_network(shipped):
         C = net_rd.homogenize([C_M, C_F])
         expect = tensors.rotate_stiffness(tensors.rotate_stiffness(Cp, D), R)
         assert np.linalg.norm(C - expect) <= 1e-10 * np.linalg.norm(C)
-        assert np.linalg.norm(C - tensors.rotate_stiffness(Cp, R)) <= 0.05 * np.linalg.norm(C)
+        assert np.linalg.norm(C - tensors.rotate_stiffness(Cp, R)) <= 1e-10 * np.linalg.norm(C)
 
 
 def test_isotropic_a2_gives_a_nearly_isotropic_cbar(shipped):
