@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,21 @@ def cmake_build() -> Path:
     return b
 
 
-def test_ctest_drivers_match_python_driver():
-    b = cmake_build()
+@pytest.fixture(scope="module")
+def cmake_dir() -> Iterator[Path]:
+    """One CMake build for the module.  Its library (and the drivers ctest runs) load the kernels
+    compiled for the session's library (:func:`ensure_library`) through ``$DMN_UMAT_NUMBA_CACHE``
+    instead of compiling a third copy: what is checked here is the drivers' numbers (the build's
+    own precompilation: tests/test_abi.py)."""
+    from dmn_umat.abi.build import ensure_library
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DMN_UMAT_NUMBA_CACHE", str(ensure_library().parent / "numba"))
+        yield cmake_build()
+
+
+def test_ctest_drivers_match_python_driver(cmake_dir):
+    b = cmake_dir
     r = subprocess.run(["ctest", "--test-dir", str(b), "--output-on-failure", "-V"], capture_output=True,
                        text=True, timeout=1200)
     assert r.returncode == 0, r.stdout[-5000:]
@@ -44,7 +58,7 @@ def test_ctest_drivers_match_python_driver():
     assert len(lines) == 4 and all("(ok," in ln for ln in lines), "\n".join(lines)
 
 
-def test_dmn_drive_c_and_fortran_drivers_agree(tmp_path):
+def test_dmn_drive_c_and_fortran_drivers_agree(tmp_path, cmake_dir):
     """The project's Python driver (`dmn drive --json`), the C driver (umat_) and the Fortran
     driver (UMAT shim) give the same stress history on a composite load/unload path."""
     import json
@@ -54,7 +68,7 @@ def test_dmn_drive_c_and_fortran_drivers_agree(tmp_path):
     from dmn_umat import tensors
     from dmn_umat.abi import selftest
 
-    b = cmake_build()
+    b = cmake_dir
     d = tmp_path / "st"
     selftest.setup(d)
     phases = sum((["--phase", s] for s in selftest.PHASES), [])
