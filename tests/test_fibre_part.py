@@ -319,12 +319,12 @@ def test_fibre_plate_bundled_solver_equals_calculix(tmp_path, libpath):
     # sequential: a prefix of the schedule reproduces a prefix of the curve)
     lams = fp.plate_factors(6)[:3]
     job = MeshJob(out / "fibre-plate.vtu", fix=[Fix(s, c) for s, c in fp.PLATE_FIX],
-                  displace=[Displace("xmax", {0: 0.4})], model="fibres32_pimn_d6",
+                  displace=[Displace("xmax", {0: 0.4})], model="fibres32_pimn_d7",
                   phases=DEFAULT_COMPOSITE["fibre-plate"], factors=lams, bbar=False)
     again = run_mesh(job)
     np.testing.assert_allclose(again.reactions["xmax"]["x"], f[:3], rtol=1e-12)
     # CalculiX through the UMAT
-    env = dict(os.environ, LD_LIBRARY_PATH=str(libpath.parent), DMN_UMAT_MODEL_PLATE="fibres32_pimn_d6",
+    env = dict(os.environ, LD_LIBRARY_PATH=str(libpath.parent), DMN_UMAT_MODEL_PLATE="fibres32_pimn_d7",
                OMP_NUM_THREADS="1", CCX_NPROC_RESULTS="1", CCX_NPROC_EQUATION_SOLVER="1")
     r = subprocess.run([str(exe), "-i", "fibre-plate"], cwd=out, env=env, capture_output=True, text=True,
                        timeout=600)

@@ -35,7 +35,7 @@ DEFAULT_COMPOSITE = {
 }
 #: examples whose default model is another one: the orientation-aware short-fibre IMN (phase 0 the
 #: matrix, phase 1 the fibres; docs/fibres.md)
-DEFAULT_MODELS = {"fibre-plate": "fibres32_pimn_d6"}
+DEFAULT_MODELS = {"fibre-plate": "fibres32_pimn_d7"}
 #: ... and the single J2 phase used when that model is not installed (or with ``--phase`` alone).
 DEFAULT_PHASE = {
     "plate-hole": "j2:E=70000,nu=0.3,sy=250,H=70",

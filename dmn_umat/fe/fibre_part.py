@@ -201,7 +201,7 @@ def fibre_plate_example(
 
     if not getattr(material, "orientation_aware", False):
         raise ExampleError("fibre-plate needs an orientation-aware (version-2) model, e.g. --model "
-                           "fibres32_pimn_d6 with a matrix and a fibre --phase")
+                           "fibres32_pimn_d7 with a matrix and a fibre --phase")
     lx = 20.0
     mesh = fibre_plate(lx, 4.0, 2.0, *PLATE_SIZES[_size(size)])
     a2 = a2_field(mesh)
