@@ -48,6 +48,15 @@ def libdir() -> Path:
     return ensure_library().parent
 
 
+def shared_numba_cache() -> str:
+    """``$DMN_UMAT_NUMBA_CACHE`` for a library a test builds itself (a README recipe): the kernels
+    compiled for the session's library (:func:`ensure_library`), so its build and first calls load
+    them instead of compiling another copy (the build's precompilation: tests/test_abi.py)."""
+    from dmn_umat.abi.build import ensure_library
+
+    return str(ensure_library().parent / "numba")
+
+
 # --------------------------------------------------------------------------- decks
 def block_mesh(nx: int, ny: int, nz: int, lx: float = 1.0, ly: float = 1.0, lz: float = 1.0):
     """Nodes and C3D8 elements of a box [0,lx]x[0,ly]x[0,lz]."""

@@ -29,6 +29,7 @@ from test_calculix import (  # noqa: F401 - ccx is a fixture
     make_deck,
     read_dat,
     run_ccx,
+    shared_numba_cache,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,11 +80,14 @@ def bash(cmd: str, cwd: Path, env: dict, timeout: int = 1200) -> subprocess.Comp
 @pytest.fixture(scope="module")
 def workdir(ccx, tmp_path_factory):  # noqa: F811 - the ccx fixture
     """Scratch folder after the README's build command, and the environment to run the rest:
-    ``dmn`` (this interpreter's) and the UMAT-loading ``ccx`` first on PATH, one ccx thread."""
+    ``dmn`` (this interpreter's) and the UMAT-loading ``ccx`` first on PATH, one ccx thread; the
+    kernels already compiled for the session's library (``$DMN_UMAT_NUMBA_CACHE``, so the build's
+    self-test loads them: precompilation itself is tests/test_abi.py's)."""
     d = tmp_path_factory.mktemp("recipe")
     env = dict(os.environ, OMP_NUM_THREADS="1", CCX_NPROC_RESULTS="1", CCX_NPROC_EQUATION_SOLVER="1")
     env["PATH"] = os.pathsep.join([str(Path(ccx).parent), str(Path(sys.executable).parent), env["PATH"]])
     env["DMN_UMAT_CCX_CACHE"] = str(Path(ccx).parent)  # what `dmn abi ccx` runs
+    env["DMN_UMAT_NUMBA_CACHE"] = shared_numba_cache()
     r = bash(recipe()["build"], d, env)
     assert r.returncode == 0, r.stderr[-3000:]
     return d, env
