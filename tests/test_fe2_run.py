@@ -161,15 +161,21 @@ def test_traction_on_a_2d_gmsh_mesh(tmp_path):
     assert res.curve_force[0] == pytest.approx(t * 1.5, rel=1e-12)
 
 
+@pytest.fixture(scope="module")
+def plate_hole_tiny() -> dict:
+    """The plate-hole example (tiny, default phase): one run shared by both mesh formats."""
+    return X.plate_hole(X.phase_material(X.DEFAULT_PHASE["plate-hole"]), "tiny", png_at=None)
+
+
 @pytest.mark.parametrize("fmt", ["msh", "inp"])
-def test_run_reproduces_the_plate_hole_example(tmp_path, fmt):
+def test_run_reproduces_the_plate_hole_example(tmp_path, fmt, plate_hole_tiny):
     """The bundled plate-with-a-hole mesh, saved by gmsh with physical groups (``.msh``) or
     written by meshio to an Abaqus ``.inp`` with ``*NSET`` node sets, run with the example's BCs
     and load schedule gives the example's load curve to 1e-10."""
     import meshio
 
     spec = X.DEFAULT_PHASE["plate-hole"]
-    ref = X.plate_hole(X.phase_material(spec), "tiny", png_at=None)
+    ref = plate_hole_tiny
     path = tmp_path / f"plate.{fmt}"
     mesh = M.plate_with_hole(10.0, 10.0, 1.0, 1.0 / 5, 2.5, save=path if fmt == "msh" else None)
     if fmt == "inp":
