@@ -1,6 +1,6 @@
 """Orientation-aware networks online: µs per integration point per increment (issue 13 item 6).
 
-For each depth: a parametric IMN (depth 6: the shipped ``fibres32_pimn_d6``; other depths: a
+For each depth: a parametric IMN (depth 7: the shipped ``fibres32_pimn_d7``; other depths: a
 random IMN with random degree-2 coefficients — the cost does not depend on training), J2 matrix
 (PA-like) and elastic glass fibres, ``--points`` points each with its own A₂ (random state of the
 orientation triangle, random principal axes) and its own proportional strain path to 2 % in
@@ -23,8 +23,11 @@ orientation triangle, random principal axes) and its own proportional strain pat
 ``--prune TOL ...`` adds a table of the model pruned at each tolerance
 (:func:`dmn_umat.model_file.prune_parametric`: leaves whose weight fraction stays ≤ TOL over the
 orientation triangle go, the points' trees are built collapsed): leaves kept, the parametric and
-cached cost against the unpruned model's, and the largest relative change of the elastic C̄
-(glass/PA) at the points' states.
+cached cost against the unpruned model's, the largest relative change of the elastic C̄
+(glass/PA) at the points' states, and the change along the benchmark's paths (the same points,
+A₂ and load/unload paths, J2 matrix + glass, Newton rtol 1e-10): stress, max over the path of
+|Δσ| / the point's peak |σ| (max and mean over the points), and the final peeq, |Δpeeq| / peeq
+(max over the points).
 
 ``--same-state`` puts every point at the fixed network's orientation state (each with its own
 axes), so that the parametric points do the fixed network's Newton work and the ratio isolates
@@ -49,6 +52,7 @@ from dmn_umat.online.parametric import ParametricNetworkMaterial, _build_all
 from dmn_umat.online.solver import NetworkMaterial
 from dmn_umat.status import INFO_ITERATIONS
 
+SHIPPED, SHIPPED_DEPTH = "fibres32_pimn_d7", 7  # the shipped orientation-aware model
 MATRIX = "j2:E=3000,nu=0.35,sy=60,H=300"
 FIBRE = "elastic:E=72000,nu=0.22"
 GRID = ((0.5, 0.3333333333333333), (0.6666666666666666, 0.16666666666666666), (0.6666666666666666,
@@ -56,8 +60,8 @@ GRID = ((0.5, 0.3333333333333333), (0.6666666666666666, 0.16666666666666666), (0
 
 
 def model_of_depth(depth: int, seed: int = 0) -> model_file.ParametricModel:
-    if depth == 6:
-        return model_file.read_parametric(pretrained.resolve("fibres32_pimn_d6"))
+    if depth == SHIPPED_DEPTH:
+        return model_file.read_parametric(pretrained.resolve(SHIPPED))
     m = O.ParametricNetwork(build("imn", depth, seed=seed), 2)
     with torch.no_grad():
         m.coef.copy_(0.3 * torch.randn(m.coef.shape, generator=torch.Generator().manual_seed(seed),
@@ -204,14 +208,39 @@ def main() -> None:
     if pruned_rows:
         print("\n| depth | tol | leaves kept | removed weight (max over the triangle) | parametric | "
               "pruned | pruned / parametric | cached | pruned, cached | pruned / cached | "
-              "max C̄ change (glass/PA) |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+              "max C̄ change (glass/PA) | stress change, max / mean | peeq change, max |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         print("\n".join(pruned_rows))
+
+
+def response(pm, a2: np.ndarray, paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stress (nincr, n, 6) along ``paths`` (nincr, n, 6) and final peeq (n,) of the points with
+    orientations ``a2`` (n, 6), J2 matrix + glass, Newton rtol 1e-10 (so that changes are the model's)."""
+    mat = ParametricNetworkMaterial(pm, [MATRIX, FIBRE], rtol=1e-10)
+    state, out = mat.initial_state(paths.shape[1]), []
+    for eps in paths:
+        u = mat.update(eps, state, a2)
+        if np.any(u.status != 0):
+            raise RuntimeError(f"benchmark: {np.count_nonzero(u.status)} points did not converge")
+        state = u.state
+        out.append(u.stress)
+    return np.array(out), mat.fields(state, a2)["peeq"]
+
+
+def response_change(ref: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per point: max over the path of |Δσ| / the point's peak |σ|, and |Δpeeq| / peeq (0 where
+    both are 0) — the pruned model ``new`` against the unpruned ``ref`` (outputs of :func:`response`)."""
+    (s0, p0), (s1, p1) = ref, new
+    ds = np.abs(s1 - s0).max(axis=(0, 2)) / np.abs(s0).max(axis=(0, 2))
+    dp = np.abs(p1 - p0)
+    return ds, np.divide(dp, p0, out=np.where(dp > 0, np.inf, 0.0), where=p0 > 0)
 
 
 def prune_rows(pm, depth: int, args, a2: np.ndarray, lam: np.ndarray, paths: np.ndarray) -> list[str]:
     """Rows of the ``--prune`` table for one depth (timings interleaved, best of ``--repeat``)."""
     Cm, Cf = tensors.isotropic_stiffness(3000.0, 0.35), tensors.isotropic_stiffness(72000.0, 0.22)
+    ref = response(pm, a2, paths)
     rows = []
     for tol in args.prune:
         q = model_file.prune_parametric(pm, tol)
@@ -225,12 +254,14 @@ def prune_rows(pm, depth: int, args, a2: np.ndarray, lam: np.ndarray, paths: np.
         us = {k: min(v) for k, v in res.items()}
         C = [(pm.network_at(s).homogenize([Cm, Cf]), q.network_at(s).homogenize([Cm, Cf])) for s in lam]
         dc = max(np.linalg.norm(b - a) / np.linalg.norm(a) for a, b in C)
+        ds, dp = response_change(ref, response(q, a2, paths))
         info = q.metadata.get("pruned", {}) if q is not pm else {}
         rows.append(f"| {depth} | {tol:g} | {int(q.kept_leaves().sum())} / {pm.n_leaves} | "
                     f"{info.get('removed_fraction_max', 0.0):.2e} | {us['full', False]:.1f} | "
                     f"{us['pruned', False]:.1f} | {us['pruned', False] / us['full', False]:.2f} | "
                     f"{us['full', True]:.1f} | {us['pruned', True]:.1f} | "
-                    f"{us['pruned', True] / us['full', True]:.2f} | {dc:.2e} |")
+                    f"{us['pruned', True] / us['full', True]:.2f} | {dc:.2e} | "
+                    f"{ds.max():.1e} / {ds.mean():.1e} | {dp.max():.1e} |")
     return rows
 
 

@@ -34,7 +34,7 @@ def per_a2_fields(pm, phases, a2: np.ndarray, state: np.ndarray) -> dict[str, np
 
 @pytest.mark.parametrize("cache", [False, True])
 def test_native_fields_equal_the_per_a2_fixed_networks(cache):
-    pm = model_file.read_parametric(pretrained.resolve("fibres32_pimn_d6"))
+    pm = model_file.read_parametric(pretrained.resolve("fibres32_pimn_d7"))
     mat = P.ParametricNetworkMaterial(pm, PHASES, cache=cache)
     rng = np.random.default_rng(0)
     # a plate-like field: 5 layers through the thickness, 4 points each, half of them with turned axes
@@ -65,7 +65,7 @@ def test_native_fields_equal_the_per_a2_fixed_networks(cache):
 
 
 def test_fields_refuse_mismatched_shapes_in_one_line():
-    pm = model_file.read_parametric(pretrained.resolve("fibres32_pimn_d6"))
+    pm = model_file.read_parametric(pretrained.resolve("fibres32_pimn_d7"))
     mat = P.ParametricNetworkMaterial(pm, PHASES)
     a2 = np.tile([0.5, 0.3, 0.2, 0.0, 0.0, 0.0], (3, 1))
     for state, a, match in ((mat.initial_state(3), a2[:2], r"\(3, 6\)"),
