@@ -69,3 +69,35 @@ def test_norton_case_creeps_at_the_norton_rate(study):
     np.testing.assert_allclose(d["stress"][:, 0], sig, rtol=1e-8)
     np.testing.assert_allclose(creep, a * sig ** n * case["time"], rtol=1e-6, atol=1e-12)
     assert creep[-1] > 10 * d["strain"][0, 0]  # creep, not elasticity, dominates the strain
+
+
+def test_flowing_tangent_is_soft_only_along_the_flow_direction(study):
+    """Algorithmic tangent of the creep + plasticity matrix after an isochoric uniaxial ramp:
+    the bulk modulus is the elastic one, the stiffness along the deviatoric flow direction
+    N ∝ (2, −1, −1) collapses, a shear orthogonal to N keeps most of 2G."""
+    C = study.flowing_tangent(study.CREEP, 1e-5)
+    E, nu = 70e3, 0.33
+    K, G = E / (3 * (1 - 2 * nu)), E / (2 * (1 + nu))
+    one = np.r_[1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    N = np.r_[2.0, -1.0, -1.0, 0.0, 0.0, 0.0] / np.sqrt(6.0)
+    assert one @ C @ one / 9.0 == pytest.approx(K, rel=1e-8)
+    assert N @ C @ N < 0.2 * 2 * G
+    assert C[4, 4] > 0.5 * 2 * G
+    np.testing.assert_allclose(C, C.T, atol=1e-9 * np.abs(C).max())
+
+
+def test_linear_check_of_the_exact_laminate_network_is_zero_and_cached(study, tmp_path, monkeypatch):
+    """On a laminate RVE (exact on the staggered grid) the depth-1 network of the same normal
+    and volume fractions has no error for any matrix, incl. the anisotropic flowing tangents;
+    a second run takes the FFT C̄ from the cache."""
+    from dmn_umat.network import complete_tree
+
+    m = np.zeros((4, 4, 4), dtype=np.int64)
+    m[:, :, :1] = 1  # spheres phase (1) a quarter of the layers, normal e3
+    net = complete_tree(1, np.array([0.75, 0.25]), np.array([[0.0, 0.0, 1.0]]))
+    rows = study.linear_check(net, m, tmp_path)
+    assert len(rows) == 14 and rows[-1]["matrix"] == "tangent Norton"
+    for r in rows:
+        assert max(abs(r["frobenius"]), abs(r["deviatoric"]), abs(r["uniaxial"])) < 1e-6, r
+    monkeypatch.setattr(study.fft, "homogenize", lambda *a, **k: pytest.fail("not cached"))
+    assert study.linear_check(net, m, tmp_path) == rows
