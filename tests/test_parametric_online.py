@@ -290,7 +290,7 @@ def test_sign_of_the_axes_reflects_the_principal_frame_network(shipped):
     """Flipping two axes (the π rotations that leave A₂ unchanged) evaluates the principal-frame
     network reflected: C̄(R D) = Q(R) Q(D) C̄_p Q(D)ᵀ Q(R)ᵀ exactly; the change of C̄ is the
     network's departure from orthotropy — none for the shipped network, orthotropic in its frame
-    by construction (docs/fibres.md §4; fibres32_pimn_d6 had 0.8–1.9 %)."""
+    by construction (docs/fibres.md §4; the former fibres32_pimn_d6 had 0.8–1.9 %)."""
     mat = P.ParametricNetworkMaterial(shipped, ELASTIC)
     lam = np.array([0.62, 0.27, 0.11])
     Cp = shipped.network_at(lam).homogenize([C_M, C_F])
