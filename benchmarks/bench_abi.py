@@ -1,7 +1,7 @@
 """libdmn_umat: per-call cost through the C ABI vs the kernel called in process, thread
 scaling, and cold/warm start-up.  Prints a table (``--json`` for machine-readable output).
 
-    python benchmarks/bench_abi.py [--calls 200000] [--repeat 5] [--json] [--startup-only]
+    python benchmarks/bench_abi.py [--calls 200000] [--repeat 5] [--json] [--startup-only | --no-startup]
 
 Rows:
 - ``kernel (numba, in process)``: ``network_update`` in an @njit loop, same inputs every call
@@ -200,6 +200,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--startup-only", action="store_true", help="only the start-up timings")
+    ap.add_argument("--no-startup", action="store_true",
+                    help="skip the start-up timings (they compile the kernels twice: minutes)")
     args = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_abi_"))
@@ -242,7 +244,7 @@ def main(argv=None) -> int:
         })
     d0 = tmp / "elastic_1_leaf"
     env = dict(os.environ, DMN_UMAT_MODEL=str(d0 / "model.dmn"), DMN_UMAT_QUIET="1")
-    st = startup_bench(tmp, d0, env)
+    st = {} if args.no_startup else startup_bench(tmp, d0, env)
     shutil.rmtree(tmp, ignore_errors=True)
     result = {"rows": rows, **st, "cpus": os.cpu_count()}
     if args.json:
@@ -256,7 +258,8 @@ def main(argv=None) -> int:
               f"{r['batched_ns']:>10.1f}{r['api_ns']:>10.1f}{r['umat_ns']:>10.1f}"
               f"{r['umat_calls_per_s_1t']:>13.3g}{r['umat_calls_per_s_2t']:>13.3g}"
               f"{r['thread_ratio']:>7.2f}")
-    print_startup(st)
+    if st:
+        print_startup(st)
     return 0
 
 

@@ -78,5 +78,13 @@ def test_bench_train_tiny():
 
 
 def test_bench_abi_tiny():
-    out = run_script("benchmarks/bench_abi.py", "--calls", "2000", "--repeat", "1")
-    assert "overhead" in out.lower()
+    """Without the start-up part: it builds a fresh library and compiles the kernels twice (the
+    slow test below runs it)."""
+    out = run_script("benchmarks/bench_abi.py", "--calls", "2000", "--repeat", "1", "--no-startup")
+    assert "overhead" in out.lower() and "start-up" not in out
+
+
+@pytest.mark.slow
+def test_bench_abi_startup():
+    out = run_script("benchmarks/bench_abi.py", "--startup-only", timeout=1800)
+    assert "cold cache" in out and "first run after dmn abi build" in out
