@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from test_calculix import ccx, read_dat  # noqa: F401 - ccx is a fixture
+from test_calculix import ccx, read_dat, shared_numba_cache  # noqa: F401 - ccx is a fixture
 
 from dmn_umat import model_file
 from dmn_umat.abi import deck
@@ -79,7 +79,9 @@ def test_abi_ccx_errors_are_one_line(tmp_path, monkeypatch, capsys):
 
 
 def test_readme_umat_section_runs_verbatim(ccx, tmp_path):  # noqa: F811 - the ccx fixture
-    env = dmn_env(tmp_path, DMN_UMAT_CCX_CACHE=str(Path(ccx).parent))
+    # the kernels compiled for the session's library: the build's self-test loads them
+    env = dmn_env(tmp_path, DMN_UMAT_CCX_CACHE=str(Path(ccx).parent),
+                  DMN_UMAT_NUMBA_CACHE=shared_numba_cache())
     r = subprocess.run(["bash", "-e", "-c", readme_block()], cwd=tmp_path, env=env, capture_output=True,
                        text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
