@@ -8,10 +8,16 @@ cfunc's own numba IR, so a cfunc compiles to the code it had with the ``carray``
 
 from __future__ import annotations
 
-from numba import carray, njit
+from numba import carray, njit, types
 
 from ..laws.update import MAX_NPROPS
 from ..status import INFO_SIZE
+
+#: numba types of the C arguments (``int64 *``, ``double *``, ``int64``, ``double``)
+I64P = types.CPointer(types.int64)
+F64P = types.CPointer(types.float64)
+I64 = types.int64
+F64 = types.float64
 
 
 @njit(inline="always")

@@ -55,7 +55,7 @@ from ..status import (
     ST_WORK,
 )
 from ..tensors import mandel_stress_to_voigt, mandel_tangent_to_voigt, voigt_strain_to_mandel
-from .cargs import point_views, umat_views, voigt_len
+from .cargs import F64, F64P, I64, I64P, point_views, umat_views, voigt_len
 
 MAX_NPROPS = laws.MAX_NPROPS
 
@@ -116,14 +116,8 @@ def _finite_result(stress, tangent):
 # below compile (at decoration).
 guard_numba_cache(props_to_table, __file__)
 
-_i64p = types.CPointer(types.int64)
-_f64p = types.CPointer(types.float64)
-_i64 = types.int64
-
-_f64 = types.float64
-
-point_sig = types.int32(_i64p, _i64, _f64p, _i64, _f64p, _i64, _f64p, _f64p, _i64, _f64p, _f64p, _f64p,
-                        _f64p, _i64, _f64p, _f64, _f64, _f64)
+point_sig = types.int32(I64P, I64, F64P, I64, F64P, I64, F64P, F64P, I64, F64P, F64P, F64P,
+                        F64P, I64, F64P, F64, F64, F64)
 
 
 @cfunc(point_sig, cache=True, nopython=True)
@@ -239,8 +233,8 @@ def _umat_impl(
     return st
 
 
-umat_sig = types.int32(_i64p, _i64, _f64p, _i64, _i64, _f64p, _i64, _f64p, _f64p, _i64, _f64p, _f64p, _f64p,
-                       _i64, _f64p, _f64p, _i64, _f64p, _f64, _f64, _f64)
+umat_sig = types.int32(I64P, I64, F64P, I64, I64, F64P, I64, F64P, F64P, I64, F64P, F64P, F64P,
+                       I64, F64P, F64P, I64, F64P, F64, F64, F64)
 
 
 @njit(inline="always")

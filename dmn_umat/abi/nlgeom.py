@@ -55,7 +55,7 @@ from ..status import (
     ST_OK,
     ST_WORK,
 )
-from .cargs import umat_views
+from .cargs import F64, F64P, I64, I64P, umat_views
 
 #: props length per finite-strain law id (the catalogue's finite rows: 6 neo-Hookean, 7 SVK, 8 finite J2)
 FS_NPROPS = {law.id: law.nprops for law in BY_ID.values() if law.finite}
@@ -340,13 +340,8 @@ def _umat_nl_impl(mi, mf, nphase, props, F, ntens, conv, stress, ddsdde_t, state
 
 guard_numba_cache(fs_props_to_table, __file__)
 
-_i64p = types.CPointer(types.int64)
-_f64p = types.CPointer(types.float64)
-_i64 = types.int64
-_f64 = types.float64
-
-umat_nl_sig = types.int32(_i64p, _i64, _f64p, _i64, _i64, _f64p, _i64, _f64p, _i64, _i64, _f64p, _f64p, _f64p,
-                          _i64, _f64p, _f64p, _i64, _f64p, _f64, _f64, _f64)
+umat_nl_sig = types.int32(I64P, I64, F64P, I64, I64, F64P, I64, F64P, I64, I64, F64P, F64P, F64P,
+                          I64, F64P, F64P, I64, F64P, F64, F64, F64)
 
 
 @cfunc(umat_nl_sig, cache=True, nopython=True)
