@@ -55,6 +55,7 @@ from ..status import (
     ST_WORK,
 )
 from ..tensors import mandel_stress_to_voigt, mandel_tangent_to_voigt, voigt_strain_to_mandel
+from .cargs import F64, F64P, I64, I64P, point_views, umat_views, voigt_len
 
 MAX_NPROPS = laws.MAX_NPROPS
 
@@ -115,30 +116,16 @@ def _finite_result(stress, tangent):
 # below compile (at decoration).
 guard_numba_cache(props_to_table, __file__)
 
-_i64p = types.CPointer(types.int64)
-_f64p = types.CPointer(types.float64)
-_i64 = types.int64
-
-_f64 = types.float64
-
-point_sig = types.int32(_i64p, _i64, _f64p, _i64, _f64p, _i64, _f64p, _f64p, _i64, _f64p, _f64p, _f64p,
-                        _f64p, _i64, _f64p, _f64, _f64, _f64)
+point_sig = types.int32(I64P, I64, F64P, I64, F64P, I64, F64P, F64P, I64, F64P, F64P, F64P,
+                        F64P, I64, F64P, F64, F64, F64)
 
 
 @cfunc(point_sig, cache=True, nopython=True)
 def point(mi_p, nmi, mf_p, nmf, ptab_p, nphase, strain_p, sold_p, nsv, stress_p, tang_p, snew_p, work_p,
           nwork, info_p, dt, temp, dtemp):
-    mi = carray(mi_p, (nmi,))
-    mf = carray(mf_p, (nmf,))
-    ptab = carray(ptab_p, (nphase, MAX_NPROPS))
-    strain = carray(strain_p, (6,))
-    sold = carray(sold_p, (nsv,))
-    snew = carray(snew_p, (nsv,))
-    stress = carray(stress_p, (6,))
-    tang = carray(tang_p, (6, 6))
-    work = carray(work_p, (nwork,))
-    info = carray(info_p, (INFO_SIZE,))
-    return RET_BASE + _point_impl(mi, mf, ptab, strain, sold, stress, tang, snew, work, info, dt, temp, dtemp)
+    views = point_views(mi_p, nmi, mf_p, nmf, ptab_p, nphase, strain_p, sold_p, nsv, stress_p, tang_p, snew_p,
+                        work_p, nwork, info_p)
+    return RET_BASE + _point_impl(*views, dt, temp, dtemp)
 
 
 @njit(cache=True)
@@ -246,27 +233,29 @@ def _umat_impl(
     return st
 
 
-umat_sig = types.int32(_i64p, _i64, _f64p, _i64, _i64, _f64p, _i64, _f64p, _f64p, _i64, _f64p, _f64p, _f64p,
-                       _i64, _f64p, _f64p, _i64, _f64p, _f64, _f64, _f64)
+umat_sig = types.int32(I64P, I64, F64P, I64, I64, F64P, I64, F64P, F64P, I64, F64P, F64P, F64P,
+                       I64, F64P, F64P, I64, F64P, F64, F64, F64)
+
+
+@njit(inline="always")
+def _umat_args(mi_p, nmi, mf_p, nmf, nphase, props_p, nprops, stran_p, dstran_p, ntens, stress_p, ddsdde_p,
+               statev_p, nsv, pnewdt_p, work_p, nwork, info_p, dtime, temp, dtemp):
+    """The ``umat_sig`` arguments as those of ``_umat_impl`` / ``_umat_a2_impl`` (pointers as
+    :func:`~dmn_umat.abi.cargs.umat_views`, STRAN and DSTRAN as (nt,) views)."""
+    mi, mf, props, stress, ddsdde_t, statev, pnewdt, work, info = umat_views(
+        mi_p, nmi, mf_p, nmf, props_p, nprops, ntens, stress_p, ddsdde_p, statev_p, nsv, pnewdt_p, work_p,
+        nwork, info_p)
+    nt = voigt_len(ntens)
+    return (mi, mf, nphase, props, carray(stran_p, (nt,)), carray(dstran_p, (nt,)), ntens, stress, ddsdde_t,
+            statev, nsv, pnewdt, work, info, dtime, temp, dtemp)
 
 
 @cfunc(umat_sig, cache=True, nopython=True)
 def umat_point(mi_p, nmi, mf_p, nmf, nphase, props_p, nprops, stran_p, dstran_p, ntens, stress_p, ddsdde_p,
                statev_p, nsv, pnewdt_p, work_p, nwork, info_p, dtime, temp, dtemp):
-    mi = carray(mi_p, (nmi,))
-    mf = carray(mf_p, (nmf,))
-    props = carray(props_p, (nprops,))
-    nt = ntens if (ntens == 4 or ntens == 6) else 1
-    stran = carray(stran_p, (nt,))
-    dstran = carray(dstran_p, (nt,))
-    stress = carray(stress_p, (nt,))
-    ddsdde_t = carray(ddsdde_p, (nt, nt)).T
-    statev = carray(statev_p, (nsv,))
-    pnewdt = carray(pnewdt_p, (1,))
-    work = carray(work_p, (nwork,))
-    info = carray(info_p, (INFO_SIZE,))
-    return RET_BASE + _umat_impl(mi, mf, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev, nsv,
-                                 pnewdt, work, info, dtime, temp, dtemp)
+    args = _umat_args(mi_p, nmi, mf_p, nmf, nphase, props_p, nprops, stran_p, dstran_p, ntens, stress_p,
+                      ddsdde_p, statev_p, nsv, pnewdt_p, work_p, nwork, info_p, dtime, temp, dtemp)
+    return RET_BASE + _umat_impl(*args)
 
 
 def addresses() -> tuple[int, int]:
@@ -320,18 +309,9 @@ def _point_a2_impl(sizes, pb, ptab, strain, sold, stress, tang, snew, work, info
 @cfunc(point_sig, cache=True, nopython=True)
 def point_a2(sz_p, nsz, pb_p, npb, ptab_p, nphase, strain_p, sold_p, nsv, stress_p, tang_p, snew_p, work_p,
              nwork, info_p, dt, temp, dtemp):
-    sizes = carray(sz_p, (nsz,))
-    pb = carray(pb_p, (npb,))
-    ptab = carray(ptab_p, (nphase, MAX_NPROPS))
-    strain = carray(strain_p, (6,))
-    sold = carray(sold_p, (nsv,))
-    snew = carray(snew_p, (nsv,))
-    stress = carray(stress_p, (6,))
-    tang = carray(tang_p, (6, 6))
-    work = carray(work_p, (nwork,))
-    info = carray(info_p, (INFO_SIZE,))
-    return RET_BASE + _point_a2_impl(sizes, pb, ptab, strain, sold, stress, tang, snew, work, info, dt, temp,
-                                     dtemp)
+    views = point_views(sz_p, nsz, pb_p, npb, ptab_p, nphase, strain_p, sold_p, nsv, stress_p, tang_p, snew_p,
+                        work_p, nwork, info_p)
+    return RET_BASE + _point_a2_impl(*views, dt, temp, dtemp)
 
 
 @njit(cache=True)
@@ -383,20 +363,9 @@ def _umat_a2_impl(
 @cfunc(umat_sig, cache=True, nopython=True)
 def umat_point_a2(sz_p, nsz, pb_p, npb, nphase, props_p, nprops, stran_p, dstran_p, ntens, stress_p, ddsdde_p,
                   statev_p, nsv, pnewdt_p, work_p, nwork, info_p, dtime, temp, dtemp):
-    sizes = carray(sz_p, (nsz,))
-    pb = carray(pb_p, (npb,))
-    props = carray(props_p, (nprops,))
-    nt = ntens if (ntens == 4 or ntens == 6) else 1
-    stran = carray(stran_p, (nt,))
-    dstran = carray(dstran_p, (nt,))
-    stress = carray(stress_p, (nt,))
-    ddsdde_t = carray(ddsdde_p, (nt, nt)).T
-    statev = carray(statev_p, (nsv,))
-    pnewdt = carray(pnewdt_p, (1,))
-    work = carray(work_p, (nwork,))
-    info = carray(info_p, (INFO_SIZE,))
-    return RET_BASE + _umat_a2_impl(sizes, pb, nphase, props, stran, dstran, ntens, stress, ddsdde_t, statev,
-                                    nsv, pnewdt, work, info, dtime, temp, dtemp)
+    args = _umat_args(sz_p, nsz, pb_p, npb, nphase, props_p, nprops, stran_p, dstran_p, ntens, stress_p,
+                      ddsdde_p, statev_p, nsv, pnewdt_p, work_p, nwork, info_p, dtime, temp, dtemp)
+    return RET_BASE + _umat_a2_impl(*args)
 
 
 def addresses_a2() -> tuple[int, int]:

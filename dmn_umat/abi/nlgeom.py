@@ -55,6 +55,7 @@ from ..status import (
     ST_OK,
     ST_WORK,
 )
+from .cargs import F64, F64P, I64, I64P, umat_views
 
 #: props length per finite-strain law id (the catalogue's finite rows: 6 neo-Hookean, 7 SVK, 8 finite J2)
 FS_NPROPS = {law.id: law.nprops for law in BY_ID.values() if law.finite}
@@ -339,29 +340,17 @@ def _umat_nl_impl(mi, mf, nphase, props, F, ntens, conv, stress, ddsdde_t, state
 
 guard_numba_cache(fs_props_to_table, __file__)
 
-_i64p = types.CPointer(types.int64)
-_f64p = types.CPointer(types.float64)
-_i64 = types.int64
-_f64 = types.float64
-
-umat_nl_sig = types.int32(_i64p, _i64, _f64p, _i64, _i64, _f64p, _i64, _f64p, _i64, _i64, _f64p, _f64p, _f64p,
-                          _i64, _f64p, _f64p, _i64, _f64p, _f64, _f64, _f64)
+umat_nl_sig = types.int32(I64P, I64, F64P, I64, I64, F64P, I64, F64P, I64, I64, F64P, F64P, F64P,
+                          I64, F64P, F64P, I64, F64P, F64, F64, F64)
 
 
 @cfunc(umat_nl_sig, cache=True, nopython=True)
 def umat_nl_point(mi_p, nmi, mf_p, nmf, nphase, props_p, nprops, dfgrd1_p, ntens, conv, stress_p, ddsdde_p,
                   statev_p, nsv, pnewdt_p, work_p, nwork, info_p, dtime, temp, dtemp):
-    mi = carray(mi_p, (nmi,))
-    mf = carray(mf_p, (nmf,))
-    props = carray(props_p, (nprops,))
+    mi, mf, props, stress, ddsdde_t, statev, pnewdt, work, info = umat_views(
+        mi_p, nmi, mf_p, nmf, props_p, nprops, ntens, stress_p, ddsdde_p, statev_p, nsv, pnewdt_p, work_p,
+        nwork, info_p)
     F = carray(dfgrd1_p, (3, 3)).T  # DFGRD1 is column-major: F[i, j] = DFGRD1(i, j)
-    nt = ntens if (ntens == 4 or ntens == 6) else 1
-    stress = carray(stress_p, (nt,))
-    ddsdde_t = carray(ddsdde_p, (nt, nt)).T
-    statev = carray(statev_p, (nsv,))
-    pnewdt = carray(pnewdt_p, (1,))
-    work = carray(work_p, (nwork,))
-    info = carray(info_p, (INFO_SIZE,))
     return RET_BASE + _umat_nl_impl(mi, mf, nphase, props, F, ntens, conv, stress, ddsdde_t, statev, nsv,
                                     pnewdt, work, info, dtime, temp, dtemp)
 

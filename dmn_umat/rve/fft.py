@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numba
@@ -605,6 +605,62 @@ class RVE:
         return 0.5 * (C + C.T) if sym else C
 
 
+def march(
+    increment: Callable, kinematics: Callable, state, targets: np.ndarray, mask: np.ndarray,
+    stresses: np.ndarray | None, clock: tuple[np.ndarray, np.ndarray, np.ndarray], max_cuts: int, label: str,
+    progress: ProgressFn | None = None,
+) -> Iterator[tuple[int, object, np.ndarray, dict, np.ndarray, int]]:
+    """Path loop of :func:`dns` and :func:`dmn_umat.rve.fft_finite.dns_finite` (m = 6 Mandel
+    strains or 9 components of F̄).
+
+    ``increment(E (m,), state, extrapolate=, dt=, temp=, dtemp=, stress=)`` solves one increment
+    and returns (mean stress (m,), new state, info with ``newton``, ``krylov``), raising
+    :class:`FFTConvergenceError` on failure; ``kinematics(state)`` is the state's macroscopic
+    strain / F̄ (m,).  From ``state``, each step drives the ``mask`` components to ``targets``
+    (n, m) and the others' mean stress to ``stresses`` (n, m; from zero, None: zero) over
+    ``clock`` = (dt, temperature at the start, its increment) (n,) each; a failed step is halved
+    (up to ``max_cuts`` times; FFTConvergenceError naming ``label`` beyond), every prescribed
+    value moving linearly.  Yields ``(step, state, mean stress, info, iterations (2,) Newton and
+    PCG of all its sub-steps, sub-steps)`` per step; then calls ``progress(step + 1, n)``.
+    """
+    dts, temps0, dtemps = clock
+    n = targets.shape[0]
+    for step in range(n):
+        target = targets[step]
+        sig0 = np.zeros(targets.shape[1]) if step == 0 or stresses is None else stresses[step - 1]
+        iters = np.zeros(2, dtype=np.int64)
+        subs = 0
+        a, h = 0.0, 1.0
+        extrapolate = True
+        while a < 1.0:
+            b = min(1.0, a + h)
+            E = kinematics(state).copy()
+            E[mask] += (b - a) / (1.0 - a) * (target[mask] - kinematics(state)[mask])
+            try:
+                mean, st_new, info = increment(
+                    E, state, extrapolate=extrapolate, dt=(b - a) * dts[step],
+                    temp=temps0[step] + a * dtemps[step], dtemp=(b - a) * dtemps[step],
+                    stress=None if stresses is None else sig0 + b * (stresses[step] - sig0),
+                )
+            except FFTConvergenceError as exc:
+                h *= 0.5
+                extrapolate = False  # retry from the committed state
+                if h < 0.5**max_cuts:
+                    raise FFTConvergenceError(
+                        f"{label}: step {step + 1} not solved after {max_cuts} step cuts ({exc})"
+                    ) from None
+                continue
+            extrapolate = True
+            state = st_new
+            iters += (info["newton"], info["krylov"])
+            subs += 1
+            a = b
+            h = min(2.0 * h, 1.0)
+        yield step, state, mean, info, iters, subs
+        if progress is not None:
+            progress(step + 1, n)
+
+
 def dns(
     micro: np.ndarray,
     phases: Sequence,
@@ -670,39 +726,15 @@ def dns(
     j2 = kp >= 0
     counts = np.bincount(rve.phase, minlength=nph).astype(float)
 
-    st = rve.initial_state()
-    mask = rve.mask
-    info = {}
-    for step in range(n):
-        target = path[step]
-        sig0 = np.zeros(6) if step == 0 or stresses is None else stresses[step - 1]
-        a, h = 0.0, 1.0
-        extrapolate = True
-        while a < 1.0:
-            b = min(1.0, a + h)
-            E = st.strain.copy()
-            E[mask] += (b - a) / (1.0 - a) * (target[mask] - st.strain[mask])
-            try:
-                mean, _, st_new, info = rve.increment(
-                    E, st, tangent=False, extrapolate=extrapolate,
-                    dt=(b - a) * dts[step], temp=temps0[step] + a * dtemps[step],
-                    dtemp=(b - a) * dtemps[step],
-                    stress=None if stresses is None else sig0 + b * (stresses[step] - sig0),
-                )
-            except FFTConvergenceError as exc:
-                h *= 0.5
-                extrapolate = False  # retry from the committed state
-                if h < 0.5**max_cuts:
-                    raise FFTConvergenceError(
-                        f"dns: step {step + 1} not solved after {max_cuts} step cuts ({exc})"
-                    ) from None
-                continue
-            extrapolate = True
-            st = st_new
-            iters[step] += (info["newton"], info["krylov"])
-            subs[step] += 1
-            a = b
-            h = min(2.0 * h, 1.0)
+    def increment(E, st, **kw):
+        mean, _, st_new, info = rve.increment(E, st, tangent=False, **kw)
+        return mean, st_new, info
+
+    steps = march(increment, lambda st: st.strain, rve.initial_state(), path, rve.mask, stresses,
+                  (dts, temps0, dtemps), max_cuts, "dns", progress)
+    for step, st, mean, info, its, nsub in steps:
+        iters[step], subs[step] = its, nsub
+        fields = info  # the fields of the step's last increment
         strain_out[step] = st.strain
         stress_out[step] = mean
         if j2.any():
@@ -711,8 +743,6 @@ def dns(
             sums = np.bincount(rve.phase, weights=np.where(j2[rve.phase], p, 0.0), minlength=nph)
             peeq[step] = np.divide(sums, counts, out=np.zeros(nph), where=counts > 0)
             max_peeq[step] = float(p[j2[rve.phase]].max())
-        if progress is not None:
-            progress(step + 1, n)
     shp = rve.shape
     return DNSResult(
         strain=strain_out,
@@ -720,8 +750,8 @@ def dns(
         iterations=iters,
         substeps=subs,
         fields={"peeq": peeq, "max_peeq": max_peeq},
-        final_strain=info["strain_field"].reshape((*shp, 6)),
-        final_stress=info["stress_field"].reshape((*shp, 6)),
+        final_strain=fields["strain_field"].reshape((*shp, 6)),
+        final_stress=fields["stress_field"].reshape((*shp, 6)),
         final_state=st.state.reshape((*shp, rve.nsv)),
         seconds=time.perf_counter() - t0,
     )

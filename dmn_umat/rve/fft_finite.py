@@ -53,9 +53,10 @@ from .fft import (
     _check_micro,
     _iso,
     _NewtonFailure,
+    march,
     reference_medium,
 )
-from .fft_kernels import _level
+from .fft_kernels import _level, divergence, divergence_dot
 
 
 # --------------------------------------------------------------------------- kernels
@@ -89,49 +90,6 @@ def grad_field(u, Fbar, out):
                 sL0, xL0, yL0 = sU0, xU0, yU0
                 sL1, xL1, yL1 = sU1, xU1, yU1
                 sL2, xL2, yL2 = sU2, xU2, yU2
-
-
-@njit(cache=True, inline="always")
-def _div_level9(P, i, im, j, jm, k, ny, nz):
-    """Voxel-level sums of the 4 voxels (i - a, j - b, k) for the nodal forces of node column
-    (i, j): in-plane parts (Px, Py, Pz) and the sums (Qx, Qy, Qz) taken with the z sign later."""
-    v00 = (i * ny + j) * nz + k
-    v10 = (im * ny + j) * nz + k
-    v01 = (i * ny + jm) * nz + k
-    v11 = (im * ny + jm) * nz + k
-    px = ((P[v10, 0] + P[v11, 0]) - (P[v00, 0] + P[v01, 0])
-          + (P[v01, 1] + P[v11, 1]) - (P[v00, 1] + P[v10, 1]))
-    py = ((P[v10, 3] + P[v11, 3]) - (P[v00, 3] + P[v01, 3])
-          + (P[v01, 4] + P[v11, 4]) - (P[v00, 4] + P[v10, 4]))
-    pz = ((P[v10, 6] + P[v11, 6]) - (P[v00, 6] + P[v01, 6])
-          + (P[v01, 7] + P[v11, 7]) - (P[v00, 7] + P[v10, 7]))
-    qx = P[v00, 2] + P[v10, 2] + P[v01, 2] + P[v11, 2]
-    qy = P[v00, 5] + P[v10, 5] + P[v01, 5] + P[v11, 5]
-    qz = P[v00, 8] + P[v10, 8] + P[v01, 8] + P[v11, 8]
-    return px, py, pz, qx, qy, qz
-
-
-@njit(parallel=True, cache=True)
-def divergence9_dot(P, f, p):
-    """Nodal forces f = Dᵀ P (P (N, 9) row-major, f (3, nx, ny, nz)); returns sum(p * f)."""
-    _, nx, ny, nz = f.shape
-    tot = 0.0
-    for I in prange(nx):
-        im = I - 1 if I > 0 else nx - 1
-        for J in range(ny):
-            jm = J - 1 if J > 0 else ny - 1
-            pxL, pyL, pzL, qxL, qyL, qzL = _div_level9(P, I, im, J, jm, nz - 1, ny, nz)
-            for K in range(nz):
-                px, py, pz, qx, qy, qz = _div_level9(P, I, im, J, jm, K, ny, nz)
-                fx = 0.25 * (px + pxL + qxL - qx)
-                fy = 0.25 * (py + pyL + qyL - qy)
-                fz = 0.25 * (pz + pzL + qzL - qz)
-                f[0, I, J, K] = fx
-                f[1, I, J, K] = fy
-                f[2, I, J, K] = fz
-                tot += p[0, I, J, K] * fx + p[1, I, J, K] * fy + p[2, I, J, K] * fz
-                pxL, pyL, pzL, qxL, qyL, qzL = px, py, pz, qx, qy, qz
-    return tot
 
 
 @njit(parallel=True, cache=True)
@@ -206,7 +164,7 @@ class FiniteGridSolver(StaggeredGridSolver):
         """q = Bᵀ A (E + B p) with A = table[idx] (9×9); returns (sum of A(E + B p) (9,), p · q)."""
         grad_field(self.u_view(p), self.macro(p, E), self._grad)
         tangent_apply(table, idx, self._grad, self._sig, self._partial)
-        pq = divergence9_dot(self._sig, self.u_view(q), self.u_view(p))
+        pq = divergence_dot(self._sig, self.u_view(q), self.u_view(p))
         total = self._partial.sum(axis=0)
         if self.free.size:
             q[self.nu:] = total[self.free]
@@ -350,7 +308,7 @@ class FiniteRVE(RVE):
         if self.status.max() != 0:
             raise _NewtonFailure("phase law did not converge" if self.status.max() == 1
                                  else "phase law rejected the deformation (det F <= 0 or bad state)")
-        divergence9_dot(self.sig, s.u_view(r), s.u_view(r))
+        divergence(self.sig, s.u_view(r))
         total = self.sig.sum(axis=0)
         if s.free.size:
             r[s.nu:] = total[s.free] - N * self._sig_free
@@ -434,47 +392,18 @@ def dns_finite(
     P_out = np.zeros((n, 9))
     iters = np.zeros((n, 2), dtype=np.int64)
     subs = np.zeros(n, dtype=np.int64)
-    st = rve.initial_state()
-    mask = rve.mask
-    targets = path.reshape(n, 9)
-    info = {}
-    for step in range(n):
-        target = targets[step]
-        sig0 = np.zeros(9) if step == 0 or stresses is None else stresses[step - 1]
-        a, h = 0.0, 1.0
-        extrapolate = True
-        while a < 1.0:
-            b = min(1.0, a + h)
-            Fb = st.F.copy()
-            Fb[mask] += (b - a) / (1.0 - a) * (target[mask] - st.F[mask])
-            try:
-                mean, st_new, info = rve.increment(
-                    Fb, st, extrapolate=extrapolate, dt=(b - a) * dts[step],
-                    temp=temps0[step] + a * dtemps[step], dtemp=(b - a) * dtemps[step],
-                    stress=None if stresses is None else sig0 + b * (stresses[step] - sig0))
-            except FFTConvergenceError as exc:
-                h *= 0.5
-                extrapolate = False
-                if h < 0.5**max_cuts:
-                    raise FFTConvergenceError(
-                        f"finite-strain dns: step {step + 1} not solved after {max_cuts} step cuts ({exc})"
-                    ) from None
-                continue
-            extrapolate = True
-            st = st_new
-            iters[step] += (info["newton"], info["krylov"])
-            subs[step] += 1
-            a = b
-            h = min(2.0 * h, 1.0)
+    steps = march(rve.increment, lambda st: st.F, rve.initial_state(), path.reshape(n, 9), rve.mask, stresses,
+                  (dts, temps0, dtemps), max_cuts, "finite-strain dns", progress)
+    for step, st, mean, info, its, nsub in steps:
+        iters[step], subs[step] = its, nsub
+        fields = info  # the fields of the step's last increment
         F_out[step] = st.F
         P_out[step] = mean.ravel()
-        if progress is not None:
-            progress(step + 1, n)
     F3, P3 = F_out.reshape(n, 3, 3), P_out.reshape(n, 3, 3)
     shp = rve.shape
     return FiniteDNSResult(
         F=F3, P=P3, cauchy=cauchy_stack(F3, P3), iterations=iters, substeps=subs,
-        final_F=info["F_field"].reshape((*shp, 9)), final_P=info["P_field"].reshape((*shp, 9)),
+        final_F=fields["F_field"].reshape((*shp, 9)), final_P=fields["P_field"].reshape((*shp, 9)),
         final_state=st.state.reshape((*shp, rve.nsv)), seconds=time.perf_counter() - t0,
     )
 

@@ -14,7 +14,8 @@ whose Fourier symbol is ``i e^{i(x0+x1+x2)/2} g(xi)`` with
 stiffness operator ``D^T C D`` is symmetric positive semidefinite.
 
 Arrays: ``u``/``f`` (3, nx, ny, nz) float64; strain/stress fields (nx*ny*nz, 6) Mandel,
-point-major, voxel index ``v = (i*ny + j)*nz + k``.
+point-major, voxel index ``v = (i*ny + j)*nz + k`` (the finite-strain solver's first
+Piola–Kirchhoff fields: (nx*ny*nz, 9) row-major, :func:`divergence_dot` serves both).
 """
 
 from __future__ import annotations
@@ -214,6 +215,34 @@ def _div_level(sig, i, im, j, jm, k, ny, nz):
     return Px, Py, Pz, ISQ2 * s4, ISQ2 * s3, s2
 
 
+@njit(cache=True, inline="always")
+def _div_level9(P, i, im, j, jm, k, ny, nz):
+    """:func:`_div_level` of a full (N, 9) row-major field ``P`` (first Piola–Kirchhoff stress,
+    component ``3 c + d``, the adjoint of the full gradient of ``fft_finite.grad_field``)."""
+    v00 = (i * ny + j) * nz + k
+    v10 = (im * ny + j) * nz + k
+    v01 = (i * ny + jm) * nz + k
+    v11 = (im * ny + jm) * nz + k
+    px = ((P[v10, 0] + P[v11, 0]) - (P[v00, 0] + P[v01, 0])
+          + (P[v01, 1] + P[v11, 1]) - (P[v00, 1] + P[v10, 1]))
+    py = ((P[v10, 3] + P[v11, 3]) - (P[v00, 3] + P[v01, 3])
+          + (P[v01, 4] + P[v11, 4]) - (P[v00, 4] + P[v10, 4]))
+    pz = ((P[v10, 6] + P[v11, 6]) - (P[v00, 6] + P[v01, 6])
+          + (P[v01, 7] + P[v11, 7]) - (P[v00, 7] + P[v10, 7]))
+    qx = P[v00, 2] + P[v10, 2] + P[v01, 2] + P[v11, 2]
+    qy = P[v00, 5] + P[v10, 5] + P[v01, 5] + P[v11, 5]
+    qz = P[v00, 8] + P[v10, 8] + P[v01, 8] + P[v11, 8]
+    return px, py, pz, qx, qy, qz
+
+
+@njit(cache=True, inline="always")
+def _div_sums(sig, i, im, j, jm, k, ny, nz):
+    """:func:`_div_level9` for a 9-component field, else :func:`_div_level` (6, Mandel)."""
+    if sig.shape[1] == 9:
+        return _div_level9(sig, i, im, j, jm, k, ny, nz)
+    return _div_level(sig, i, im, j, jm, k, ny, nz)
+
+
 @njit(parallel=True, cache=True)
 def divergence(sig, f):
     """Nodal forces f = D^T sig (exact transpose of :func:`strain` for the Mandel dot)."""
@@ -222,16 +251,20 @@ def divergence(sig, f):
 
 @njit(parallel=True, cache=True)
 def divergence_dot(sig, f, p):
-    """f = D^T sig; returns sum(p * f) (p of the same shape as f, fused dot product)."""
+    """f = D^T sig; returns sum(p * f) (p of the same shape as f, fused dot product).
+
+    ``sig`` (N, 6) Mandel stress (D = the symmetric gradient of :func:`strain`) or (N, 9)
+    row-major first Piola–Kirchhoff stress (D = the full gradient, :mod:`dmn_umat.rve.fft_finite`).
+    """
     _, nx, ny, nz = f.shape
     tot = 0.0
     for I in prange(nx):
         im = I - 1 if I > 0 else nx - 1
         for J in range(ny):
             jm = J - 1 if J > 0 else ny - 1
-            pxL, pyL, pzL, qxL, qyL, qzL = _div_level(sig, I, im, J, jm, nz - 1, ny, nz)
+            pxL, pyL, pzL, qxL, qyL, qzL = _div_sums(sig, I, im, J, jm, nz - 1, ny, nz)
             for K in range(nz):
-                px, py, pz, qx, qy, qz = _div_level(sig, I, im, J, jm, K, ny, nz)
+                px, py, pz, qx, qy, qz = _div_sums(sig, I, im, J, jm, K, ny, nz)
                 fx = 0.25 * (px + pxL + qxL - qx)
                 fy = 0.25 * (py + pyL + qyL - qy)
                 fz = 0.25 * (pz + pzL + qzL - qz)
