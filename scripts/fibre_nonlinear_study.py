@@ -8,7 +8,7 @@ J2 PA-like matrix (phase 0) + elastic glass fibres (phase 1).  Paths (Mandel, th
 components stress free): uniaxial stress load to 2 % and unload to 0 along x (``x``), across
 (``y``), and shear ε12 (Mandel component 2 % ``s12``).  Network: ``ParametricNetworkMaterial(
 model, phases).at(a2)`` driven by ``online.driver.drive``.  Error: |σ − σ_DNS| / max |σ_DNS|
-of the driven component per step (mean, max; ``rate_composite_study.errors``).
+of the driven component per step (mean, max; ``study_report.errors``).
 ``--fine PATH ...``: also the DNS of those paths at 2× resolution (every voxel split in 8) for
 the first state — the DNS discretization error.  ``--cache DIR`` keeps each DNS curve (resume);
 ``--dns-only`` runs (and caches) the DNS without a network.
@@ -37,7 +37,17 @@ from dmn_umat.rve import fft
 from dmn_umat.rve import micro as rve_micro
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rate_composite_study import errors  # noqa: E402
+from study_report import (  # noqa: E402
+    cached_dns,
+    errors,
+    fine_columns,
+    fine_errors,
+    pct,
+    pct_pair,
+    plot_curves,
+    print_table,
+    pyplot,
+)
 
 MATRIX = "j2:E=3000,nu=0.35,sy=60,H=300"
 FIBRE = "elastic:E=72000,nu=0.22"
@@ -70,24 +80,8 @@ def run_dns(m: np.ndarray, key: str, cache: Path | None) -> dict:
     h = hashlib.sha1(json.dumps([key, MATRIX, FIBRE, m.shape, hashlib.sha1(m.tobytes()).hexdigest(),
                                  path.tolist()]).encode()).hexdigest()[:12]
     f = cache / f"dns_{m.shape[0]}_{key}_{h}.npz" if cache else None
-    if f is not None and f.is_file():
-        z = np.load(f)
-        print(f"{key} {m.shape[0]}³: cached {f}", flush=True)
-        return {"strain": z["strain"], "stress": z["stress"], "seconds": float(z["seconds"])}
-    t0 = time.perf_counter()
-
-    def progress(i: int, n: int) -> None:
-        print(f"  {key} {m.shape[0]}³: step {i}/{n} {time.perf_counter() - t0:.0f} s", flush=True)
-
-    d = fft.dns(m, [parse_phase(MATRIX), parse_phase(FIBRE)], path, free, workers=2,
-                progress=progress)
-    out = {"strain": d.strain, "stress": d.stress, "seconds": time.perf_counter() - t0}
-    if f is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix(".tmp.npz")
-        np.savez(tmp, **out)
-        tmp.replace(f)
-    return out
+    return cached_dns(f, f"{key} {m.shape[0]}³", lambda progress: fft.dns(
+        m, [parse_phase(MATRIX), parse_phase(FIBRE)], path, free, workers=2, progress=progress))
 
 
 def rve(state: tuple[float, float]) -> tuple[np.ndarray, dict]:
@@ -140,48 +134,32 @@ def main() -> None:
             yf = None
             if i == 0 and key in fine:
                 yf = fine[key]["stress"][:, k]
-                dm, dx = errors(yd, yf)
-                nm, nx = errors(yn, yf)
-                fine_rows.append({"state": list(state), "path": key,
-                                  "dns_vs_fine": {"mean": dm, "max": dx},
-                                  "net_vs_fine": {"mean": nm, "max": nx},
+                fine_rows.append({"state": list(state), "path": key, **fine_errors(yd, yn, yf),
                                   "fine_s": fine[key]["seconds"]})
                 print(fine_rows[-1], flush=True)
             curves[i, key] = (path[:, k], yd, yn, yf)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(1, len(STATES), figsize=(5.5 * len(STATES), 4.2))
+    fig, ax = pyplot().subplots(1, len(STATES), figsize=(5.5 * len(STATES), 4.2))
     for i, state in enumerate(STATES):
         for (key, color) in zip(PATHS, ("C0", "C1", "C2")):
             x, yd, yn, yf = curves[i, key]
-            ax[i].plot(100 * x, yd, "-", color=color, label=f"DNS {SIZE}³ {LABEL[key]}")
-            if yf is not None:
-                ax[i].plot(100 * x, yf, ":", color=color, label=f"DNS {2 * SIZE}³ {key}")
-            ax[i].plot(100 * x, yn, "o", color=color, ms=4, label=f"network {key}")
+            plot_curves(ax[i], 100 * x, yd, yn, yf, color,
+                        (f"DNS {SIZE}³ {LABEL[key]}", f"DNS {2 * SIZE}³ {key}", f"network {key}"))
         ax[i].set(xlabel="driven strain component [%]", ylabel="stress [MPa]",
                   title=f"A₂ = diag({state[0]:.3f}, {state[1]:.3f}, {1 - sum(state):.3f})")
         ax[i].legend(fontsize=7)
     fig.suptitle(f"{Path(args.model).stem} vs FFT DNS ({SIZE}³), J2 PA + elastic glass, held-out A₂")
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
-    print("| state (λ1, λ2) | path | mean rel. error | max rel. error | peak |σ| DNS | peak |σ| network |")
-    print("|---|---|---|---|---|---|")
-    for r_ in rows:
-        print(f"| ({r_['state'][0]:.3f}, {r_['state'][1]:.3f}) | {r_['quantity']} | {100 * r_['mean']:.2f} % "
-              f"| {100 * r_['max']:.2f} % | {r_['peak_dns']:.4g} | {r_['peak_net']:.4g} |")
+    print_table(["state (λ1, λ2)", "path", "mean rel. error", "max rel. error", "peak |σ| DNS",
+                 "peak |σ| network"],
+                ([f"({r_['state'][0]:.3f}, {r_['state'][1]:.3f})", r_["quantity"], pct(r_["mean"]),
+                  pct(r_["max"]), f"{r_['peak_dns']:.4g}", f"{r_['peak_net']:.4g}"] for r_ in rows))
     if fine_rows:
-        print(f"\n| state | path | DNS {SIZE}³ vs {2 * SIZE}³ mean / max "
-              f"| network vs DNS {2 * SIZE}³ mean / max |")
-        print("|---|---|---|---|")
-        for f_ in fine_rows:
-            a, b = f_["dns_vs_fine"], f_["net_vs_fine"]
-            print(f"| ({f_['state'][0]:.3f}, {f_['state'][1]:.3f}) | {f_['path']} "
-                  f"| {100 * a['mean']:.2f} % / {100 * a['max']:.2f} % "
-                  f"| {100 * b['mean']:.2f} % / {100 * b['max']:.2f} % |")
+        print()
+        print_table(["state", "path", *fine_columns(SIZE, 2 * SIZE)],
+                    ([f"({f_['state'][0]:.3f}, {f_['state'][1]:.3f})", f_["path"],
+                      pct_pair(f_["dns_vs_fine"]), pct_pair(f_["net_vs_fine"])] for f_ in fine_rows))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "size": SIZE, "seed": SEED, "vf": VF, "laws": [MATRIX, FIBRE],

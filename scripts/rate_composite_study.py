@@ -31,6 +31,7 @@ import argparse
 import copy
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -45,6 +46,19 @@ from dmn_umat.online.driver import drive
 from dmn_umat.online.solver import NetworkMaterial
 from dmn_umat.rve import fft
 from dmn_umat.rve import micro as rve_micro
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from study_report import (  # noqa: E402
+    cached_dns,
+    errors,
+    fine_columns,
+    fine_errors,
+    pct,
+    pct_pair,
+    plot_curves,
+    print_table,
+    pyplot,
+)
 
 VP = "vp:E=70e3,nu=0.33,sy=100,H=500,eta=1000,m=0.2"
 CREEP = "creep:E=70e3,nu=0.33,A=3e-9,n=3,sy=100,H=500"
@@ -88,12 +102,6 @@ def load_case(key: str) -> dict:
             "time": t, "stress": None, "column": "stress", "quantity": "σ11"}
 
 
-def errors(a: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
-    """(mean, max) over the steps of |a − ref| / max |ref|."""
-    d = np.abs(a - ref) / np.abs(ref).max()
-    return float(d.mean()), float(d.max())
-
-
 def run_dns(m: np.ndarray, case: dict, cache: Path | None) -> dict:
     """DNS curves {strain (n,6), stress (n,6), seconds} of ``case`` on voxels ``m``; read from /
     written to ``cache`` when given (key: case, grid, laws, path)."""
@@ -101,25 +109,9 @@ def run_dns(m: np.ndarray, case: dict, cache: Path | None) -> dict:
                                    hashlib.sha1(m.tobytes()).hexdigest(), case["time"].tolist(),
                                    case["path"].tolist()]).encode()).hexdigest()[:12]
     f = cache / f"dns_{m.shape[0]}_{key}.npz" if cache else None
-    if f is not None and f.is_file():
-        z = np.load(f)
-        print(f"{case['name']} {m.shape[0]}³: cached {f}", flush=True)
-        return {"strain": z["strain"], "stress": z["stress"], "seconds": float(z["seconds"])}
-    t0 = time.perf_counter()
-
-    def progress(i: int, n: int) -> None:
-        print(f"  {case['name']} {m.shape[0]}³: step {i}/{n} {time.perf_counter() - t0:.0f} s",
-              flush=True)
-
-    d = fft.dns(m, [parse_phase(case["matrix"]), parse_phase(SPHERE)], case["path"], case["free"],
-                times=case["time"], stresses=case["stress"], workers=2, progress=progress)
-    out = {"strain": d.strain, "stress": d.stress, "seconds": time.perf_counter() - t0}
-    if f is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix(".tmp.npz")
-        np.savez(tmp, **out)
-        tmp.replace(f)
-    return out
+    return cached_dns(f, f"{case['name']} {m.shape[0]}³", lambda progress: fft.dns(
+        m, [parse_phase(case["matrix"]), parse_phase(SPHERE)], case["path"], case["free"],
+        times=case["time"], stresses=case["stress"], workers=2, progress=progress))
 
 
 def flowing_tangent(law: str, rate: float = 1e-5, e_max: float = 1e-2, n: int = 20) -> np.ndarray:
@@ -221,11 +213,7 @@ def main() -> None:
                          "dns_s": d["seconds"], "net_s": net_s})
             print(rows[-1], flush=True)
             if a_f is not None:
-                dm, dx = errors(a_d, a_f)
-                nm, nx = errors(a_n, a_f)
-                fine.append({"case": c["name"], "quantity": qty,
-                             "dns_vs_fine": {"mean": dm, "max": dx},
-                             "net_vs_fine": {"mean": nm, "max": nx},
+                fine.append({"case": c["name"], "quantity": qty, **fine_errors(a_d, a_n, a_f),
                              f"final_{n}": float(a_d[-1]), f"final_{n2}": float(a_f[-1]),
                              "fine_s": d2["seconds"]})
                 print(fine[-1], flush=True)
@@ -234,48 +222,33 @@ def main() -> None:
     if net is None:
         return
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    fig, ax = pyplot().subplots(1, 2, figsize=(10, 4))
     for key, color in zip(CASES[:2], ("C0", "C1")):
         x, yd, yn, yf = curves[key]
         name = load_case(key)["name"]
-        ax[0].plot(100 * x, yd, "-", color=color, label=f"DNS {n}³ {name}")
-        if yf is not None:
-            ax[0].plot(100 * x, yf, ":", color=color, label=f"DNS {n2}³ {name}")
-        ax[0].plot(100 * x, yn, "o", color=color, ms=4, label=f"network {name}")
+        plot_curves(ax[0], 100 * x, yd, yn, yf, color,
+                    (f"DNS {n}³ {name}", f"DNS {n2}³ {name}", f"network {name}"))
     ax[0].set(xlabel="ε11 [%]", ylabel="σ11 [MPa]", title="uniaxial tension, two strain rates")
     ax[0].legend(fontsize=7)
     for key, color in zip(CASES[2:], ("C0", "C1")):
         x, yd, yn, yf = curves[key]
         name = load_case(key)["name"]
-        ax[1].plot(x, 100 * yd, "-", color=color, label=f"DNS {n}³ {name}")
-        if yf is not None:
-            ax[1].plot(x, 100 * yf, ":", color=color, label=f"DNS {n2}³ {name}")
-        ax[1].plot(x, 100 * yn, "o", color=color, ms=4, label=f"network {name}")
+        plot_curves(ax[1], x, 100 * yd, 100 * yn, None if yf is None else 100 * yf, color,
+                    (f"DNS {n}³ {name}", f"DNS {n2}³ {name}", f"network {name}"))
     ax[1].set(xlabel="time [s]", ylabel="ε11 [%]",
               title="creep: creep + plasticity and pure Norton matrix")
     ax[1].legend(fontsize=8)
     fig.suptitle(f"{label} vs FFT DNS ({n}³), rate-dependent matrix")
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
-    print("| case | quantity | mean rel. error | max rel. error | final DNS | final network |")
-    print("|---|---|---|---|---|---|")
-    for r_ in rows:
-        print(f"| {r_['case']} | {r_['quantity']} | {100 * r_['mean']:.2f} % | {100 * r_['max']:.2f} % "
-              f"| {r_['final_dns']:.4g} | {r_['final_net']:.4g} |")
+    print_table(["case", "quantity", "mean rel. error", "max rel. error", "final DNS", "final network"],
+                ([r_["case"], r_["quantity"], pct(r_["mean"]), pct(r_["max"]), f"{r_['final_dns']:.4g}",
+                  f"{r_['final_net']:.4g}"] for r_ in rows))
     if fine:
-        print(f"\n| case | quantity | DNS {n}³ vs {n2}³ mean / max | network vs DNS {n2}³ mean / max "
-              f"| DNS {n}³ end | DNS {n2}³ end |")
-        print("|---|---|---|---|---|---|")
-        for f_ in fine:
-            a, b = f_["dns_vs_fine"], f_["net_vs_fine"]
-            print(f"| {f_['case']} | {f_['quantity']} | {100 * a['mean']:.2f} % / {100 * a['max']:.2f} % "
-                  f"| {100 * b['mean']:.2f} % / {100 * b['max']:.2f} % | {f_[f'final_{n}']:.4g} "
-                  f"| {f_[f'final_{n2}']:.4g} |")
+        print()
+        print_table(["case", "quantity", *fine_columns(n, n2), f"DNS {n}³ end", f"DNS {n2}³ end"],
+                    ([f_["case"], f_["quantity"], pct_pair(f_["dns_vs_fine"]), pct_pair(f_["net_vs_fine"]),
+                      f"{f_[f'final_{n}']:.4g}", f"{f_[f'final_{n2}']:.4g}"] for f_ in fine))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "size": n, "fine_size": n2, "rows": rows, "fine": fine,
