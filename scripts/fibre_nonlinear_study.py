@@ -37,17 +37,7 @@ from dmn_umat.rve import fft
 from dmn_umat.rve import micro as rve_micro
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study_report import (  # noqa: E402
-    cached_dns,
-    errors,
-    fine_columns,
-    fine_errors,
-    pct,
-    pct_pair,
-    plot_curves,
-    print_table,
-    pyplot,
-)
+import study_report as report  # noqa: E402
 
 MATRIX = "j2:E=3000,nu=0.35,sy=60,H=300"
 FIBRE = "elastic:E=72000,nu=0.22"
@@ -80,7 +70,7 @@ def run_dns(m: np.ndarray, key: str, cache: Path | None) -> dict:
     h = hashlib.sha1(json.dumps([key, MATRIX, FIBRE, m.shape, hashlib.sha1(m.tobytes()).hexdigest(),
                                  path.tolist()]).encode()).hexdigest()[:12]
     f = cache / f"dns_{m.shape[0]}_{key}_{h}.npz" if cache else None
-    return cached_dns(f, f"{key} {m.shape[0]}³", lambda progress: fft.dns(
+    return report.cached_dns(f, f"{key} {m.shape[0]}³", lambda progress: fft.dns(
         m, [parse_phase(MATRIX), parse_phase(FIBRE)], path, free, workers=2, progress=progress))
 
 
@@ -125,7 +115,7 @@ def main() -> None:
             net_s = time.perf_counter() - t0
             d = dns[i, key]
             yd, yn = d["stress"][:, k], r["stress"][:, k]
-            mean, mx = errors(yn, yd)
+            mean, mx = report.errors(yn, yd)
             rows.append({"state": list(state), "path": key, "quantity": LABEL[key], "mean": mean,
                          "max": mx, "peak_dns": float(np.abs(yd).max()),
                          "peak_net": float(np.abs(yn).max()), "dns_s": d["seconds"], "net_s": net_s,
@@ -134,32 +124,34 @@ def main() -> None:
             yf = None
             if i == 0 and key in fine:
                 yf = fine[key]["stress"][:, k]
-                fine_rows.append({"state": list(state), "path": key, **fine_errors(yd, yn, yf),
+                fine_rows.append({"state": list(state), "path": key, **report.fine_errors(yd, yn, yf),
                                   "fine_s": fine[key]["seconds"]})
                 print(fine_rows[-1], flush=True)
             curves[i, key] = (path[:, k], yd, yn, yf)
 
-    fig, ax = pyplot().subplots(1, len(STATES), figsize=(5.5 * len(STATES), 4.2))
+    fig, ax = report.pyplot().subplots(1, len(STATES), figsize=(5.5 * len(STATES), 4.2))
     for i, state in enumerate(STATES):
         for (key, color) in zip(PATHS, ("C0", "C1", "C2")):
             x, yd, yn, yf = curves[i, key]
-            plot_curves(ax[i], 100 * x, yd, yn, yf, color,
-                        (f"DNS {SIZE}³ {LABEL[key]}", f"DNS {2 * SIZE}³ {key}", f"network {key}"))
+            report.plot_curves(ax[i], 100 * x, yd, yn, yf, color,
+                               (f"DNS {SIZE}³ {LABEL[key]}", f"DNS {2 * SIZE}³ {key}", f"network {key}"))
         ax[i].set(xlabel="driven strain component [%]", ylabel="stress [MPa]",
                   title=f"A₂ = diag({state[0]:.3f}, {state[1]:.3f}, {1 - sum(state):.3f})")
         ax[i].legend(fontsize=7)
     fig.suptitle(f"{Path(args.model).stem} vs FFT DNS ({SIZE}³), J2 PA + elastic glass, held-out A₂")
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
-    print_table(["state (λ1, λ2)", "path", "mean rel. error", "max rel. error", "peak |σ| DNS",
-                 "peak |σ| network"],
-                ([f"({r_['state'][0]:.3f}, {r_['state'][1]:.3f})", r_["quantity"], pct(r_["mean"]),
-                  pct(r_["max"]), f"{r_['peak_dns']:.4g}", f"{r_['peak_net']:.4g}"] for r_ in rows))
+    pct, pair = report.pct, report.pct_pair
+    report.print_table(
+        ["state (λ1, λ2)", "path", "mean rel. error", "max rel. error", "peak |σ| DNS", "peak |σ| network"],
+        ([f"({r_['state'][0]:.3f}, {r_['state'][1]:.3f})", r_["quantity"], pct(r_["mean"]),
+          pct(r_["max"]), f"{r_['peak_dns']:.4g}", f"{r_['peak_net']:.4g}"] for r_ in rows))
     if fine_rows:
         print()
-        print_table(["state", "path", *fine_columns(SIZE, 2 * SIZE)],
-                    ([f"({f_['state'][0]:.3f}, {f_['state'][1]:.3f})", f_["path"],
-                      pct_pair(f_["dns_vs_fine"]), pct_pair(f_["net_vs_fine"])] for f_ in fine_rows))
+        report.print_table(
+            ["state", "path", *report.fine_columns(SIZE, 2 * SIZE)],
+            ([f"({f_['state'][0]:.3f}, {f_['state'][1]:.3f})", f_["path"], pair(f_["dns_vs_fine"]),
+              pair(f_["net_vs_fine"])] for f_ in fine_rows))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "size": SIZE, "seed": SEED, "vf": VF, "laws": [MATRIX, FIBRE],

@@ -48,17 +48,7 @@ from dmn_umat.rve import fft
 from dmn_umat.rve import micro as rve_micro
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study_report import (  # noqa: E402
-    cached_dns,
-    errors,
-    fine_columns,
-    fine_errors,
-    pct,
-    pct_pair,
-    plot_curves,
-    print_table,
-    pyplot,
-)
+import study_report as report  # noqa: E402
 
 VP = "vp:E=70e3,nu=0.33,sy=100,H=500,eta=1000,m=0.2"
 CREEP = "creep:E=70e3,nu=0.33,A=3e-9,n=3,sy=100,H=500"
@@ -109,7 +99,7 @@ def run_dns(m: np.ndarray, case: dict, cache: Path | None) -> dict:
                                    hashlib.sha1(m.tobytes()).hexdigest(), case["time"].tolist(),
                                    case["path"].tolist()]).encode()).hexdigest()[:12]
     f = cache / f"dns_{m.shape[0]}_{key}.npz" if cache else None
-    return cached_dns(f, f"{case['name']} {m.shape[0]}³", lambda progress: fft.dns(
+    return report.cached_dns(f, f"{case['name']} {m.shape[0]}³", lambda progress: fft.dns(
         m, [parse_phase(case["matrix"]), parse_phase(SPHERE)], case["path"], case["free"],
         times=case["time"], stresses=case["stress"], workers=2, progress=progress))
 
@@ -207,13 +197,13 @@ def main() -> None:
             parts.append(("ε11(t) − ε11(0) (creep part)", yd - yd[0], yn - yn[0],
                           None if d2 is None else d2[col][:, 0] - d2[col][0, 0]))
         for qty, a_d, a_n, a_f in parts:
-            mean, mx = errors(a_n, a_d)
+            mean, mx = report.errors(a_n, a_d)
             rows.append({"case": c["name"], "quantity": qty, "mean": mean, "max": mx,
                          "final_dns": float(a_d[-1]), "final_net": float(a_n[-1]),
                          "dns_s": d["seconds"], "net_s": net_s})
             print(rows[-1], flush=True)
             if a_f is not None:
-                fine.append({"case": c["name"], "quantity": qty, **fine_errors(a_d, a_n, a_f),
+                fine.append({"case": c["name"], "quantity": qty, **report.fine_errors(a_d, a_n, a_f),
                              f"final_{n}": float(a_d[-1]), f"final_{n2}": float(a_f[-1]),
                              "fine_s": d2["seconds"]})
                 print(fine[-1], flush=True)
@@ -222,33 +212,36 @@ def main() -> None:
     if net is None:
         return
 
-    fig, ax = pyplot().subplots(1, 2, figsize=(10, 4))
+    fig, ax = report.pyplot().subplots(1, 2, figsize=(10, 4))
     for key, color in zip(CASES[:2], ("C0", "C1")):
         x, yd, yn, yf = curves[key]
         name = load_case(key)["name"]
-        plot_curves(ax[0], 100 * x, yd, yn, yf, color,
-                    (f"DNS {n}³ {name}", f"DNS {n2}³ {name}", f"network {name}"))
+        report.plot_curves(ax[0], 100 * x, yd, yn, yf, color,
+                           (f"DNS {n}³ {name}", f"DNS {n2}³ {name}", f"network {name}"))
     ax[0].set(xlabel="ε11 [%]", ylabel="σ11 [MPa]", title="uniaxial tension, two strain rates")
     ax[0].legend(fontsize=7)
     for key, color in zip(CASES[2:], ("C0", "C1")):
         x, yd, yn, yf = curves[key]
         name = load_case(key)["name"]
-        plot_curves(ax[1], x, 100 * yd, 100 * yn, None if yf is None else 100 * yf, color,
-                    (f"DNS {n}³ {name}", f"DNS {n2}³ {name}", f"network {name}"))
+        report.plot_curves(ax[1], x, 100 * yd, 100 * yn, None if yf is None else 100 * yf, color,
+                           (f"DNS {n}³ {name}", f"DNS {n2}³ {name}", f"network {name}"))
     ax[1].set(xlabel="time [s]", ylabel="ε11 [%]",
               title="creep: creep + plasticity and pure Norton matrix")
     ax[1].legend(fontsize=8)
     fig.suptitle(f"{label} vs FFT DNS ({n}³), rate-dependent matrix")
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
-    print_table(["case", "quantity", "mean rel. error", "max rel. error", "final DNS", "final network"],
-                ([r_["case"], r_["quantity"], pct(r_["mean"]), pct(r_["max"]), f"{r_['final_dns']:.4g}",
-                  f"{r_['final_net']:.4g}"] for r_ in rows))
+    pct, pair = report.pct, report.pct_pair
+    report.print_table(
+        ["case", "quantity", "mean rel. error", "max rel. error", "final DNS", "final network"],
+        ([r_["case"], r_["quantity"], pct(r_["mean"]), pct(r_["max"]), f"{r_['final_dns']:.4g}",
+          f"{r_['final_net']:.4g}"] for r_ in rows))
     if fine:
         print()
-        print_table(["case", "quantity", *fine_columns(n, n2), f"DNS {n}³ end", f"DNS {n2}³ end"],
-                    ([f_["case"], f_["quantity"], pct_pair(f_["dns_vs_fine"]), pct_pair(f_["net_vs_fine"]),
-                      f"{f_[f'final_{n}']:.4g}", f"{f_[f'final_{n2}']:.4g}"] for f_ in fine))
+        report.print_table(
+            ["case", "quantity", *report.fine_columns(n, n2), f"DNS {n}³ end", f"DNS {n2}³ end"],
+            ([f_["case"], f_["quantity"], pair(f_["dns_vs_fine"]), pair(f_["net_vs_fine"]),
+              f"{f_[f'final_{n}']:.4g}", f"{f_[f'final_{n2}']:.4g}"] for f_ in fine))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "size": n, "fine_size": n2, "rows": rows, "fine": fine,

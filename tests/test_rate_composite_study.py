@@ -52,7 +52,7 @@ def test_split_voxels_give_the_same_laminate(study, tmp_path):
     case = _short(study.load_case("creep"), 3)
     d = study.run_dns(m, case, None)
     d2 = study.run_dns(m.repeat(2, 0).repeat(2, 1).repeat(2, 2), case, None)
-    mean, mx = study.errors(d["strain"][:, 0], d2["strain"][:, 0])
+    mean, mx = study.report.errors(d["strain"][:, 0], d2["strain"][:, 0])
     assert mx < 1e-6
 
 

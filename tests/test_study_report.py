@@ -3,22 +3,22 @@ the nonlinear study scripts."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "study_report.py"
-
 
 @pytest.fixture(scope="module")
 def report():
-    spec = importlib.util.spec_from_file_location("study_report", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    try:
+        return importlib.import_module("study_report")
+    finally:
+        sys.path.pop(0)
 
 
 def test_errors_are_relative_to_the_reference_peak(report):
