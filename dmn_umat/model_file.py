@@ -150,9 +150,10 @@ class ParametricModel:
         return 2**self.depth
 
     def features(self, state) -> np.ndarray:
-        """(λ1, λ2[, λ3]) → (F,) monomials of x = (λ1 − ⅓, λ2 − ⅓)."""
-        x = np.asarray(state, dtype=np.float64)[:2] - np.asarray(CENTER)
-        return np.array([x[0] ** a * x[1] ** b for a, b in monomial_exponents(self.degree)])
+        """(…, 2|3) states (λ1, λ2[, λ3]) → (…, F) monomials of x = (λ1 − ⅓, λ2 − ⅓)."""
+        x = np.asarray(state, dtype=np.float64)[..., :2] - np.asarray(CENTER)
+        cols = [x[..., 0] ** a * x[..., 1] ** b for a, b in monomial_exponents(self.degree)]
+        return np.stack(cols, axis=-1)
 
     def parameters_at(self, state) -> np.ndarray:
         """(P,) p(λ) in file order."""
@@ -239,9 +240,7 @@ def triangle_grid_states(n: int) -> tuple[np.ndarray, np.ndarray]:
 def _grid_leaf_weights(model: ParametricModel, states: np.ndarray) -> np.ndarray:
     """(2^K, G) leaf weights of ``model`` at the states (G, 2) (pruned leaves 0)."""
     L = model.n_leaves
-    x = states - np.asarray(CENTER)
-    phi = np.stack([x[:, 0] ** a * x[:, 1] ** b for a, b in monomial_exponents(model.degree)], axis=1)
-    w = activation_np(model.p0[:L][:, None] + model.coef[:L] @ phi.T, model.activation)
+    w = activation_np(model.p0[:L][:, None] + model.coef[:L] @ model.features(states).T, model.activation)
     return np.where(model.kept_leaves()[:, None], w, 0.0)
 
 
@@ -251,9 +250,13 @@ def leaf_fraction_bound(model: ParametricModel, n: int = PRUNE_GRID) -> np.ndarr
     (n) plus the largest change between two neighbouring grid points (every point of the triangle
     lies in a grid cell with such sides).  Pruned leaves: 0."""
     states, index = triangle_grid_states(n)
-    w = _grid_leaf_weights(model, states)
+    return _fraction_bound(_grid_leaf_weights(model, states), index, n)
+
+
+def _fraction_bound(w: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
+    """:func:`leaf_fraction_bound` from the grid's leaf weights ``w`` (2^K, G) and ``index``."""
     frac = w / w.sum(axis=0)
-    step = np.zeros(model.n_leaves)
+    step = np.zeros(w.shape[0])
     I, J = np.nonzero(index >= 0)
     for di, dj in ((1, 0), (0, 1), (1, -1)):  # the three edge directions of the grid cells
         I2, J2 = I + di, J + dj
@@ -272,14 +275,15 @@ def prune_parametric(model: ParametricModel, tol: float, n: int = PRUNE_GRID) ->
     if not tol >= 0:
         raise ValueError("prune: tol must be >= 0")
     kept = model.kept_leaves()
-    keep = kept & (leaf_fraction_bound(model, n) > tol)
+    states, index = triangle_grid_states(n)
+    w = _grid_leaf_weights(model, states)
+    keep = kept & (_fraction_bound(w, index, n) > tol)
     if not keep.any():
         raise ValueError(f"prune: tolerance {tol} removes every leaf")
     if keep.sum() == kept.sum():
         return model
     out = ParametricModel(model.depth, model.degree, model.activation, model.p0.copy(), model.coef.copy(),
                           json.loads(json.dumps(model.metadata)), None if keep.all() else keep)
-    w = _grid_leaf_weights(model, triangle_grid_states(n)[0])
     removed = float((w[kept & ~keep].sum(axis=0) / w.sum(axis=0)).max())
     prev = model.metadata.get("pruned", {})
     out.metadata["pruned"] = {

@@ -95,6 +95,11 @@ SYMMETRIES = (None, "orthotropic")
 _MIRROR_PHI = ((1.0, 0.0), (-1.0, math.pi), (-1.0, 0.0), (1.0, -math.pi))
 
 
+def _check_symmetry(symmetry) -> None:
+    if symmetry not in SYMMETRIES:
+        raise OrientationNetworkError(f"symmetry must be None or 'orthotropic', got {symmetry!r}")
+
+
 def orthotropic_tie(depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The affine tie of :class:`OrthotropicIMN`: full = offset + sign · q[src].
 
@@ -215,8 +220,7 @@ def build_base(
     symmetry: str | None = None,
 ) -> MaterialNetwork:
     """:func:`.models.build`, or with ``symmetry="orthotropic"`` an :class:`OrthotropicIMN`."""
-    if symmetry not in SYMMETRIES:
-        raise OrientationNetworkError(f"symmetry must be None or 'orthotropic', got {symmetry!r}")
+    _check_symmetry(symmetry)
     if symmetry is None:
         return build(formulation, depth, activation, init, angles, seed)
     if formulation != "imn":
@@ -239,8 +243,7 @@ class ParametricNetwork(torch.nn.Module):
         super().__init__()
         if degree < 1 or degree > 6:
             raise OrientationNetworkError(f"degree must be in 1..6, got {degree}")
-        if symmetry not in SYMMETRIES:
-            raise OrientationNetworkError(f"symmetry must be None or 'orthotropic', got {symmetry!r}")
+        _check_symmetry(symmetry)
         if symmetry == "orthotropic" and not isinstance(base, OrthotropicIMN):
             base = OrthotropicIMN.from_imn(base)
         self.base = copy.deepcopy(base)
